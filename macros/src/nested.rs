@@ -1,0 +1,102 @@
+//! Models inside models. A proc macro cannot see another macro's output, so each generated
+//! model also defines a hidden `macro_rules!` under its own name. When `model!` meets a layer
+//! it does not know (a path written without arguments), it calls that macro with its whole
+//! input; the macro calls `model!` back with the nested model's shapes prepended as a
+//! `@kiln_known { … }` block. Shape checks at the layer's tokens then work as for any layer.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::parse::{Parse, ParseStream};
+use syn::{braced, parenthesized, Ident, LitInt, LitStr, Path, Token};
+
+/// What a nested model's callback tells the outer model.
+pub struct KnownModel {
+    /// The path as the outer model wrote it, as a string (`feats::Features`).
+    pub path: String,
+    pub input: Vec<usize>,
+    pub output: Vec<usize>,
+    pub params: usize,
+    /// Its Keras-style name, e.g. `features` for `Features`.
+    pub name: String,
+}
+
+/// The key a path is matched by.
+pub fn path_key(path: &Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}
+
+fn dims(input: ParseStream) -> syn::Result<Vec<usize>> {
+    let content;
+    syn::bracketed!(content in input);
+    let lits = content.parse_terminated(LitInt::parse, Token![,])?;
+    lits.iter().map(LitInt::base10_parse).collect()
+}
+
+fn key(input: ParseStream, want: &str) -> syn::Result<()> {
+    let k: Ident = input.parse()?;
+    if k != want {
+        return Err(syn::Error::new(k.span(), format!("kiln internal: expected `{want}`")));
+    }
+    input.parse::<Token![=]>()?;
+    Ok(())
+}
+
+impl Parse for KnownModel {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        input.parse::<Token![@]>()?;
+        let tag: Ident = input.parse()?;
+        if tag != "kiln_known" {
+            return Err(syn::Error::new(tag.span(), "expected `struct`"));
+        }
+        let body;
+        braced!(body in input);
+        key(&body, "path")?;
+        let p;
+        parenthesized!(p in body);
+        let path = path_key(&Path::parse_mod_style(&p)?);
+        body.parse::<Token![,]>()?;
+        key(&body, "input")?;
+        let input_dims = dims(&body)?;
+        body.parse::<Token![,]>()?;
+        key(&body, "output")?;
+        let output = dims(&body)?;
+        body.parse::<Token![,]>()?;
+        key(&body, "params")?;
+        let params = body.parse::<LitInt>()?.base10_parse()?;
+        body.parse::<Token![,]>()?;
+        key(&body, "name")?;
+        let name = body.parse::<LitStr>()?.value();
+        Ok(KnownModel { path, input: input_dims, output, params, name })
+    }
+}
+
+/// Re-invokes the nested model's macro at `path` with the whole input, so it can answer.
+pub fn ask(path: &Path, whole_input: TokenStream) -> TokenStream {
+    quote! { #path! { @kiln_nest (#path) #whole_input } }
+}
+
+/// The hidden macro a model defines so that other models can nest it.
+pub fn answerer(name: &Ident, input: &[usize], output: &[usize], params: usize, snake: &str) -> TokenStream {
+    let mac = format_ident!("__kiln_model_{}", name);
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! #mac {
+            (@kiln_nest ($($path:tt)*) $($rest:tt)*) => {
+                ::kiln::model! {
+                    @kiln_known {
+                        path = ($($path)*),
+                        input = [#(#input),*],
+                        output = [#(#output),*],
+                        params = #params,
+                        name = #snake
+                    }
+                    $($rest)*
+                }
+            };
+        }
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use #mac as #name;
+    }
+}

@@ -1,0 +1,138 @@
+//! The `model!` grammar, parsed into plain structs with every token's span kept for errors.
+//!
+//! ```text
+//! model   := known* attr* vis 'struct' Ident (':' '[' dims ']')? '=>' '<' layer (',' layer)* ','? '>' ','?
+//! layer   := path ('(' arg (',' arg)* ','? ')')?
+//! arg     := expr | ident '=' expr
+//! known   := '@kiln_known' '{' ... '}'      // written by a nested model's callback, see nested.rs
+//! ```
+
+use crate::nested::KnownModel;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{bracketed, parenthesized, Attribute, Expr, Ident, Path, Token, Visibility};
+
+/// One `model!` invocation.
+pub struct ModelDef {
+    /// Shapes of nested models, handed back by their callbacks.
+    pub known: Vec<KnownModel>,
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    /// `None` when the input shape was left out (an error reported later, with the others).
+    pub input: Option<InputShape>,
+    pub layers: Vec<LayerCall>,
+    /// The `<` that opens the layer list, for errors about the list as a whole.
+    pub open: Span,
+}
+
+/// `[28, 28, 1]`: the shape of one input sample.
+pub struct InputShape {
+    pub dims: Vec<Expr>,
+    pub tokens: TokenStream,
+}
+
+/// One layer as written, e.g. `Conv2D(32, 3, activation = relu)` or a nested model's path.
+pub struct LayerCall {
+    pub path: Path,
+    /// `None` when written without parentheses (`Flatten`, or a nested model).
+    pub args: Option<Vec<Arg>>,
+    /// All the layer's tokens, so errors can underline the whole layer.
+    pub tokens: TokenStream,
+}
+
+/// A positional or keyword argument of a layer.
+pub enum Arg {
+    Positional(Expr),
+    Keyword { key: Ident, value: Expr },
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value: Expr = input.parse()?;
+            Ok(Arg::Keyword { key, value })
+        } else {
+            Ok(Arg::Positional(input.parse()?))
+        }
+    }
+}
+
+impl Parse for LayerCall {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let fork = input.fork();
+        let path = Path::parse_mod_style(input)?;
+        let args = if input.peek(syn::token::Paren) {
+            let content;
+            parenthesized!(content in input);
+            let args: Punctuated<Arg, Token![,]> = content.parse_terminated(Arg::parse, Token![,])?;
+            Some(args.into_iter().collect())
+        } else {
+            None
+        };
+        // Re-read the consumed tokens from the fork so errors can span the whole layer.
+        let mut tokens = TokenStream::new();
+        path.to_tokens(&mut tokens);
+        if args.is_some() {
+            let _ = Path::parse_mod_style(&fork);
+            let group: proc_macro2::Group = fork.parse()?;
+            group.to_tokens(&mut tokens);
+        }
+        Ok(LayerCall { path, args, tokens })
+    }
+}
+
+impl Parse for ModelDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut known = Vec::new();
+        while input.peek(Token![@]) {
+            known.push(input.parse()?);
+        }
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>().map_err(|e| {
+            syn::Error::new(e.span(), "expected `struct Name: [input shape] => < layers >`")
+        })?;
+        let name: Ident = input.parse()?;
+        let shape = if input.peek(Token![:]) {
+            input.parse::<Token![:]>()?;
+            let content;
+            let bracket = bracketed!(content in input);
+            let dims: Punctuated<Expr, Token![,]> = content.parse_terminated(Expr::parse, Token![,])?;
+            let mut tokens = TokenStream::new();
+            bracket.surround(&mut tokens, |t| dims.to_tokens(t));
+            Some(InputShape { dims: dims.into_iter().collect(), tokens })
+        } else {
+            None
+        };
+        input.parse::<Token![=>]>().map_err(|e| {
+            let hint = if shape.is_none() { ": [input shape]" } else { "" };
+            syn::Error::new(e.span(), format!("expected `=>`, as in `struct {name}{hint} => < layers >`"))
+        })?;
+        let open = input.parse::<Token![<]>()?.span;
+        let mut layers = Vec::new();
+        while !input.peek(Token![>]) {
+            if input.is_empty() {
+                return Err(input.error("expected `>` to close the layer list"));
+            }
+            layers.push(input.parse::<LayerCall>()?);
+            if !input.peek(Token![>]) {
+                input.parse::<Token![,]>().map_err(|e| {
+                    syn::Error::new(e.span(), "expected `,` between layers or `>` after the last one")
+                })?;
+            }
+        }
+        input.parse::<Token![>]>()?;
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the layer list"));
+        }
+        Ok(ModelDef { known, attrs, vis, name, input: shape, layers, open })
+    }
+}

@@ -1,0 +1,79 @@
+//! kiln: Keras-style neural networks whose every shape is inferred and checked at compile time.
+//!
+//! ```
+//! use kiln::prelude::*;
+//!
+//! kiln::model! {
+//!     /// A small classifier for 8x8 single-channel images.
+//!     pub struct Tiny: [8, 8, 1] => <
+//!         Conv2D(4, 3, relu), MaxPool(2), Flatten, Dense(10, softmax),
+//!     >
+//! }
+//!
+//! let net = Tiny::init(42);
+//! let probs = net.forward(&[[[0.5; 1]; 8]; 8]);
+//! assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+//! assert_eq!(Tiny::PARAMS, 4 * 9 + 4 + 36 * 10 + 10);
+//! ```
+//!
+//! See `model!` for the layers, keywords and activations it accepts, and ARCHITECTURE.md for
+//! how the macro's tokens become monomorphized kernels.
+#![no_std]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub use kiln_core as core;
+#[cfg(feature = "alloc")]
+pub use kiln_core::Error;
+pub use kiln_core::{Model, Scalar};
+pub use kiln_macros::model;
+
+/// What a user of kiln needs in scope: the [`Model`] trait and the macro.
+pub mod prelude {
+    pub use crate::model;
+    pub use kiln_core::Model;
+}
+
+/// Emits its tokens only when kiln is built with `alloc`: the generated code's boxed and batch
+/// methods go through it, since the generated code cannot see kiln's features.
+#[cfg(feature = "alloc")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_alloc {
+    ($($t:tt)*) => { $($t)* };
+}
+
+/// Emits nothing: kiln was built without `alloc`.
+#[cfg(not(feature = "alloc"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_alloc {
+    ($($t:tt)*) => {};
+}
+
+/// Emits its tokens only when kiln is built with `std` (weight files).
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_std {
+    ($($t:tt)*) => { $($t)* };
+}
+
+/// Emits nothing: kiln was built without `std`.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __if_std {
+    ($($t:tt)*) => {};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "alloc")]
+    pub use alloc::{boxed::Box, vec::Vec};
+    #[cfg(feature = "std")]
+    extern crate std;
+    #[cfg(feature = "std")]
+    pub use std::path::Path;
+}

@@ -1,0 +1,227 @@
+//! kiln's forward pass against real Keras.
+//!
+//! Each fixture in `tests/fixtures/` was written by `scripts/make_fixtures.py` from a Keras 3
+//! `Sequential` model with seeded random weights (see `tests/fixtures/README.md`). It holds the
+//! weights as `<layer>/<param>` in Keras's layouts, three input samples (`__input__`) and
+//! Keras's outputs for them (`__output__`). Each test declares the same model with
+//! `kiln::model!`, loads the weights, and checks every output element against Keras's.
+
+use kiln::core::bytemuck;
+use kiln::prelude::*;
+use safetensors::tensor::Dtype;
+use safetensors::SafeTensors;
+
+/// Absolute part of the tolerance: `|kiln - keras| <= ATOL + RTOL * |keras|`.
+const ATOL: f32 = 1e-5;
+/// Relative part of the tolerance.
+const RTOL: f32 = 1e-4;
+
+/// The path of `tests/fixtures/<name>.safetensors`.
+macro_rules! fixture {
+    ($name:expr) => {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/", $name, ".safetensors")
+    };
+}
+
+/// A float32 tensor of a fixture, decoded from its little-endian bytes.
+fn tensor(file: &SafeTensors<'_>, path: &str, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let view = file
+        .tensor(name)
+        .unwrap_or_else(|e| panic!("{path}: no tensor {name:?}: {e}"));
+    assert_eq!(view.dtype(), Dtype::F32, "{path}: {name} is not float32");
+    let data = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    (view.shape().to_vec(), data)
+}
+
+/// `flat` as a multi-index into `shape` (row-major), for failure messages.
+fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (i, &d) in shape.iter().enumerate().rev() {
+        index[i] = flat % d;
+        flat /= d;
+    }
+    index
+}
+
+/// Loads the fixture's weights into a fresh `M`, runs every sample of `__input__` and checks
+/// each output element against `__output__`, reporting every element out of tolerance.
+fn check<M: Model<Scalar = f32>>(path: &str) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let file = SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (in_shape, inputs) = tensor(&file, path, "__input__");
+    let (out_shape, expected) = tensor(&file, path, "__output__");
+    let samples = in_shape[0];
+    assert_eq!(&in_shape[1..], M::INPUT_SHAPE, "{path}: input shape");
+    assert_eq!(out_shape[0], samples, "{path}: sample count");
+    assert_eq!(&out_shape[1..], M::OUTPUT_SHAPE, "{path}: output shape");
+    let in_len = inputs.len() / samples;
+    let out_len = expected.len() / samples;
+    assert_eq!(core::mem::size_of::<M::Input>(), in_len * 4, "{path}: Input type size");
+    assert_eq!(core::mem::size_of::<M::Output>(), out_len * 4, "{path}: Output type size");
+
+    let mut m = M::init(0);
+    m.load_weights(path).unwrap_or_else(|e| panic!("{path}: load_weights: {e}"));
+
+    // The loaded parameters are the file's, bit for bit, in the same layout.
+    let mut loaded = 0;
+    m.visit_params(None, &mut |p| {
+        let name = p.name.to_string();
+        let (shape, data) = tensor(&file, path, &name);
+        assert_eq!(p.shape, &shape[..], "{path}: shape of {name}");
+        assert!(
+            p.data.iter().zip(&data).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{path}: {name} differs from the file after load_weights"
+        );
+        loaded += data.len();
+    });
+    assert_eq!(loaded, M::PARAMS, "{path}: parameter count");
+
+    let mut failures = Vec::new();
+    let mut worst = 0.0f32;
+    for s in 0..samples {
+        let x: M::Input =
+            bytemuck::pod_read_unaligned(bytemuck::cast_slice(&inputs[s * in_len..][..in_len]));
+        let y = m.forward(&x);
+        let got: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&y));
+        let want = &expected[s * out_len..][..out_len];
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            let err = (g - w).abs();
+            worst = worst.max(err);
+            // `!(err <= tol)` also catches NaN.
+            if !(err <= ATOL + RTOL * w.abs()) {
+                failures.push(format!(
+                    "  sample {s}, element {i} {:?}: kiln {g}, keras {w} (diff {err:e})",
+                    unravel(i, M::OUTPUT_SHAPE)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{path}: {} of {} outputs differ from Keras by more than {ATOL:e} + {RTOL:e} * |keras|:\n{}",
+        failures.len(),
+        expected.len(),
+        failures.join("\n")
+    );
+    eprintln!("{path}: {} outputs within tolerance, max abs diff {worst:e}", expected.len());
+}
+
+kiln::model! {
+    struct SmallCnn: [12, 12, 2] => <
+        Conv2D(4, 3, relu), Conv2D(6, (3, 3), activation = relu, padding = valid, strides = 1),
+        MaxPool(2), Dropout(0.25), Flatten, Dense(8, relu), Dropout(0.5), Dense(5, softmax),
+    >
+}
+
+#[test]
+fn small_cnn() {
+    check::<SmallCnn>(fixture!("small_cnn"));
+}
+
+kiln::model! {
+    struct SamePadding: [7, 10, 3] => <
+        Conv2D(4, (3, 2), strides = (2, 3), padding = same, activation = elu),
+        Conv2D(5, 3, strides = 2, padding = same, use_bias = false, activation = gelu),
+        GlobalAvgPool,
+    >
+}
+
+#[test]
+fn same_padding() {
+    check::<SamePadding>(fixture!("same_padding"));
+}
+
+kiln::model! {
+    struct Pools: [9, 7, 2] => <
+        Conv2D(2, 1, name = "mix"),
+        MaxPool(3, strides = 2, padding = same),
+        AvgPool((2, 3), strides = (1, 2), padding = same),
+        MaxPool((2, 1), strides = 1),
+        AvgPool(2, padding = same),
+    >
+}
+
+#[test]
+fn pools() {
+    check::<Pools>(fixture!("pools"));
+}
+
+/// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
+/// against its `act_<activation>` fixture.
+macro_rules! activation_tests {
+    ($($test:ident: $model:ident = $activation:ident;)*) => {$(
+        kiln::model! {
+            struct $model: [2, 3, 5] => < Dense(5, $activation) >
+        }
+
+        #[test]
+        fn $test() {
+            check::<$model>(fixture!(stringify!($test)));
+        }
+    )*};
+}
+
+activation_tests! {
+    act_linear: ActLinear = linear;
+    act_relu: ActRelu = relu;
+    act_relu6: ActRelu6 = relu6;
+    act_sigmoid: ActSigmoid = sigmoid;
+    act_tanh: ActTanh = tanh;
+    act_softmax: ActSoftmax = softmax;
+    act_leaky_relu: ActLeakyRelu = leaky_relu;
+    act_elu: ActElu = elu;
+    act_gelu: ActGelu = gelu;
+    act_swish: ActSwish = swish;
+    act_softplus: ActSoftplus = softplus;
+    act_hard_sigmoid: ActHardSigmoid = hard_sigmoid;
+}
+
+kiln::model! {
+    struct Sequence: [6, 4] => <
+        Dense(3, swish), Flatten, Reshape(3, 6), Dense(2, softplus), Flatten,
+        Dense(4, hard_sigmoid),
+    >
+}
+
+#[test]
+fn sequence() {
+    check::<Sequence>(fixture!("sequence"));
+}
+
+kiln::model! {
+    struct Mlp: [20] => <
+        Dense(16, relu), Dense(16, tanh, use_bias = false), Dense(4, sigmoid, name = "head"),
+    >
+}
+
+#[test]
+fn mlp() {
+    check::<Mlp>(fixture!("mlp"));
+}
+
+kiln::model! {
+    struct ReshapeConv: [48] => <
+        Reshape(4, 4, 3), Conv2D(2, 2, strides = 2, activation = leaky_relu), Flatten, Dense(3),
+    >
+}
+
+#[test]
+fn reshape_conv() {
+    check::<ReshapeConv>(fixture!("reshape_conv"));
+}
+
+kiln::model! {
+    struct ActivationLayers: [10] => <
+        Dense(6), Activation(relu6), Dense(6, use_bias = false), Activation(tanh), Dense(3),
+        Activation(softmax),
+    >
+}
+
+#[test]
+fn activation_layers() {
+    check::<ActivationLayers>(fixture!("activation_layers"));
+}
