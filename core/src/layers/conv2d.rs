@@ -292,6 +292,7 @@ mod tests {
 
     /// Conv2D by the definition: pad the input explicitly, then a valid convolution with signed
     /// indices. An independent check of the padding and stride arithmetic.
+    #[allow(clippy::needless_range_loop)] // indices as in the formula
     fn reference<
         const KH: usize,
         const KW: usize,

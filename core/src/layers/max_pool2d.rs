@@ -83,6 +83,14 @@ mod tests {
         g.map(|row| row.map(|v| [T::of(v)]))
     }
 
+    /// Asserts that a `[H][W][1]` output equals the `[H][W]` grid `want`.
+    fn assert_grid<T: Scalar, const H: usize, const W: usize>(
+        y: &[[[T; 1]; W]; H],
+        want: [[f64; W]; H],
+    ) {
+        assert_eq!(*y, image::<T, H, W>(want));
+    }
+
     #[test]
     fn same_padding_at_the_bottom_right_edge_is_ignored() {
         // 3 x 3, pool 2, stride 2, same: OH = 2, pad_total = 1 -> top/left 0, bottom/right 1.
@@ -118,7 +126,7 @@ mod tests {
         let mut y = [[[0.0f32; 1]; 2]; 2];
         MaxPool2D::<2, 2, 1, 1, 0, 0>.forward(&x, &mut y);
         // max{1,5,3,0} = 5, max{5,2,0,4} = 5, max{3,0,6,2} = 6, max{0,4,2,7} = 7.
-        assert_eq!(y, image([[5.0, 5.0], [6.0, 7.0]]));
+        assert_grid(&y, [[5.0, 5.0], [6.0, 7.0]]);
     }
 
     #[test]
@@ -127,7 +135,7 @@ mod tests {
         let x = image::<f32, 3, 3>([[1.0, 5.0, 2.0], [3.0, 0.0, 4.0], [6.0, 2.0, 7.0]]);
         let mut y = [[[0.0f32; 1]; 2]; 2];
         MaxPool2D::<1, 1, 2, 2, 0, 0>.forward(&x, &mut y);
-        assert_eq!(y, image([[1.0, 2.0], [6.0, 7.0]]));
+        assert_grid(&y, [[1.0, 2.0], [6.0, 7.0]]);
     }
 
     #[test]
@@ -138,6 +146,6 @@ mod tests {
         let mut y = [[[0.0f64; 1]; 2]; 2];
         MaxPool2D::<2, 1, 1, 2, 0, 0>.forward(&x, &mut y);
         // max{1,3} = 3, max{2,4} = 4, max{3,6} = 6, max{4,7} = 7.
-        assert_eq!(y, image([[3.0, 4.0], [6.0, 7.0]]));
+        assert_grid(&y, [[3.0, 4.0], [6.0, 7.0]]);
     }
 }
