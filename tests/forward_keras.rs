@@ -19,7 +19,12 @@ const RTOL: f32 = 1e-4;
 /// The path of `tests/fixtures/<name>.safetensors`.
 macro_rules! fixture {
     ($name:expr) => {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/", $name, ".safetensors")
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/",
+            $name,
+            ".safetensors"
+        )
     };
 }
 
@@ -60,11 +65,20 @@ fn check<M: Model<Scalar = f32>>(path: &str) {
     assert_eq!(&out_shape[1..], M::OUTPUT_SHAPE, "{path}: output shape");
     let in_len = inputs.len() / samples;
     let out_len = expected.len() / samples;
-    assert_eq!(core::mem::size_of::<M::Input>(), in_len * 4, "{path}: Input type size");
-    assert_eq!(core::mem::size_of::<M::Output>(), out_len * 4, "{path}: Output type size");
+    assert_eq!(
+        core::mem::size_of::<M::Input>(),
+        in_len * 4,
+        "{path}: Input type size"
+    );
+    assert_eq!(
+        core::mem::size_of::<M::Output>(),
+        out_len * 4,
+        "{path}: Output type size"
+    );
 
     let mut m = M::init(0);
-    m.load_weights(path).unwrap_or_else(|e| panic!("{path}: load_weights: {e}"));
+    m.load_weights(path)
+        .unwrap_or_else(|e| panic!("{path}: load_weights: {e}"));
 
     // The loaded parameters are the file's, bit for bit, in the same layout.
     let mut loaded = 0;
@@ -73,7 +87,10 @@ fn check<M: Model<Scalar = f32>>(path: &str) {
         let (shape, data) = tensor(&file, path, &name);
         assert_eq!(p.shape, &shape[..], "{path}: shape of {name}");
         assert!(
-            p.data.iter().zip(&data).all(|(a, b)| a.to_bits() == b.to_bits()),
+            p.data
+                .iter()
+                .zip(&data)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
             "{path}: {name} differs from the file after load_weights"
         );
         loaded += data.len();
@@ -91,8 +108,7 @@ fn check<M: Model<Scalar = f32>>(path: &str) {
         for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
             let err = (g - w).abs();
             worst = worst.max(err);
-            // `!(err <= tol)` also catches NaN.
-            if !(err <= ATOL + RTOL * w.abs()) {
+            if err.is_nan() || err > ATOL + RTOL * w.abs() {
                 failures.push(format!(
                     "  sample {s}, element {i} {:?}: kiln {g}, keras {w} (diff {err:e})",
                     unravel(i, M::OUTPUT_SHAPE)
@@ -107,7 +123,10 @@ fn check<M: Model<Scalar = f32>>(path: &str) {
         expected.len(),
         failures.join("\n")
     );
-    eprintln!("{path}: {} outputs within tolerance, max abs diff {worst:e}", expected.len());
+    eprintln!(
+        "{path}: {} outputs within tolerance, max abs diff {worst:e}",
+        expected.len()
+    );
 }
 
 kiln::model! {

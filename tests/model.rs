@@ -75,7 +75,10 @@ fn the_model_trait_states_the_shapes_as_types_and_consts() {
     assert_eq!(<MnistCnn as Model>::INPUT_SHAPE, &[28, 28, 1]);
     assert_eq!(<MnistCnn as Model>::OUTPUT_SHAPE, &[10]);
     assert_eq!(<MnistCnn as Model>::PARAMS, 1_199_882);
-    assert_eq!(<Mlp as Model>::PARAMS, 784 * 512 + 512 + 512 * 512 + 512 + 5130);
+    assert_eq!(
+        <Mlp as Model>::PARAMS,
+        784 * 512 + 512 + 512 * 512 + 512 + 5130
+    );
     assert_eq!(<Stacked as Model>::PARAMS, 20 + 27);
     assert_eq!(<Features as Model>::NAME, "features");
 }
@@ -103,9 +106,15 @@ fn init_is_deterministic_per_seed_and_glorot_scaled() {
     let k = a.dense.kernel.as_flattened();
     assert!(k.iter().all(|v| v.abs() <= limit));
     assert!(k.iter().any(|v| v.abs() > 0.9 * limit));
-    assert!(a.dense.bias.iter().all(|&v| v == 0.0), "biases start at zero, as in Keras");
+    assert!(
+        a.dense.bias.iter().all(|&v| v == 0.0),
+        "biases start at zero, as in Keras"
+    );
     let y = a.forward(&image(1));
-    assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-5, "softmax output sums to one: {y:?}");
+    assert!(
+        (y.iter().sum::<f32>() - 1.0).abs() < 1e-5,
+        "softmax output sums to one: {y:?}"
+    );
     assert_eq!(y, b.forward(&image(1)));
 }
 
@@ -133,8 +142,10 @@ fn weights_survive_a_round_trip_with_keras_names_and_layouts() {
 
     let bytes = std::fs::read(&path).unwrap();
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut names: Vec<(String, Vec<usize>)> =
-        file.iter().map(|(n, t)| (n.to_string(), t.shape().to_vec())).collect();
+    let mut names: Vec<(String, Vec<usize>)> = file
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.shape().to_vec()))
+        .collect();
     names.sort();
     let expect = [
         ("conv2d/bias", vec![32]),
@@ -146,7 +157,10 @@ fn weights_survive_a_round_trip_with_keras_names_and_layouts() {
         ("dense_1/bias", vec![10]),
         ("dense_1/kernel", vec![128, 10]),
     ];
-    let expect: Vec<(String, Vec<usize>)> = expect.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+    let expect: Vec<(String, Vec<usize>)> = expect
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .collect();
     assert_eq!(names, expect);
     // Keras's kernel layout is [kh, kw, in, out]: element [1][2][0][5] of conv2d.
     let k = file.tensor("conv2d/kernel").unwrap();
@@ -174,7 +188,15 @@ fn nested_models_run_their_inner_models_and_nest_their_weight_names() {
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut names = file.names();
     names.sort();
-    assert_eq!(names, ["features/conv2d/bias", "features/conv2d/kernel", "head/dense/bias", "head/dense/kernel"]);
+    assert_eq!(
+        names,
+        [
+            "features/conv2d/bias",
+            "features/conv2d/kernel",
+            "head/dense/bias",
+            "head/dense/kernel"
+        ]
+    );
 }
 
 #[test]
@@ -184,13 +206,17 @@ fn a_bad_weights_file_is_an_error_that_names_the_tensor_and_loads_nothing() {
     src.save_weights(&good).unwrap();
     let mut m = MnistCnn::init(11);
     let before = m.forward(&image(3));
-    let check_untouched = |m: &MnistCnn| assert_eq!(m.forward(&image(3)), before, "nothing is half-loaded");
+    let check_untouched =
+        |m: &MnistCnn| assert_eq!(m.forward(&image(3)), before, "nothing is half-loaded");
 
     // A file for another model: the MLP lacks every tensor of the CNN.
     let other = scratch("mlp.safetensors");
     Mlp::init(0).save_weights(&other).unwrap();
     let e = m.load_weights(&other).unwrap_err().to_string();
-    assert!(e.contains("no tensor `conv2d/kernel`") && e.contains("[3, 3, 1, 32]"), "{e}");
+    assert!(
+        e.contains("no tensor `conv2d/kernel`") && e.contains("[3, 3, 1, 32]"),
+        "{e}"
+    );
     check_untouched(&m);
 
     // One tensor with the wrong shape, the rest right: still nothing loads.
@@ -201,26 +227,34 @@ fn a_bad_weights_file_is_an_error_that_names_the_tensor_and_loads_nothing() {
     let short = vec![0u8; 4 * 9];
     for (n, t) in tensors.iter_mut() {
         if n == "dense_1/bias" {
-            *t = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![9], &short).unwrap();
+            *t = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![9], &short)
+                .unwrap();
         }
     }
     let wrong_shape = scratch("wrong_shape.safetensors");
     safetensors::serialize_to_file(tensors.clone(), None, &wrong_shape).unwrap();
     let e = m.load_weights(&wrong_shape).unwrap_err().to_string();
-    assert!(e.contains("`dense_1/bias` has shape [9] but the model expects [10]"), "{e}");
+    assert!(
+        e.contains("`dense_1/bias` has shape [9] but the model expects [10]"),
+        "{e}"
+    );
     check_untouched(&m);
 
     // The wrong dtype.
     let doubles = vec![0u8; 8 * 10];
     for (n, t) in tensors.iter_mut() {
         if n == "dense_1/bias" {
-            *t = safetensors::tensor::TensorView::new(safetensors::Dtype::F64, vec![10], &doubles).unwrap();
+            *t = safetensors::tensor::TensorView::new(safetensors::Dtype::F64, vec![10], &doubles)
+                .unwrap();
         }
     }
     let wrong_dtype = scratch("wrong_dtype.safetensors");
     safetensors::serialize_to_file(tensors, None, &wrong_dtype).unwrap();
     let e = m.load_weights(&wrong_dtype).unwrap_err().to_string();
-    assert!(e.contains("`dense_1/bias` has dtype F64 but the model expects F32"), "{e}");
+    assert!(
+        e.contains("`dense_1/bias` has dtype F64 but the model expects F32"),
+        "{e}"
+    );
     check_untouched(&m);
 
     // A truncated file, and one that is not safetensors at all.
@@ -230,16 +264,25 @@ fn a_bad_weights_file_is_an_error_that_names_the_tensor_and_loads_nothing() {
     assert!(e.contains("corrupt file"), "{e}");
     let garbage = scratch("garbage.safetensors");
     std::fs::write(&garbage, b"this is not a weights file").unwrap();
-    assert!(matches!(m.load_weights(&garbage), Err(kiln::Error::Corrupt { .. })));
+    assert!(matches!(
+        m.load_weights(&garbage),
+        Err(kiln::Error::Corrupt { .. })
+    ));
     check_untouched(&m);
 
     // A missing file.
-    assert!(matches!(m.load_weights(scratch("absent.safetensors")), Err(kiln::Error::Io { .. })));
+    assert!(matches!(
+        m.load_weights(scratch("absent.safetensors")),
+        Err(kiln::Error::Io { .. })
+    ));
 
     // Tensors the model lacks: the file is for a bigger model.
     let mut extra: Vec<(String, safetensors::tensor::TensorView)> =
         file.iter().map(|(n, t)| (n.to_string(), t)).collect();
-    extra.push(("dense_2/kernel".into(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 9], &short).unwrap()));
+    extra.push((
+        "dense_2/kernel".into(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 9], &short).unwrap(),
+    ));
     let bigger = scratch("bigger.safetensors");
     safetensors::serialize_to_file(extra, None, &bigger).unwrap();
     let e = m.load_weights(&bigger).unwrap_err().to_string();

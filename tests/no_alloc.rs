@@ -43,6 +43,11 @@ fn forward_allocates_nothing() {
     let a = cnn.forward(&x);
     let b = every.forward(&y);
     let after = ALLOCATIONS.load(Ordering::SeqCst);
-    assert_eq!(after - before, 0, "forward allocated {} times", after - before);
+    assert_eq!(
+        after - before,
+        0,
+        "forward allocated {} times",
+        after - before
+    );
     assert!(a.iter().all(|v| v.is_finite()) && b.iter().all(|v| v.is_finite()));
 }

@@ -20,7 +20,7 @@ pub fn uniform01(rng: &mut Rng) -> f64 {
 /// Fills `out` from U(-limit, limit) with `limit = sqrt(6 / (fan_in + fan_out))`: Keras's
 /// `glorot_uniform`, the default kernel initialiser of Dense and Conv2D.
 pub fn glorot_uniform<T: Scalar>(rng: &mut Rng, fan_in: usize, fan_out: usize, out: &mut [T]) {
-    let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
+    let limit = libm::sqrt(6.0 / (fan_in + fan_out) as f64);
     for v in out {
         *v = T::of((2.0 * uniform01(rng) - 1.0) * limit);
     }
@@ -38,7 +38,10 @@ mod tests {
         let limit = 0.5; // sqrt(6 / 24)
         assert!(w.iter().all(|v| v.abs() < limit));
         let max = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(max > 0.99 * limit, "draws should reach near the limit, max {max}");
+        assert!(
+            max > 0.99 * limit,
+            "draws should reach near the limit, max {max}"
+        );
         let mean = w.iter().sum::<f64>() / w.len() as f64;
         assert!(mean.abs() < 0.02, "mean {mean}");
     }

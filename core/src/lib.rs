@@ -16,10 +16,15 @@ pub mod activations;
 pub mod error;
 pub mod init;
 pub mod layers;
+pub mod losses;
+pub mod metrics;
 pub mod model;
+#[cfg(feature = "alloc")]
+pub mod optimizers;
 pub mod params;
 pub mod scalar;
 pub mod tensor;
+pub mod train;
 #[cfg(feature = "std")]
 pub mod weights;
 

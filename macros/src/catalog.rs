@@ -38,7 +38,11 @@ pub struct LayerInfo {
 }
 
 const fn p(name: &'static str, positional: bool, required: bool) -> Param {
-    Param { name, positional, required }
+    Param {
+        name,
+        positional,
+        required,
+    }
 }
 
 const NAME: Param = p("name", false, false);

@@ -7,20 +7,9 @@ use crate::nested;
 use crate::shape::{fmt_shape, Step};
 use crate::summary::{self, Row};
 use crate::syntax::ModelDef;
-use proc_macro2::{Literal, TokenStream};
+use crate::types::{field_type, lit, tensor_ty};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-
-fn lit(n: usize) -> Literal {
-    Literal::usize_unsuffixed(n)
-}
-
-/// The nested-array type of a tensor: `[[[f32; 1]; 28]; 28]` for `[28, 28, 1]`.
-fn tensor_ty(t: &TokenStream, shape: &[usize]) -> TokenStream {
-    shape.iter().rev().fold(t.clone(), |inner, &d| {
-        let d = lit(d);
-        quote!([#inner; #d])
-    })
-}
 
 /// Applies `act` in place along the last axis (`c` wide) of the tensor in `buf`.
 fn apply_act(t: &TokenStream, act: &Act, c: usize, buf: &syn::Ident) -> TokenStream {
@@ -45,7 +34,8 @@ struct Field {
 }
 
 pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -> TokenStream {
-    let t = quote!(f32);
+    let scalar = def.scalar_name();
+    let t: TokenStream = scalar.parse().expect("f32 or f64");
     let name = &def.name;
     let snake = crate::naming::snake_case(&name.to_string());
     let output = steps.last().map_or(input.to_vec(), |s| s.output.clone());
@@ -71,12 +61,17 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                 fmt_shape(&s.output),
                 s.params
             );
-            fields.push(Field { ident: ident.clone(), name: l.name.clone(), ty, doc });
+            fields.push(Field {
+                ident: ident.clone(),
+                name: l.name.clone(),
+                ty,
+                doc,
+            });
         };
         let step = match &l.config {
-            Config::Dense { units, act, bias } => {
+            Config::Dense { units, act, .. } => {
                 let (i_dim, o) = (lit(*s.input.last().expect("rank >= 1")), lit(*units));
-                field(quote!(::kiln::core::layers::Dense<#t, #i_dim, #o, #bias>));
+                field(field_type(&t, l, s).expect("Dense has parameters"));
                 let act = apply_act(&t, act, *units, &b);
                 quote! {
                     #zeroed
@@ -88,10 +83,8 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                     let #x_out = &#b;
                 }
             }
-            Config::Conv2D { filters, kernel, strides, act, bias, .. } => {
-                let [kh, kw, ci, co, sh, sw, pt, pl] =
-                    [kernel.0, kernel.1, s.input[2], *filters, strides.0, strides.1, s.pad.0, s.pad.1].map(lit);
-                field(quote!(::kiln::core::layers::Conv2D<#t, #kh, #kw, #ci, #co, #sh, #sw, #pt, #pl, #bias>));
+            Config::Conv2D { filters, act, .. } => {
+                field(field_type(&t, l, s).expect("Conv2D has parameters"));
                 let act = apply_act(&t, act, *filters, &b);
                 quote! {
                     #zeroed
@@ -100,9 +93,16 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                     let #x_out = &#b;
                 }
             }
-            Config::Pool { max, pool, strides, .. } => {
-                let [ph, pw, sh, sw, pt, pl] = [pool.0, pool.1, strides.0, strides.1, s.pad.0, s.pad.1].map(lit);
-                let kernel = if *max { quote!(MaxPool2D) } else { quote!(AvgPool2D) };
+            Config::Pool {
+                max, pool, strides, ..
+            } => {
+                let [ph, pw, sh, sw, pt, pl] =
+                    [pool.0, pool.1, strides.0, strides.1, s.pad.0, s.pad.1].map(lit);
+                let kernel = if *max {
+                    quote!(MaxPool2D)
+                } else {
+                    quote!(AvgPool2D)
+                };
                 quote! {
                     #zeroed
                     ::kiln::core::layers::#kernel::<#ph, #pw, #sh, #sw, #pt, #pl>.forward(#x_in, &mut #b);
@@ -117,7 +117,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
             Config::Flatten | Config::Reshape { .. } => quote! {
                 let #x_out: &#ty_out = ::kiln::core::tensor::reshape(#x_in);
             },
-            Config::Dropout => quote! {
+            Config::Dropout { .. } => quote! {
                 // Dropout is the identity at inference.
                 let #x_out: &#ty_out = #x_in;
             },
@@ -130,7 +130,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                 }
             }
             Config::Nested { path, .. } => {
-                field(quote!(#path));
+                field(field_type(&t, l, s).expect("a nested model has parameters"));
                 quote! {
                     let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#ident, #x_in);
                     let #x_out = &#b;
@@ -144,9 +144,13 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
     let rows: Vec<Row> = layers
         .iter()
         .zip(steps)
-        .map(|(l, s)| Row { layer: format!("{} ({})", l.name, l.class), output: s.output.clone(), params: s.params })
+        .map(|(l, s)| Row {
+            layer: format!("{} ({})", l.name, l.class),
+            output: s.output.clone(),
+            params: s.params,
+        })
         .collect();
-    let summary = summary::render(&snake, &rows, 4);
+    let summary = summary::render(&snake, &rows, if scalar == "f64" { 8 } else { 4 });
 
     let attrs = &def.attrs;
     let vis = &def.vis;
@@ -165,11 +169,20 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
     let field_names: Vec<_> = fields.iter().map(|f| &f.name).collect();
     let in_dims = input.iter().map(|&d| lit(d));
     let out_dims = output.iter().map(|&d| lit(d));
-    let answerer = nested::answerer(name, input, &output, params, &snake);
+    let shapes = nested::Shapes {
+        input,
+        output: &output,
+        params,
+        scalar: &scalar,
+    };
+    let answerer = nested::answerer(name, Some(shapes), &snake);
+    let train = crate::codegen_train::emit(&t, name, vis, input, layers, steps);
 
     quote! {
         #(#attrs)*
         #(#[doc = #shapes_doc])*
+        #[derive(Clone, Copy)]
+        #[repr(C)]
         #vis struct #name {
             #( #[doc = #field_docs] pub #field_idents: #field_tys, )*
         }
@@ -278,6 +291,8 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                 }
             }
         }
+
+        #train
 
         #answerer
     }

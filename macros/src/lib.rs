@@ -4,6 +4,7 @@
 
 mod catalog;
 mod codegen;
+mod codegen_train;
 mod diagnostics;
 mod layer;
 mod naming;
@@ -12,8 +13,9 @@ mod shape;
 mod suggest;
 mod summary;
 mod syntax;
+mod types;
 
-use diagnostics::Errors;
+use diagnostics::{shown, Errors};
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use syn::{Expr, ExprLit, Lit};
@@ -33,74 +35,108 @@ pub fn model(input: TokenStream) -> TokenStream {
     expand(&def).into()
 }
 
+/// Checks and emits the model, one layer after the other so that errors come in source order.
 fn expand(def: &ModelDef) -> TokenStream2 {
     let mut errs = Errors::default();
     let input = input_shape(def, &mut errs);
-    if def.layers.is_empty() {
-        errs.push(syn::Error::new(def.open, "a model needs at least one layer, e.g. `< Dense(10, softmax) >`"));
+    if let Some(t) = def.scalar.as_ref().filter(|t| *t != "f32" && *t != "f64") {
+        errs.at(t, format!("`{}` computes in `f32` or `f64`, not `{t}`; write `struct {}<f64>: …` or leave the type out for `f32`", def.name, def.name));
     }
-    let layers = layer::build_all(&def.layers, &def.known, &mut errs);
-
+    if def.layers.is_empty() {
+        errs.at(
+            &def.brackets,
+            format!(
+                "`{}` has no layers: a model needs at least one, e.g. `< Dense(10, softmax) >`",
+                def.name
+            ),
+        );
+    }
+    let heads = layer::heads(&def.layers, &def.known);
     let mut shape = input.clone();
-    let mut from = "the model's input".to_string();
+    let mut layers: Vec<Option<layer::Layer>> = Vec::new();
     let mut steps = Vec::new();
-    for l in &layers {
-        match (l, &shape) {
-            (Some(l), Some(s)) => match shape::infer(l, s, &from, &def.known) {
+    // Set when a nested model has errors of its own: this model cannot be emitted either.
+    let mut incomplete = false;
+    for (i, head) in heads.iter().enumerate() {
+        let built = layer::build(head, &mut errs);
+        layer::check_name(&heads, i, &mut errs);
+        let prev = layers.last().and_then(Option::as_ref);
+        shape = match (&built, shape.as_deref()) {
+            (Some(l), _) if shape::is_broken(l, &def.known) => {
+                incomplete = true;
+                None
+            }
+            (Some(l), Some(s)) => match shape::infer(l, s, prev, &def.known, &def.scalar_name()) {
                 Ok(step) => {
-                    shape = Some(step.output.clone());
-                    from = format!("layer {} `{}`", l.pos, l.name);
+                    let out = step.output.clone();
                     steps.push(step);
+                    Some(out)
                 }
                 Err(msg) => {
                     errs.at(&l.tokens, msg);
-                    shape = None;
+                    None
                 }
             },
-            _ => shape = None,
-        }
+            (Some(l), None) => shape::output_alone(l, &def.known),
+            (None, _) => None,
+        };
+        layers.push(built);
     }
-    match errs.combined() {
-        Some(e) => {
-            let (vis, name) = (&def.vis, &def.name);
-            let err = e.to_compile_error();
-            quote::quote! { #vis struct #name; #err }
+    match (errs.combined(), input) {
+        (None, Some(input)) if !incomplete => {
+            let layers: Vec<_> = layers.into_iter().map(|l| l.expect("no errors")).collect();
+            codegen::emit(def, &input, &layers, &steps)
         }
-        None => {
-            let layers: Vec<_> = layers.into_iter().flatten().collect();
-            codegen::emit(def, &input.expect("no errors"), &layers, &steps)
-        }
+        (err, _) => placeholder(def, err),
     }
+}
+
+/// What a model with errors expands to: its errors, a unit struct so that its name resolves,
+/// and a nesting macro that answers `broken` so models using it add no errors about it.
+fn placeholder(def: &ModelDef, err: Option<syn::Error>) -> TokenStream2 {
+    let (vis, name) = (&def.vis, &def.name);
+    let err = err.map(|e| e.to_compile_error());
+    let answerer = nested::answerer(name, None, "");
+    quote::quote! { #vis struct #name; #err #answerer }
 }
 
 /// The input shape, checked: 1 to 3 positive integer literals.
 fn input_shape(def: &ModelDef, errs: &mut Errors) -> Option<Vec<usize>> {
+    let name = &def.name;
     let Some(shape) = &def.input else {
         errs.at(
-            &def.name,
+            name,
             format!(
-                "`{}` has no input shape: write the shape of one sample after the name, \
-                 e.g. `struct {}: [28, 28, 1] => < … >` (an image), `[784]` (a vector) or `[100, 16]` (a sequence)",
-                def.name, def.name
+                "`{name}` has no input shape: write the shape of one sample after the name, \
+                 e.g. `struct {name}: [28, 28, 1] => < … >` (an image), `[784]` (a vector) or `[100, 16]` (a sequence)"
             ),
         );
         return None;
     };
     let before = errs.len();
     let mut dims = Vec::new();
-    for e in &shape.dims {
+    for (i, e) in shape.dims.iter().enumerate() {
         match e {
-            Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) if i.base10_parse::<usize>().is_ok_and(|v| v > 0) => {
-                dims.push(i.base10_parse().expect("checked"));
+            Expr::Lit(ExprLit { lit: Lit::Int(v), .. }) if v.base10_parse::<usize>().is_ok_and(|v| v > 0) => {
+                dims.push(v.base10_parse().expect("checked"));
             }
-            _ => errs.at(e, "each input dimension must be a positive integer literal"),
+            _ => errs.at(
+                e,
+                format!(
+                    "dimension {} of `{name}`'s input shape is `{}`; each dimension must be a positive integer literal{}",
+                    i + 1,
+                    shown(e),
+                    diagnostics::literal_note(e)
+                ),
+            ),
         }
     }
     if !(1..=3).contains(&shape.dims.len()) {
         errs.at(
             &shape.tokens,
             format!(
-                "an input shape has 1 to 3 dimensions: `[n]` (a vector), `[t, f]` (a sequence) or `[h, w, c]` (an image, channels last); got {}",
+                "`{name}`'s input shape has {} dimensions, but a sample is `[n]` (a vector), `[t, f]` (a sequence) \
+                 or `[h, w, c]` (an image, channels last); the batch size is not part of it",
                 shape.dims.len()
             ),
         );

@@ -3,6 +3,8 @@
 //! it does not know (a path written without arguments), it calls that macro with its whole
 //! input; the macro calls `model!` back with the nested model's shapes prepended as a
 //! `@kiln_known { … }` block. Shape checks at the layer's tokens then work as for any layer.
+//! A model with errors still defines the macro, answering `broken`: the outer model then
+//! checks what it can and adds no error of its own about a model already reported.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
@@ -18,6 +20,18 @@ pub struct KnownModel {
     pub params: usize,
     /// Its Keras-style name, e.g. `features` for `Features`.
     pub name: String,
+    /// Its element type, `f32` or `f64`.
+    pub scalar: String,
+    /// Whether the nested model has errors of its own (its shapes are then unknown).
+    pub broken: bool,
+}
+
+/// A nested model's shapes, as its callback reports them.
+pub struct Shapes<'a> {
+    pub input: &'a [usize],
+    pub output: &'a [usize],
+    pub params: usize,
+    pub scalar: &'a str,
 }
 
 /// The key a path is matched by.
@@ -35,7 +49,10 @@ fn dims(input: ParseStream) -> syn::Result<Vec<usize>> {
 fn key(input: ParseStream, want: &str) -> syn::Result<()> {
     let k: Ident = input.parse()?;
     if k != want {
-        return Err(syn::Error::new(k.span(), format!("kiln internal: expected `{want}`")));
+        return Err(syn::Error::new(
+            k.span(),
+            format!("kiln internal: expected `{want}`"),
+        ));
     }
     input.parse::<Token![=]>()?;
     Ok(())
@@ -55,6 +72,19 @@ impl Parse for KnownModel {
         parenthesized!(p in body);
         let path = path_key(&Path::parse_mod_style(&p)?);
         body.parse::<Token![,]>()?;
+        if body.peek(Ident) && body.fork().parse::<Ident>()? == "broken" {
+            body.parse::<Ident>()?;
+            let name = String::new();
+            return Ok(KnownModel {
+                path,
+                input: Vec::new(),
+                output: Vec::new(),
+                params: 0,
+                name,
+                scalar: String::new(),
+                broken: true,
+            });
+        }
         key(&body, "input")?;
         let input_dims = dims(&body)?;
         body.parse::<Token![,]>()?;
@@ -66,7 +96,18 @@ impl Parse for KnownModel {
         body.parse::<Token![,]>()?;
         key(&body, "name")?;
         let name = body.parse::<LitStr>()?.value();
-        Ok(KnownModel { path, input: input_dims, output, params, name })
+        body.parse::<Token![,]>()?;
+        key(&body, "scalar")?;
+        let scalar = body.parse::<LitStr>()?.value();
+        Ok(KnownModel {
+            path,
+            input: input_dims,
+            output,
+            params,
+            name,
+            scalar,
+            broken: false,
+        })
     }
 }
 
@@ -75,9 +116,25 @@ pub fn ask(path: &Path, whole_input: TokenStream) -> TokenStream {
     quote! { #path! { @kiln_nest (#path) #whole_input } }
 }
 
-/// The hidden macro a model defines so that other models can nest it.
-pub fn answerer(name: &Ident, input: &[usize], output: &[usize], params: usize, snake: &str) -> TokenStream {
+/// The hidden macro a model defines so that other models can nest it; `None` shapes when the
+/// model has errors.
+pub fn answerer(name: &Ident, shapes: Option<Shapes>, snake: &str) -> TokenStream {
     let mac = format_ident!("__kiln_model_{}", name);
+    let answer = match shapes {
+        Some(Shapes {
+            input,
+            output,
+            params,
+            scalar,
+        }) => quote! {
+            input = [#(#input),*],
+            output = [#(#output),*],
+            params = #params,
+            name = #snake,
+            scalar = #scalar
+        },
+        None => quote!(broken),
+    };
     quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]
@@ -86,10 +143,7 @@ pub fn answerer(name: &Ident, input: &[usize], output: &[usize], params: usize, 
                 ::kiln::model! {
                     @kiln_known {
                         path = ($($path)*),
-                        input = [#(#input),*],
-                        output = [#(#output),*],
-                        params = #params,
-                        name = #snake
+                        #answer
                     }
                     $($rest)*
                 }

@@ -29,7 +29,9 @@ pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 
 /// `; did you mean `x`?` or nothing.
 pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    closest(name, known).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default()
+    closest(name, known)
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

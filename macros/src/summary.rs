@@ -34,17 +34,36 @@ pub struct Row {
 
 /// The whole table, as Keras 3 prints it (box-drawing borders, a rule between rows).
 pub fn render(model: &str, rows: &[Row], scalar_bytes: usize) -> String {
-    let shape = |s: &[usize]| format!("(None, {})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
-    let cells: Vec<[String; 3]> = rows.iter().map(|r| [r.layer.clone(), shape(&r.output), thousands(r.params)]).collect();
+    let shape = |s: &[usize]| {
+        format!(
+            "(None, {})",
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let cells: Vec<[String; 3]> = rows
+        .iter()
+        .map(|r| [r.layer.clone(), shape(&r.output), thousands(r.params)])
+        .collect();
     let header = ["Layer (type)", "Output Shape", "Param #"];
     let mut w = [33usize, 24, 15];
-    for c in cells.iter().chain(std::iter::once(&header.map(String::from))) {
+    for c in cells
+        .iter()
+        .chain(std::iter::once(&header.map(String::from)))
+    {
         for i in 0..3 {
             w[i] = w[i].max(c[i].chars().count() + 2);
         }
     }
     let rule = |l: &str, m: &str, r: &str, f: &str| {
-        format!("{l}{}{m}{}{m}{}{r}\n", f.repeat(w[0]), f.repeat(w[1]), f.repeat(w[2]))
+        format!(
+            "{l}{}{m}{}{m}{}{r}\n",
+            f.repeat(w[0]),
+            f.repeat(w[1]),
+            f.repeat(w[2])
+        )
     };
     let line = |bar: &str, c: [&str; 3]| {
         format!(
@@ -69,8 +88,16 @@ pub fn render(model: &str, rows: &[Row], scalar_bytes: usize) -> String {
     }
     out += &rule("└", "┴", "┘", "─");
     let total: usize = rows.iter().map(|r| r.params).sum();
-    out += &format!(" Total params: {} ({})\n", thousands(total), bytes(total * scalar_bytes));
-    out += &format!(" Trainable params: {} ({})\n", thousands(total), bytes(total * scalar_bytes));
+    out += &format!(
+        " Total params: {} ({})\n",
+        thousands(total),
+        bytes(total * scalar_bytes)
+    );
+    out += &format!(
+        " Trainable params: {} ({})\n",
+        thousands(total),
+        bytes(total * scalar_bytes)
+    );
     out += " Non-trainable params: 0 (0.00 B)\n";
     out
 }

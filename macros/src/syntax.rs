@@ -8,7 +8,7 @@
 //! ```
 
 use crate::nested::KnownModel;
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -21,17 +21,28 @@ pub struct ModelDef {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
+    /// The element type written as `struct Net<f64>: …`; `None` means `f32`.
+    pub scalar: Option<Ident>,
     /// `None` when the input shape was left out (an error reported later, with the others).
     pub input: Option<InputShape>,
     pub layers: Vec<LayerCall>,
-    /// The `<` that opens the layer list, for errors about the list as a whole.
-    pub open: Span,
+    /// The `<` and `>` around the layer list, for errors about the list as a whole.
+    pub brackets: TokenStream,
 }
 
 /// `[28, 28, 1]`: the shape of one input sample.
 pub struct InputShape {
     pub dims: Vec<Expr>,
     pub tokens: TokenStream,
+}
+
+impl ModelDef {
+    /// The element type's name: `f32` unless the model says `f64`.
+    pub fn scalar_name(&self) -> String {
+        self.scalar
+            .as_ref()
+            .map_or_else(|| "f32".to_string(), ToString::to_string)
+    }
 }
 
 /// One layer as written, e.g. `Conv2D(32, 3, activation = relu)` or a nested model's path.
@@ -69,7 +80,8 @@ impl Parse for LayerCall {
         let args = if input.peek(syn::token::Paren) {
             let content;
             parenthesized!(content in input);
-            let args: Punctuated<Arg, Token![,]> = content.parse_terminated(Arg::parse, Token![,])?;
+            let args: Punctuated<Arg, Token![,]> =
+                content.parse_terminated(Arg::parse, Token![,])?;
             Some(args.into_iter().collect())
         } else {
             None
@@ -95,44 +107,78 @@ impl Parse for ModelDef {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         input.parse::<Token![struct]>().map_err(|e| {
-            syn::Error::new(e.span(), "expected `struct Name: [input shape] => < layers >`")
+            syn::Error::new(
+                e.span(),
+                "expected `struct Name: [input shape] => < layers >`",
+            )
         })?;
         let name: Ident = input.parse()?;
+        let scalar = if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            let t: Ident = input.parse()?;
+            input.parse::<Token![>]>()?;
+            Some(t)
+        } else {
+            None
+        };
         let shape = if input.peek(Token![:]) {
             input.parse::<Token![:]>()?;
             let content;
             let bracket = bracketed!(content in input);
-            let dims: Punctuated<Expr, Token![,]> = content.parse_terminated(Expr::parse, Token![,])?;
+            let dims: Punctuated<Expr, Token![,]> =
+                content.parse_terminated(Expr::parse, Token![,])?;
             let mut tokens = TokenStream::new();
             bracket.surround(&mut tokens, |t| dims.to_tokens(t));
-            Some(InputShape { dims: dims.into_iter().collect(), tokens })
+            Some(InputShape {
+                dims: dims.into_iter().collect(),
+                tokens,
+            })
         } else {
             None
         };
         input.parse::<Token![=>]>().map_err(|e| {
-            let hint = if shape.is_none() { ": [input shape]" } else { "" };
-            syn::Error::new(e.span(), format!("expected `=>`, as in `struct {name}{hint} => < layers >`"))
+            let hint = if shape.is_none() {
+                ": [input shape]"
+            } else {
+                ""
+            };
+            syn::Error::new(
+                e.span(),
+                format!("expected `=>`, as in `struct {name}{hint} => < layers >`"),
+            )
         })?;
-        let open = input.parse::<Token![<]>()?.span;
-        let mut layers = Vec::new();
+        let open = input.parse::<Token![<]>()?;
+        let mut layers: Vec<LayerCall> = Vec::new();
         while !input.peek(Token![>]) {
             if input.is_empty() {
                 return Err(input.error("expected `>` to close the layer list"));
             }
             layers.push(input.parse::<LayerCall>()?);
-            if !input.peek(Token![>]) {
-                input.parse::<Token![,]>().map_err(|e| {
-                    syn::Error::new(e.span(), "expected `,` between layers or `>` after the last one")
-                })?;
+            if !input.peek(Token![>]) && input.parse::<Token![,]>().is_err() {
+                let last = &layers.last().expect("just pushed").tokens;
+                return Err(syn::Error::new_spanned(
+                    last,
+                    "expected `,` after this layer, or `>` if it is the last one",
+                ));
             }
         }
-        input.parse::<Token![>]>()?;
+        let close = input.parse::<Token![>]>()?;
+        let brackets = quote::quote!(#open #close);
         if input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
         }
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the layer list"));
         }
-        Ok(ModelDef { known, attrs, vis, name, input: shape, layers, open })
+        Ok(ModelDef {
+            known,
+            attrs,
+            vis,
+            name,
+            scalar,
+            input: shape,
+            layers,
+            brackets,
+        })
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{window, windows_reach_input};
 use crate::scalar::Scalar;
+use crate::tensor::flat_mut;
 
 /// Average pooling over `PH × PW` windows moved by strides `SH × SW`, with `PT` / `PL` rows /
 /// columns of padding before the input; zero-sized, as it has no weights.
@@ -76,11 +77,60 @@ impl<
             }
         }
     }
+
+    /// The gradient of [`AvgPool2D::forward`], given `dy = ∂L/∂y`: each window's `dy`, divided
+    /// by the number of real cells the forward averaged, is added to each of them; overwrites
+    /// `dx`. Cells of overlapping windows (stride < pool) receive the sum.
+    ///
+    /// The input is not needed; `_x` keeps the signature the same as the other pools'.
+    pub fn backward<
+        T: Scalar,
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        &self,
+        _x: &[[[T; C]; W]; H],
+        dy: &[[[T; C]; OW]; OH],
+        dx: &mut [[[T; C]; W]; H],
+    ) {
+        // Also guarantees that no window is empty, so no count is 0.
+        const {
+            assert!(
+                windows_reach_input(OH, SH, PT, PH, H),
+                "AvgPool2D: rows see only padding"
+            );
+            assert!(
+                windows_reach_input(OW, SW, PL, PW, W),
+                "AvgPool2D: columns see only padding"
+            );
+        }
+        flat_mut::<T, _>(dx).fill(T::zero());
+        for (oy, dy) in dy.iter().enumerate() {
+            let (_, rows) = window(oy, SH, PT, PH, H);
+            for (ox, dy) in dy.iter().enumerate() {
+                let (_, cols) = window(ox, SW, PL, PW, W);
+                let count = T::of((rows.len() * cols.len()) as f64);
+                let share = dy.map(|d| d / count);
+                for dx in &mut dx[rows.clone()] {
+                    for dx in &mut dx[cols.clone()] {
+                        for (d, &s) in dx.iter_mut().zip(&share) {
+                            *d = *d + s;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::grad_check::{assert_gradient, random};
+    use crate::tensor::flat;
 
     /// A `[H][W][1]` image from a `[H][W]` grid.
     fn image<T: Scalar, const H: usize, const W: usize>(g: [[f64; W]; H]) -> [[[T; 1]; W]; H] {
@@ -151,5 +201,72 @@ mod tests {
             y,
             [[[4.0, -8.0], [5.5, -11.0]], [[6.0, -12.0], [7.5, -15.0]]]
         );
+    }
+
+    #[test]
+    fn backward_divides_by_the_real_cells_of_each_window() {
+        // 3 x 3, pool 2, stride 2, same (padding bottom/right), dy = [[4, 2], [2, 1]]: the
+        // windows hold 4, 2, 2 and 1 real cells, so every cell gets 4/4 = 2/2 = 1/1 = 1.
+        let dy = image::<f64, 2, 2>([[4.0, 2.0], [2.0, 1.0]]);
+        let mut dx = [[[f64::NAN; 1]; 3]; 3];
+        AvgPool2D::<2, 2, 2, 2, 0, 0>.backward(&one_to_nine(), &dy, &mut dx);
+        assert_grid(&dx, [[1.0; 3]; 3]);
+        // Pool 2, stride 1, valid, dy all 4: each window adds 1 to its four cells, so a cell
+        // gets the number of windows over it.
+        let dy = image::<f64, 2, 2>([[4.0, 4.0], [4.0, 4.0]]);
+        AvgPool2D::<2, 2, 1, 1, 0, 0>.backward(&one_to_nine(), &dy, &mut dx);
+        assert_grid(&dx, [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]);
+    }
+
+    /// Checks `dx` of an average pool against finite differences.
+    fn check_gradient<
+        const PH: usize,
+        const PW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        seed: u64,
+    ) {
+        let pool = AvgPool2D::<PH, PW, SH, SW, PT, PL>;
+        let mut x = [[[0.0f64; C]; W]; H];
+        random(seed, flat_mut(&mut x));
+        let mut c = [[[0.0f64; C]; OW]; OH];
+        random(seed + 1, flat_mut(&mut c));
+        let mut dx = [[[f64::NAN; C]; W]; H];
+        pool.backward(&x, &c, &mut dx);
+        // Linear in x, so a large step only reduces rounding.
+        assert_gradient("x", flat(&x), flat(&dx), flat(&c), 1e-3, |xs| {
+            let mut x = x;
+            flat_mut(&mut x).copy_from_slice(xs);
+            let mut y = [[[0.0f64; C]; OW]; OH];
+            pool.forward(&x, &mut y);
+            y
+        });
+    }
+
+    #[test]
+    fn gradient_with_same_padding() {
+        // Pool 2, stride 2, same on 5 x 5 -> 3 x 3, PT = PL = 0.
+        check_gradient::<2, 2, 2, 2, 0, 0, 5, 5, 2, 3, 3>(1);
+        // Pool 3, stride 1, same on 4 x 5, PT = PL = 1.
+        check_gradient::<3, 3, 1, 1, 1, 1, 4, 5, 2, 4, 5>(2);
+        // Pool (2, 3), stride (1, 2), same on 2 x 4 -> 2 x 2, PT = PL = 0 (the forward test).
+        check_gradient::<2, 3, 1, 2, 0, 0, 2, 4, 2, 2, 2>(3);
+        // Pool 3, stride 2, same on 6 x 7 -> 3 x 4, PT = 0, PL = 1.
+        check_gradient::<3, 3, 2, 2, 0, 1, 6, 7, 1, 3, 4>(4);
+    }
+
+    #[test]
+    fn gradient_valid() {
+        // Pool 2, stride 2 on 4 x 6 -> 2 x 3; pool 3, stride 1 on 5 x 5 -> 3 x 3 (overlapping).
+        check_gradient::<2, 2, 2, 2, 0, 0, 4, 6, 3, 2, 3>(5);
+        check_gradient::<3, 3, 1, 1, 0, 0, 5, 5, 2, 3, 3>(6);
     }
 }

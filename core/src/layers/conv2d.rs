@@ -1,6 +1,6 @@
 //! Keras's `Conv2D` on channels-last images: a sliding dot product with a learned kernel.
 
-use super::{window, windows_reach_input};
+use super::{dot, window, windows_reach_input};
 use crate::init::{glorot_uniform, Rng};
 use crate::params::{Name, Param, ParamMut, Params};
 use crate::scalar::Scalar;
@@ -110,6 +110,97 @@ impl<
             }
         }
     }
+
+    /// The gradients of [`Conv2D::forward`], given the input `x` it read and `dy = ∂L/∂y`:
+    /// adds `∂L/∂kernel` to `grad.kernel` and `∂L/∂bias` (the sum of `dy` over positions) to
+    /// `grad.bias` (only when `BIAS`), and overwrites `dx` with `∂L/∂x`.
+    ///
+    /// Each output pixel's window is the forward one, so padding taps get nothing. Gradients
+    /// accumulate, so that a batch can be fed sample by sample into one `grad`; start it at
+    /// zero.
+    pub fn backward<const H: usize, const W: usize, const OH: usize, const OW: usize>(
+        &self,
+        x: &[[[T; CI]; W]; H],
+        dy: &[[[T; CO]; OW]; OH],
+        dx: &mut [[[T; CI]; W]; H],
+        grad: &mut Self,
+    ) {
+        Self::backward_params(x, dy, grad);
+        // dx[iy][ix][ci] = Σ dy[oy][ox][co] · kernel[ky][kx][ci][co] over the outputs whose
+        // window holds (iy, ix): scattered from each output pixel in turn.
+        flat_mut::<T, _>(dx).fill(T::zero());
+        for (oy, dy) in dy.iter().enumerate() {
+            let (ky, rows) = window(oy, SH, PT, KH, H);
+            for (ox, dy) in dy.iter().enumerate() {
+                if is_zero(dy) {
+                    continue;
+                }
+                let (kx, cols) = window(ox, SW, PL, KW, W);
+                for (dx, k) in dx[rows.clone()].iter_mut().zip(&self.kernel[ky..]) {
+                    for (dx, k) in dx[cols.clone()].iter_mut().zip(&k[kx..]) {
+                        // One pixel: a [CI][CO] matrix times the [CO] gradient.
+                        for (d, k) in dx.iter_mut().zip(k) {
+                            *d = *d + dot(k, dy);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Conv2D::backward`] without `dx`, for a model's first layer, whose input needs no
+    /// gradient: `grad.kernel[ky][kx][ci][co] += Σ x[iy][ix][ci] · dy[oy][ox][co]` over the
+    /// forward's taps, and `grad.bias[co] += Σ dy[oy][ox][co]`.
+    pub fn backward_params<const H: usize, const W: usize, const OH: usize, const OW: usize>(
+        x: &[[[T; CI]; W]; H],
+        dy: &[[[T; CO]; OW]; OH],
+        grad: &mut Self,
+    ) {
+        const {
+            assert!(
+                windows_reach_input(OH, SH, PT, KH, H),
+                "Conv2D: rows see only padding"
+            );
+            assert!(
+                windows_reach_input(OW, SW, PL, KW, W),
+                "Conv2D: columns see only padding"
+            );
+        }
+        for (oy, dy) in dy.iter().enumerate() {
+            let (ky, rows) = window(oy, SH, PT, KH, H);
+            for (ox, dy) in dy.iter().enumerate() {
+                // Behind a max pool or an inactive ReLU most output pixels get no gradient.
+                if is_zero(dy) {
+                    continue;
+                }
+                if BIAS {
+                    for (b, &d) in grad.bias.iter_mut().zip(dy) {
+                        *b = *b + d;
+                    }
+                }
+                let (kx, cols) = window(ox, SW, PL, KW, W);
+                for (x, g) in x[rows.clone()].iter().zip(&mut grad.kernel[ky..]) {
+                    for (x, g) in x[cols.clone()].iter().zip(&mut g[kx..]) {
+                        for (&xc, g) in x.iter().zip(g) {
+                            if xc == T::zero() {
+                                continue;
+                            }
+                            for (g, &d) in g.iter_mut().zip(dy) {
+                                *g = *g + xc * d;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether an output pixel's gradient is all zeros, so that it adds nothing anywhere (but for
+/// `inf · 0 = NaN`, which only an input or weight already infinite could make).
+#[inline]
+fn is_zero<T: Scalar>(dy: &[T]) -> bool {
+    dy.iter().all(|&d| d == T::zero())
 }
 
 impl<
@@ -175,6 +266,7 @@ mod tests {
 
     use super::*;
     use crate::init::rng;
+    use crate::layers::grad_check::{assert_gradient, random};
     use bytemuck::Zeroable as _;
     use std::string::{String, ToString};
     use std::vec::Vec;
@@ -349,6 +441,186 @@ mod tests {
         for (a, b) in flat::<f64, _>(&y).iter().zip(flat::<f64, _>(&want)) {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn backward_of_a_two_by_two_kernel_by_hand() {
+        // x = [[1, 2, 3], [4, 5, 6], [7, 8, 9]], kernel [[a, b], [c, d]] = [[1, 0], [-1, 2]],
+        // valid, stride 1 -> 2 x 2; dy = [[p, q], [r, s]] = [[1, 2], [-1, 0.5]].
+        // grad.kernel[ky][kx] = Σ_{oy,ox} x[oy + ky][ox + kx] · dy[oy][ox]:
+        //   [0][0]: 1·1 + 2·2 + 4·-1 + 5·0.5 = 3.5     [0][1]: 2·1 + 3·2 + 5·-1 + 6·0.5 = 6
+        //   [1][0]: 4·1 + 5·2 + 7·-1 + 8·0.5 = 11      [1][1]: 5·1 + 6·2 + 8·-1 + 9·0.5 = 13.5
+        // grad.bias = 1 + 2 - 1 + 0.5 = 2.5
+        // dx[iy][ix] = Σ dy[oy][ox] · kernel[iy - oy][ix - ox]:
+        //   row 0: p·a = 1,              p·b + q·a = 2,                   q·b = 0
+        //   row 1: p·c + r·a = -2,       p·d + q·c + r·b + s·a = 0.5,     q·d + s·b = 4
+        //   row 2: r·c = 1,              r·d + s·c = -2.5,                s·d = 1
+        // (Σ dx = Σ kernel · Σ dy = 2 · 2.5 = 5.)
+        let x = image::<f32, 3, 3>([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]);
+        let conv = Conv2D::<f32, 2, 2, 1, 1, 1, 1, 0, 0, true> {
+            kernel: [[[[1.0]], [[0.0]]], [[[-1.0]], [[2.0]]]],
+            bias: [0.0],
+        };
+        let dy = image::<f32, 2, 2>([[1.0, 2.0], [-1.0, 0.5]]);
+        let mut dx = [[[f32::NAN; 1]; 3]; 3];
+        let mut grad = Conv2D::zeroed();
+        conv.backward(&x, &dy, &mut dx, &mut grad);
+        assert_eq!(grad.kernel, [[[[3.5]], [[6.0]]], [[[11.0]], [[13.5]]]]);
+        assert_eq!(grad.bias, [2.5]);
+        assert_eq!(
+            channel0(&dx),
+            [[1.0, 2.0, 0.0], [-2.0, 0.5, 4.0], [1.0, -2.5, 1.0]]
+        );
+    }
+
+    /// Checks every gradient of a random Conv2D on a random `[H][W][CI]` image against finite
+    /// differences.
+    fn check_gradients<
+        const KH: usize,
+        const KW: usize,
+        const CI: usize,
+        const CO: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const BIAS: bool,
+        const H: usize,
+        const W: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        seed: u64,
+    ) {
+        type Layer<
+            const KH: usize,
+            const KW: usize,
+            const CI: usize,
+            const CO: usize,
+            const SH: usize,
+            const SW: usize,
+            const PT: usize,
+            const PL: usize,
+            const BIAS: bool,
+        > = Conv2D<f64, KH, KW, CI, CO, SH, SW, PT, PL, BIAS>;
+        let mut conv = Layer::<KH, KW, CI, CO, SH, SW, PT, PL, BIAS>::zeroed();
+        random(seed, flat_mut(&mut conv.kernel));
+        random(seed + 1, &mut conv.bias);
+        let mut x = [[[0.0f64; CI]; W]; H];
+        random(seed + 2, flat_mut(&mut x));
+        // The probe loss Σ c · y has ∂L/∂y = c: it is the dy fed back.
+        let mut dy = [[[0.0f64; CO]; OW]; OH];
+        random(seed + 3, flat_mut(&mut dy));
+        // A zero input and a zero output gradient take the paths that skip them.
+        x[0][W - 1][0] = 0.0;
+        dy[OH - 1][0] = [0.0; CO];
+        let output = |conv: &Layer<KH, KW, CI, CO, SH, SW, PT, PL, BIAS>,
+                      x: &[[[f64; CI]; W]; H]| {
+            let mut y = [[[0.0f64; CO]; OW]; OH];
+            conv.forward(x, &mut y);
+            y
+        };
+
+        let mut grad = Conv2D::zeroed();
+        let mut dx = [[[f64::NAN; CI]; W]; H];
+        conv.backward(&x, &dy, &mut dx, &mut grad);
+        // The output is linear in each value alone, so a large step only reduces rounding.
+        let h = 1e-3;
+        let c = flat(&dy);
+        assert_gradient(
+            "kernel",
+            flat(&conv.kernel),
+            flat(&grad.kernel),
+            c,
+            h,
+            |k| {
+                let mut conv = conv;
+                flat_mut(&mut conv.kernel).copy_from_slice(k);
+                output(&conv, &x)
+            },
+        );
+        if BIAS {
+            assert_gradient("bias", &conv.bias, &grad.bias, c, h, |b| {
+                let mut conv = conv;
+                conv.bias.copy_from_slice(b);
+                output(&conv, &x)
+            });
+        } else {
+            assert_eq!(grad.bias, [0.0; CO]);
+        }
+        assert_gradient("x", flat(&x), flat(&dx), c, h, |xs| {
+            let mut x = x;
+            flat_mut(&mut x).copy_from_slice(xs);
+            output(&conv, &x)
+        });
+
+        // backward_params adds the same parameter gradients.
+        let mut params_only = Conv2D::zeroed();
+        Layer::<KH, KW, CI, CO, SH, SW, PT, PL, BIAS>::backward_params(&x, &dy, &mut params_only);
+        assert_eq!(params_only.kernel, grad.kernel);
+        assert_eq!(params_only.bias, grad.bias);
+    }
+
+    #[test]
+    fn gradients_valid_with_a_non_square_kernel() {
+        // 4 x 5 x 2 image, kernel 2 x 3, stride 1 -> 3 x 3 x 3.
+        check_gradients::<2, 3, 2, 3, 1, 1, 0, 0, true, 4, 5, 3, 3>(1);
+    }
+
+    #[test]
+    fn gradients_valid_stride_two() {
+        // 5 x 5 x 2, kernel 3, stride 2 -> 2 x 2 x 2; also 6 x 6, where the last row and column
+        // are in no window and get a zero gradient.
+        check_gradients::<3, 3, 2, 2, 2, 2, 0, 0, true, 5, 5, 2, 2>(2);
+        check_gradients::<3, 3, 1, 2, 2, 2, 0, 0, false, 6, 6, 2, 2>(3);
+    }
+
+    #[test]
+    fn gradients_same_stride_two_padded_only_after() {
+        // same: H = 4, K = 3, S = 2 -> OH = 2, pad (2-1)·2 + 3 - 4 = 1 -> PT = 0;
+        // W = 6 -> OW = 3, pad 2·2 + 3 - 6 = 1 -> PL = 0.
+        check_gradients::<3, 3, 2, 3, 2, 2, 0, 0, true, 4, 6, 2, 3>(4);
+    }
+
+    #[test]
+    fn gradients_same_stride_one_padded_on_both_sides() {
+        // same: H = 5, K = 3, S = 1 -> OH = 5, pad 2 -> PT = 1; W = 4, KW = 2 -> OW = 4,
+        // pad 1 -> PL = 0 (the odd column goes right). No bias.
+        check_gradients::<3, 2, 2, 2, 1, 1, 1, 0, false, 5, 4, 5, 4>(5);
+        // K = 3 both ways on 4 x 4 -> PT = PL = 1.
+        check_gradients::<3, 3, 1, 1, 1, 1, 1, 1, true, 4, 4, 4, 4>(6);
+    }
+
+    #[test]
+    fn gradients_same_with_non_square_kernel_and_strides() {
+        // same: H = 7, W = 10, K = (3, 2), S = (2, 3) -> OH = 4, OW = 4; PT = 1, PL = 0.
+        check_gradients::<3, 2, 3, 4, 2, 3, 1, 0, true, 7, 10, 4, 4>(7);
+        // valid: K = (1, 2), S = (2, 3) on 5 x 5 -> 3 x 2: strides wider than the kernel.
+        check_gradients::<1, 2, 2, 3, 2, 3, 0, 0, true, 5, 5, 3, 2>(8);
+    }
+
+    #[test]
+    fn gradients_accumulate_and_dx_is_overwritten() {
+        let mut conv = Conv2D::<f64, 3, 3, 2, 2, 1, 1, 1, 1, true>::zeroed();
+        conv.init_params(&mut rng(9));
+        let mut x = [[[0.0f64; 2]; 4]; 4];
+        random(10, flat_mut(&mut x));
+        let mut dy = [[[0.0f64; 2]; 4]; 4];
+        random(11, flat_mut(&mut dy));
+        dy[1][2] = [0.0, 0.0]; // a skipped pixel
+        let mut once = Conv2D::zeroed();
+        let mut dx = [[[f64::NAN; 2]; 4]; 4];
+        conv.backward(&x, &dy, &mut dx, &mut once);
+        let first_dx = dx;
+        let mut twice = once;
+        conv.backward(&x, &dy, &mut dx, &mut twice);
+        assert_eq!(dx, first_dx);
+        let doubled: Vec<f64> = flat::<f64, _>(&once.kernel)
+            .iter()
+            .map(|v| 2.0 * v)
+            .collect();
+        assert_eq!(flat::<f64, _>(&twice.kernel), doubled);
+        assert_eq!(twice.bias, once.bias.map(|v| 2.0 * v));
     }
 
     #[test]

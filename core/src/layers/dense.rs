@@ -1,5 +1,6 @@
 //! Keras's `Dense`: a matrix product over the last axis, plus a bias.
 
+use super::dot;
 use crate::init::{glorot_uniform, Rng};
 use crate::params::{Name, Param, ParamMut, Params};
 use crate::scalar::Scalar;
@@ -47,6 +48,45 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Dense<T, I, O,
             for (&xi, k) in x.iter().zip(&self.kernel) {
                 for (yo, &ko) in y.iter_mut().zip(k) {
                     *yo = *yo + xi * ko;
+                }
+            }
+        }
+    }
+
+    /// The gradients of [`Dense::forward`], given the rows `x` it read and `dy = ∂L/∂y` for the
+    /// rows it wrote: adds `xᵀ·dy` to `grad.kernel` and the sum of the rows of `dy` to
+    /// `grad.bias` (only when `BIAS`), and overwrites `dx` with `dy·kernelᵀ`.
+    ///
+    /// Gradients accumulate, so that a batch can be fed sample by sample into one `grad`; start
+    /// it at zero. `x`, `dy` and `dx` are zipped: each holds the same number of rows.
+    pub fn backward(&self, x: &[[T; I]], dy: &[[T; O]], dx: &mut [[T; I]], grad: &mut Self) {
+        Self::backward_params(x, dy, grad);
+        for (dy, dx) in dy.iter().zip(dx.iter_mut()) {
+            // dx[i] = Σ_o dy[o] · kernel[i][o]: a kernel row is contiguous.
+            for (d, k) in dx.iter_mut().zip(&self.kernel) {
+                *d = dot(k, dy);
+            }
+        }
+    }
+
+    /// [`Dense::backward`] without `dx`, for a model's first layer, whose input needs no
+    /// gradient: adds `xᵀ·dy` to `grad.kernel` and the row sums of `dy` to `grad.bias`.
+    pub fn backward_params(x: &[[T; I]], dy: &[[T; O]], grad: &mut Self) {
+        for (x, dy) in x.iter().zip(dy) {
+            if BIAS {
+                for (b, &d) in grad.bias.iter_mut().zip(dy) {
+                    *b = *b + d;
+                }
+            }
+            for (&xi, g) in x.iter().zip(grad.kernel.iter_mut()) {
+                // A zero input (most MNIST pixels, every inactive ReLU) adds nothing. Skipping
+                // it also skips `0 · inf = NaN` from a diverged `dy`, which the bias and the
+                // other rows still receive.
+                if xi == T::zero() {
+                    continue;
+                }
+                for (g, &d) in g.iter_mut().zip(dy) {
+                    *g = *g + xi * d;
                 }
             }
         }
@@ -100,7 +140,9 @@ mod tests {
 
     use super::*;
     use crate::init::rng;
+    use crate::layers::grad_check::{assert_gradient, random};
     use crate::tensor::Rows;
+    use bytemuck::Zeroable as _;
     use std::string::{String, ToString};
     use std::vec::Vec;
 
@@ -203,6 +245,138 @@ mod tests {
         assert!(draws.iter().all(|v| v.abs() < limit));
         b.init_params(&mut rng(12));
         assert_ne!(a.kernel, b.kernel);
+    }
+
+    #[test]
+    fn backward_by_hand() {
+        // kernel [[1, 2], [3, 4], [5, 6]]; x rows [1, 0, -1] and [2, 1, 0]; dy rows [1, -1] and
+        // [0.5, 2].
+        // grad.kernel[i][o] = Σ_r x[r][i] · dy[r][o]:
+        //   i = 0 (x 1, 2):  [1·1 + 2·0.5, 1·-1 + 2·2] = [2, 3]
+        //   i = 1 (x 0, 1):  [0.5, 2]
+        //   i = 2 (x -1, 0): [-1, 1]
+        // grad.bias = dy[0] + dy[1] = [1.5, 1]
+        // dx[r][i] = Σ_o dy[r][o] · kernel[i][o]:
+        //   r = 0: [1 - 2, 3 - 4, 5 - 6] = [-1, -1, -1]
+        //   r = 1: [0.5 + 4, 1.5 + 8, 2.5 + 12] = [4.5, 9.5, 14.5]
+        let x = [[1.0f32, 0.0, -1.0], [2.0, 1.0, 0.0]];
+        let dy = [[1.0f32, -1.0], [0.5, 2.0]];
+        let mut dx = [[f32::NAN; 3]; 2];
+        let mut grad = Dense::zeroed();
+        layer::<f32, true>().backward(&x, &dy, &mut dx, &mut grad);
+        assert_eq!(grad.kernel, [[2.0, 3.0], [0.5, 2.0], [-1.0, 1.0]]);
+        assert_eq!(grad.bias, [1.5, 1.0]);
+        assert_eq!(dx, [[-1.0, -1.0, -1.0], [4.5, 9.5, 14.5]]);
+
+        // Without a bias the kernel and dx are the same and grad.bias is left alone.
+        let mut grad = Dense::zeroed();
+        grad.bias = [7.0, 8.0];
+        layer::<f32, false>().backward(&x, &dy, &mut dx, &mut grad);
+        assert_eq!(grad.kernel, [[2.0, 3.0], [0.5, 2.0], [-1.0, 1.0]]);
+        assert_eq!(grad.bias, [7.0, 8.0]);
+        assert_eq!(dx, [[-1.0, -1.0, -1.0], [4.5, 9.5, 14.5]]);
+    }
+
+    /// Checks every gradient of a random `Dense<I, O>` on `R` rows against finite differences.
+    fn check_gradients<const I: usize, const O: usize, const R: usize, const BIAS: bool>(
+        seed: u64,
+    ) {
+        let mut l = Dense::<f64, I, O, BIAS>::zeroed();
+        random(seed, flat_mut(&mut l.kernel));
+        random(seed + 1, &mut l.bias);
+        let mut x = [[0.0f64; I]; R];
+        random(seed + 2, flat_mut(&mut x));
+        let mut c = [[0.0f64; O]; R];
+        random(seed + 3, flat_mut(&mut c));
+        x[R - 1][0] = 0.0; // takes the path that skips zero inputs
+        let output = |l: &Dense<f64, I, O, BIAS>, x: &[[f64; I]; R]| {
+            let mut y = [[0.0f64; O]; R];
+            l.forward(x, &mut y);
+            y
+        };
+
+        let mut grad = Dense::zeroed();
+        let mut dx = [[f64::NAN; I]; R];
+        l.backward(&x, &c, &mut dx, &mut grad);
+        // The output is linear in each value alone, so a large step only reduces rounding.
+        let (c, h) = (flat(&c), 1e-3);
+        assert_gradient("kernel", flat(&l.kernel), flat(&grad.kernel), c, h, |k| {
+            let mut l = l;
+            flat_mut(&mut l.kernel).copy_from_slice(k);
+            output(&l, &x)
+        });
+        if BIAS {
+            assert_gradient("bias", &l.bias, &grad.bias, c, h, |b| {
+                let mut l = l;
+                l.bias.copy_from_slice(b);
+                output(&l, &x)
+            });
+        } else {
+            assert_eq!(grad.bias, [0.0; O]);
+        }
+        assert_gradient("x", flat(&x), flat(&dx), c, h, |xs| {
+            let mut x = x;
+            flat_mut(&mut x).copy_from_slice(xs);
+            output(&l, &x)
+        });
+    }
+
+    #[test]
+    fn gradients_match_finite_differences_over_several_rows() {
+        check_gradients::<5, 3, 4, true>(1);
+        check_gradients::<7, 10, 1, true>(2);
+    }
+
+    #[test]
+    fn gradients_without_bias_match_finite_differences() {
+        check_gradients::<4, 6, 3, false>(3);
+        check_gradients::<1, 1, 2, false>(4);
+    }
+
+    #[test]
+    fn gradients_accumulate_and_dx_is_overwritten() {
+        let l = layer::<f64, true>();
+        let x = [[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]];
+        let dy = [[1.0, -1.0], [0.5, 2.0]];
+        let mut once = Dense::zeroed();
+        let mut dx = [[f64::NAN; 3]; 2];
+        l.backward(&x, &dy, &mut dx, &mut once);
+        let first_dx = dx;
+        let mut twice = once;
+        l.backward(&x, &dy, &mut dx, &mut twice);
+        assert_eq!(dx, first_dx);
+        assert_eq!(twice.kernel, once.kernel.map(|r| r.map(|v| 2.0 * v)));
+        assert_eq!(twice.bias, once.bias.map(|v| 2.0 * v));
+    }
+
+    #[test]
+    fn backward_params_adds_what_backward_adds() {
+        let mut l = Dense::<f64, 6, 4, true>::zeroed();
+        l.init_params(&mut rng(8));
+        let mut x = [[0.0f64; 6]; 3];
+        random(9, flat_mut(&mut x));
+        x[1][2] = 0.0; // a skipped zero input
+        let mut dy = [[0.0f64; 4]; 3];
+        random(10, flat_mut(&mut dy));
+        let (mut a, mut b) = (Dense::zeroed(), Dense::zeroed());
+        a.bias = [1.0; 4];
+        b.bias = [1.0; 4];
+        l.backward(&x, &dy, &mut [[0.0; 6]; 3], &mut a);
+        Dense::<f64, 6, 4, true>::backward_params(&x, &dy, &mut b);
+        assert_eq!(a.kernel, b.kernel);
+        assert_eq!(a.bias, b.bias);
+    }
+
+    #[test]
+    fn backward_acts_on_the_last_axis_of_a_higher_rank_tensor() {
+        // The same two rows as `backward_by_hand`, as a [1][2][3] tensor.
+        let x = [[[1.0f32, 0.0, -1.0], [2.0, 1.0, 0.0]]];
+        let dy = [[[1.0f32, -1.0], [0.5, 2.0]]];
+        let mut dx = [[[0.0f32; 3]; 2]; 1];
+        let mut grad = Dense::zeroed();
+        layer::<f32, true>().backward(x.rows(), dy.rows(), dx.rows_mut(), &mut grad);
+        assert_eq!(grad.kernel, [[2.0, 3.0], [0.5, 2.0], [-1.0, 1.0]]);
+        assert_eq!(dx, [[[-1.0, -1.0, -1.0], [4.5, 9.5, 14.5]]]);
     }
 
     #[cfg(feature = "alloc")]

@@ -29,11 +29,28 @@ impl GlobalAvgPool2D {
             *s = *s / count;
         }
     }
+
+    /// The gradient of [`GlobalAvgPool2D::forward`], given `dy = ∂L/∂y`:
+    /// `dx[iy][ix][c] = dy[c] / (H · W)` at every position; overwrites `dx`.
+    pub fn backward<T: Scalar, const H: usize, const W: usize, const C: usize>(
+        &self,
+        dy: &[T; C],
+        dx: &mut [[[T; C]; W]; H],
+    ) {
+        const { assert!(H * W > 0, "GlobalAvgPool2D: empty image") };
+        let count = T::of((H * W) as f64);
+        let share = dy.map(|d| d / count);
+        for dx in dx.as_flattened_mut() {
+            *dx = share;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::grad_check::{assert_gradient, random};
+    use crate::tensor::{flat, flat_mut};
 
     #[test]
     fn averages_each_channel_over_all_positions() {
@@ -54,5 +71,30 @@ mod tests {
         let mut y = [0.0f64];
         GlobalAvgPool2D.forward(&x, &mut y);
         assert_eq!(y, [2.0]);
+    }
+
+    #[test]
+    fn backward_spreads_each_channel_evenly() {
+        // 2 x 3 positions: each gets dy / 6.
+        let mut dx = [[[f32::NAN; 2]; 3]; 2];
+        GlobalAvgPool2D.backward(&[6.0f32, -3.0], &mut dx);
+        assert_eq!(dx, [[[1.0, -0.5]; 3]; 2]);
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let mut x = [[[0.0f64; 3]; 5]; 4];
+        random(1, flat_mut(&mut x));
+        let mut c = [0.0f64; 3];
+        random(2, &mut c);
+        let mut dx = [[[f64::NAN; 3]; 5]; 4];
+        GlobalAvgPool2D.backward(&c, &mut dx);
+        assert_gradient("x", flat(&x), flat(&dx), &c, 1e-3, |xs| {
+            let mut x = x;
+            flat_mut(&mut x).copy_from_slice(xs);
+            let mut y = [0.0f64; 3];
+            GlobalAvgPool2D.forward(&x, &mut y);
+            y
+        });
     }
 }

@@ -4,20 +4,31 @@
 //! Layers with weights own them as plain arrays in Keras's layout and implement
 //! [`crate::params::Params`]; shape-only layers (pools) are zero-sized. Every `forward` reads a
 //! channels-last input and writes into a caller-provided output, so nothing is allocated.
+//!
+//! Each layer's `backward` sits beside its `forward`: given `dy = ∂L/∂y` it writes `dx = ∂L/∂x`
+//! and, for layers with weights, adds `∂L/∂params` into a gradient struct of the layer's own
+//! type, so that a batch is accumulated sample by sample. [`Dropout`] is the one layer that
+//! acts only in training.
 
 pub mod avg_pool2d;
 pub mod conv2d;
 pub mod dense;
+pub mod dropout;
 pub mod global_avg_pool2d;
 pub mod max_pool2d;
 
 pub use avg_pool2d::AvgPool2D;
 pub use conv2d::Conv2D;
 pub use dense::Dense;
+pub use dropout::Dropout;
 pub use global_avg_pool2d::GlobalAvgPool2D;
 pub use max_pool2d::MaxPool2D;
 
+use crate::scalar::Scalar;
 use core::ops::Range;
+
+#[cfg(test)]
+pub(crate) mod grad_check;
 
 /// Where the window of output index `out` meets the input along one axis, for a window of
 /// `size` taps, moved by `stride` over an input of `len` cells padded by `pad` before it.
@@ -57,9 +68,39 @@ pub(crate) const fn windows_reach_input(
     stride > 0 && pad < size && out * stride < len + pad + stride
 }
 
+/// `Σ a[k] · b[k]` over the common length, in eight interleaved partial sums: one running sum
+/// is a chain of dependent additions the compiler must keep in order, eight can be vectorised.
+#[inline]
+pub(crate) fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
+    const LANES: usize = 8;
+    let (a, b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let mut sum = T::zero();
+    for (&a, &b) in a.remainder().iter().zip(b.remainder()) {
+        sum = sum + a * b;
+    }
+    let mut lanes = [T::zero(); LANES];
+    for (a, b) in a.zip(b) {
+        for ((s, &a), &b) in lanes.iter_mut().zip(a).zip(b) {
+            *s = *s + a * b;
+        }
+    }
+    lanes.iter().fold(sum, |s, &v| s + v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_matches_a_plain_sum_of_products_at_every_length() {
+        // Integers in f64, so every order of summation is exact.
+        for n in 0..=20 {
+            let a: [f64; 20] = core::array::from_fn(|k| (k as f64) - 7.0);
+            let b: [f64; 20] = core::array::from_fn(|k| (3 * k % 5) as f64 + 1.0);
+            let want: f64 = (0..n).map(|k| a[k] * b[k]).sum();
+            assert_eq!(dot(&a[..n], &b[..n]), want, "length {n}");
+        }
+    }
 
     #[test]
     fn window_without_padding_is_the_taps_from_out_times_stride() {

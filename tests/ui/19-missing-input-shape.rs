@@ -1,0 +1,7 @@
+kiln::model! {
+    pub struct Net => <
+        Dense(10, softmax),
+    >
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+kiln::model! {
+    pub struct Net: [784] => < >
+}
+
+fn main() {}
