@@ -50,6 +50,14 @@ kiln::model! {
 
 fn main() {
     print!("{}", MnistCnn::summary());
-    println!("input {:?} -> output {:?}", MnistCnn::INPUT_SHAPE, MnistCnn::OUTPUT_SHAPE);
-    assert_eq!(<MnistCnn as Model>::PARAMS, 1_199_882, "Keras counts 1,199,882 parameters");
+    println!(
+        "input {:?} -> output {:?}",
+        MnistCnn::INPUT_SHAPE,
+        MnistCnn::OUTPUT_SHAPE
+    );
+    assert_eq!(
+        <MnistCnn as Model>::PARAMS,
+        1_199_882,
+        "Keras counts 1,199,882 parameters"
+    );
 }

@@ -18,20 +18,33 @@
 //!
 //! See `model!` for the layers, keywords and activations it accepts, and ARCHITECTURE.md for
 //! how the macro's tokens become monomorphized kernels.
-#![no_std]
+#![cfg_attr(not(feature = "std"), no_std)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
 pub use kiln_core as core;
+#[cfg(feature = "std")]
+pub mod datasets;
+#[cfg(feature = "std")]
+pub mod training;
 #[cfg(feature = "alloc")]
 pub use kiln_core::Error;
 pub use kiln_core::{Model, Scalar};
 pub use kiln_macros::model;
 
-/// What a user of kiln needs in scope: the [`Model`] trait and the macro.
+/// What a user of kiln needs in scope: the [`Model`] trait, the macro, and with `std` the
+/// training workflow (`compile`, `FitOptions`, losses, optimizers, metrics, callbacks).
 pub mod prelude {
     pub use crate::model;
+    #[cfg(feature = "std")]
+    pub use crate::training::callbacks::Callback;
+    #[cfg(feature = "std")]
+    pub use crate::training::{Compile, FitOptions, History};
+    pub use kiln_core::losses::Loss;
+    pub use kiln_core::metrics::Metric;
+    #[cfg(feature = "alloc")]
+    pub use kiln_core::optimizers::{schedules, Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
     pub use kiln_core::Model;
 }
 

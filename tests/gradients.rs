@@ -5,8 +5,7 @@
 use kiln::core::bytemuck::zeroed_box;
 use kiln::core::losses::{Loss, Target};
 use kiln::core::tensor::{flat, flat_mut};
-use kiln::core::train::{Flat, Train};
-use kiln::prelude::*;
+use kiln::core::train::Train;
 
 kiln::model! {
     /// Convolutions with `same` padding and strides, both pools, dropout, reshapes.

@@ -164,7 +164,9 @@ fn weights_survive_a_round_trip_with_keras_names_and_layouts() {
     assert_eq!(names, expect);
     // Keras's kernel layout is [kh, kw, in, out]: element [1][2][0][5] of conv2d.
     let k = file.tensor("conv2d/kernel").unwrap();
-    let at = ((1 * 3 + 2) * 1 + 0) * 32 + 5;
+    let (kw, cin, cout) = (3, 1, 32); // conv2d's kernel width, input and output channels
+    let (ky, kx, ci, co) = (1, 2, 0, 5);
+    let at = ((ky * kw + kx) * cin + ci) * cout + co;
     let v = f32::from_le_bytes(k.data()[at * 4..at * 4 + 4].try_into().unwrap());
     assert_eq!(v, a.conv2d.kernel[1][2][0][5]);
 }

@@ -1,5 +1,6 @@
 //! The one error type of kiln's fallible run-time operations (files, dynamic boundaries).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -63,6 +64,74 @@ pub enum Error {
         /// The dtype found.
         found: String,
     },
+    /// A class label is not below the number of classes (a dataset file, or one-hot encoding).
+    InvalidLabel {
+        /// The file, or the function that was given the label (e.g. `to_categorical`).
+        path: String,
+        /// The label's position, counting from 0.
+        index: usize,
+        /// The label.
+        label: u8,
+        /// The number of classes; labels run `0..classes`.
+        classes: usize,
+    },
+    /// A download did not complete: no connection, an HTTP error status, or a failed write.
+    Download {
+        /// What was being downloaded.
+        url: String,
+        /// Why it failed, e.g. `HTTP 404 Not Found`.
+        reason: String,
+    },
+    /// A downloaded file's SHA-256 is not the one published for it; the file was not kept.
+    HashMismatch {
+        /// Where the file came from.
+        url: String,
+        /// The file's name; the hash is of its bytes after gzip decompression.
+        file: String,
+        /// The published SHA-256, lowercase hex.
+        expected: String,
+        /// The SHA-256 of what was downloaded.
+        actual: String,
+    },
+    /// A dataset is in none of the places searched, and downloading it failed.
+    DatasetUnavailable {
+        /// The dataset, e.g. `mnist`.
+        name: String,
+        /// Each place looked in, in order, and why it did not serve.
+        searched: Vec<String>,
+        /// Why the download failed.
+        download: Box<Error>,
+        /// How to make the dataset available, e.g. which environment variables to set.
+        hint: String,
+    },
+    /// Training stopped because the loss became NaN or infinite.
+    NonFiniteLoss {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The batch within the epoch, from 1.
+        batch: usize,
+        /// The loss value of the first sample that went non-finite.
+        value: f64,
+    },
+    /// Two collections that must be the same length are not (inputs and targets, weights).
+    LengthMismatch {
+        /// What was compared, e.g. "targets (y) for the training inputs (x)".
+        what: String,
+        /// The length required.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A target does not fit the loss (a class label out of range, a one-hot target for a
+    /// sparse loss, …).
+    InvalidTarget {
+        /// The sample's index.
+        index: usize,
+        /// What is wrong, from the loss.
+        reason: String,
+    },
+    /// An argument is out of its range (a batch size of 0, a validation split of 1.5, …).
+    InvalidArgument(String),
 }
 
 impl fmt::Display for Error {
@@ -101,6 +170,56 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "{path}: tensor `{name}` has dtype {found} but the model expects {expected}"
+            ),
+            Error::InvalidLabel {
+                path,
+                index,
+                label,
+                classes,
+            } => write!(
+                f,
+                "{path}: label {label} at index {index} is out of range: labels must be below \
+                 {classes}, the number of classes"
+            ),
+            Error::NonFiniteLoss {
+                epoch,
+                batch,
+                value,
+            } => write!(
+                f,
+                "the loss became {value} in epoch {epoch}, batch {batch}: training stopped \
+                 (try a lower learning rate, gradient clipping, or check the data for NaN)"
+            ),
+            Error::LengthMismatch {
+                what,
+                expected,
+                found,
+            } => write!(f, "{what}: expected {expected}, got {found}"),
+            Error::InvalidTarget { index, reason } => {
+                write!(f, "target of sample {index}: {reason}")
+            }
+            Error::InvalidArgument(msg) => f.write_str(msg),
+            Error::Download { url, reason } => write!(f, "{url}: download failed: {reason}"),
+            Error::HashMismatch {
+                url,
+                file,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{url}: `{file}` has SHA-256 {actual} but {expected} was expected; it was not \
+                 kept (a damaged download, or a mirror serving other files)"
+            ),
+            Error::DatasetUnavailable {
+                name,
+                searched,
+                download,
+                hint,
+            } => write!(
+                f,
+                "dataset `{name}` was not found ({}) and could not be downloaded: {download}; \
+                 {hint}",
+                searched.join("; ")
             ),
         }
     }

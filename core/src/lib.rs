@@ -35,3 +35,5 @@ pub use scalar::Scalar;
 
 #[doc(hidden)]
 pub use bytemuck;
+/// The numeric traits [`Scalar`] builds on, for code generic over the element type.
+pub use num_traits;

@@ -9,13 +9,13 @@ use bytemuck::{Pod, Zeroable};
 /// Tensors are nested arrays, channels last: a `[28, 28, 1]` input is `[[[f32; 1]; 28]; 28]`.
 /// Models are large (the seed CNN holds 4.8 MB of weights), so they live in a `Box` built zeroed
 /// on the heap ([`Model::init`]) and are never moved by value.
-pub trait Model: Params<Self::Scalar> + Zeroable + Sized + 'static {
+pub trait Model: Params<Self::Scalar> + Zeroable + Send + Sync + Sized + 'static {
     /// The element type, `f32` unless the model says otherwise.
     type Scalar: Scalar;
     /// One input sample, e.g. `[[[f32; 1]; 28]; 28]`.
-    type Input: Pod;
+    type Input: Pod + Send + Sync;
     /// One output sample, e.g. `[f32; 10]`.
-    type Output: Pod;
+    type Output: Pod + Send + Sync;
     /// The model's Keras-style name (snake case of the struct's name), used when it is nested.
     const NAME: &'static str;
     /// The input shape of one sample, without the batch axis.

@@ -1,0 +1,59 @@
+//! Trains the seed MLP (Dense(512, relu), Dense(10, softmax)) with Adam at batch 128 and prints
+//! its test accuracy.
+//!
+//! Run: `cargo run --release --example 02_mnist_mlp` (5 epochs; `--epochs N`, `--batch-size N`,
+//! `--limit N` to train on the first N images only).
+
+mod common;
+
+use kiln::datasets::{images_to_flat_f32, mnist, to_categorical};
+use kiln::prelude::*;
+
+kiln::model! {
+    /// The seed MLP of the Keras MNIST example.
+    pub struct MnistMlp: [784] => < Dense(512, relu), Dense(10, softmax) >
+}
+
+fn main() -> std::process::ExitCode {
+    common::run(train)
+}
+
+fn train() -> Result<(), kiln::Error> {
+    let args = common::Args::parse(5);
+    let ((x_train, y_train), (x_test, y_test)) = mnist::load_data()?;
+    let n = args.limit.unwrap_or(x_train.len()).min(x_train.len());
+    let (x_train, y_train) = (
+        images_to_flat_f32(&x_train[..n]),
+        to_categorical::<10>(&y_train[..n])?,
+    );
+    let (x_test, y_test) = (images_to_flat_f32(&x_test), to_categorical::<10>(&y_test)?);
+    println!(
+        "{} training images, {} test images",
+        x_train.len(),
+        x_test.len()
+    );
+    print!("{}", MnistMlp::summary());
+
+    let mut net = MnistMlp::init(42);
+    let mut trainer = net.compile(
+        Adam::default(),
+        Loss::CategoricalCrossentropy,
+        &[Metric::Accuracy],
+    );
+    let history = trainer.fit(
+        &x_train,
+        &y_train,
+        FitOptions {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            validation_data: Some((&x_test, &y_test)),
+            seed: 42,
+            verbose: 1,
+            ..Default::default()
+        },
+    )?;
+    common::save_history(&history)?;
+    let [_loss, accuracy] = trainer.evaluate(&x_test, &y_test)?;
+    println!("test accuracy: {accuracy:.4}");
+    Ok(())
+}

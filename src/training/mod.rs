@@ -1,0 +1,15 @@
+//! Training the Keras way: `compile`, `fit`, `evaluate`, callbacks, history.
+
+pub mod callbacks;
+mod history;
+mod label;
+mod logs;
+mod options;
+mod progress;
+mod trainer;
+
+pub use history::History;
+pub use label::Label;
+pub use logs::Logs;
+pub use options::FitOptions;
+pub use trainer::{Compile, Trainer};
