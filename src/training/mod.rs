@@ -5,6 +5,7 @@ mod history;
 mod label;
 mod logs;
 mod options;
+mod pool;
 mod progress;
 mod trainer;
 

@@ -7,6 +7,7 @@ use super::history::History;
 use super::label::Label;
 use super::logs::Logs;
 use super::options::FitOptions;
+use super::pool::Pool;
 use super::progress::Progress;
 use crate::datasets::BatchOrder;
 use crate::Error;
@@ -20,6 +21,7 @@ use kiln_core::tensor::{flat, flat_mut};
 use kiln_core::train::{variable_ranges, Train};
 use kiln_core::{Model, Scalar};
 use std::ops::Range;
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// A model with an optimizer, a loss and metrics: what Keras's `model.compile` sets up.
@@ -28,9 +30,14 @@ pub struct Trainer<'m, M: Train, O> {
     optimizer: O,
     loss: Loss,
     metrics: Vec<Metric>,
-    /// One per thread; worker 0's gradients receive the others' after each batch.
-    workers: Vec<Worker<M>>,
+    /// One per thread (each locked only by its own thread); worker 0's gradients receive the
+    /// others' after each batch.
+    workers: Vec<Mutex<Worker<M>>>,
+    /// Runs the workers; built once, so a step spawns nothing.
+    pool: Pool,
     ranges: Vec<Range<usize>>,
+    /// Reused by `train_on_batch` for the batch's sample indices.
+    indices: Vec<usize>,
 }
 
 /// What one thread of a training step owns: its sample cache, its gradient sum, and each of
@@ -39,6 +46,8 @@ struct Worker<M: Train> {
     cache: Box<M::Cache>,
     grads: Box<M>,
     records: Vec<(f64, M::Output)>,
+    /// Why this worker's part of the step failed, if it did.
+    error: Option<StepError>,
 }
 
 impl<M: Train> Worker<M> {
@@ -47,8 +56,17 @@ impl<M: Train> Worker<M> {
             cache: kiln_core::bytemuck::zeroed_box(),
             grads: kiln_core::bytemuck::zeroed_box(),
             records: Vec::new(),
+            error: None,
         }
     }
+}
+
+/// `n` workers and the pool that runs them.
+fn workers<M: Train>(n: usize) -> (Vec<Mutex<Worker<M>>>, Pool) {
+    (
+        (0..n).map(|_| Mutex::new(Worker::new())).collect(),
+        Pool::new(n),
+    )
 }
 
 /// Threads for training: `KILN_NUM_THREADS` if set, else every core.
@@ -82,13 +100,16 @@ pub trait Compile: Train {
         metrics: &[Metric],
     ) -> Trainer<'_, Self, O> {
         let ranges = variable_ranges(self);
+        let (workers, pool) = workers(default_threads());
         Trainer {
             model: self,
             optimizer,
             loss,
             metrics: metrics.to_vec(),
-            workers: (0..default_threads()).map(|_| Worker::new()).collect(),
+            workers,
+            pool,
             ranges,
+            indices: Vec::new(),
         }
     }
 }
@@ -130,7 +151,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
     /// Trains with `n` threads (default: `KILN_NUM_THREADS`, else every core). Results are
     /// reproducible for a given seed and thread count.
     pub fn with_threads(mut self, n: usize) -> Self {
-        self.workers = (0..n.max(1)).map(|_| Worker::new()).collect();
+        (self.workers, self.pool) = workers(n.max(1));
         self
     }
 
@@ -272,31 +293,27 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         };
         let (model, loss) = (&*self.model, self.loss);
         let part = batch.len().div_ceil(self.workers.len());
-        let results: Vec<Result<(), StepError>> = if self.workers.len() == 1 {
-            vec![run_samples(model, loss, &data, batch, &mut self.workers[0])]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = self
-                    .workers
-                    .iter_mut()
-                    .zip(batch.chunks(part).chain(std::iter::repeat(&[][..])))
-                    .map(|(w, samples)| {
-                        let data = &data;
-                        scope.spawn(move || run_samples(model, loss, data, samples, w))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("a training thread panicked"))
-                    .collect()
-            })
-        };
-        results.into_iter().collect::<Result<(), StepError>>()?;
+        let workers = &self.workers;
+        self.pool.run(&|t| {
+            let mut w = workers[t]
+                .lock()
+                .expect("a worker is locked by its own thread only");
+            let samples = batch
+                .get(t * part..((t + 1) * part).min(batch.len()))
+                .unwrap_or(&[]);
+            w.error = run_samples(model, loss, &data, samples, &mut w).err();
+        });
+        for w in &self.workers {
+            if let Some(e) = w.lock().expect("not poisoned").error.take() {
+                return Err(e);
+            }
+        }
 
         let classes = classes::<M>();
         let mut samples = batch.iter();
         let mut batch_loss = 0.0;
         for w in &self.workers {
+            let w = w.lock().expect("not poisoned");
             for (loss_i, out) in &w.records {
                 let i = *samples.next().expect("one record per sample");
                 let weight = sample_weight(&data, &y[i], i);
@@ -308,17 +325,38 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         }
         tracker.add_loss(batch_loss, data.batch_len);
 
+        // Sum the workers' gradients into worker 0's, always in the same order.
         let (first, rest) = self.workers.split_first_mut().expect("at least one worker");
-        let total = first.grads.flat_mut();
-        for w in rest.iter() {
-            total
-                .iter_mut()
-                .zip(w.grads.flat())
-                .for_each(|(t, g)| *t = *t + *g);
+        let total = first.get_mut().expect("not poisoned").grads.flat_mut();
+        for w in rest.iter_mut() {
+            let g = w.get_mut().expect("not poisoned").grads.flat();
+            total.iter_mut().zip(g).for_each(|(t, g)| *t = *t + *g);
         }
         self.optimizer
             .step(self.model.flat_mut(), total, &self.ranges);
         Ok(())
+    }
+
+    /// One gradient step on all of `x`, `y` (Keras's `train_on_batch`); returns the batch's
+    /// mean loss. After the first call it allocates nothing.
+    pub fn train_on_batch<Y: Label<M::Scalar, M::Output>>(
+        &mut self,
+        x: &[M::Input],
+        y: &[Y],
+    ) -> Result<f64, Error> {
+        check_lengths("targets (y) for the inputs (x)", x.len(), y.len())?;
+        let mut indices = std::mem::take(&mut self.indices);
+        indices.clear();
+        indices.extend(0..x.len());
+        let options = FitOptions::<M, Y> {
+            shuffle: false,
+            ..Default::default()
+        };
+        let mut tracker = Tracker::new(self.loss, &[]);
+        let result = self.train_batch(x, y, &indices, &options, 0, &mut tracker);
+        self.indices = indices;
+        result.map_err(|e| e.at(0, 0))?;
+        Ok(tracker.loss())
     }
 
     /// The loss and metrics on `x`, `y` in inference mode, as Keras's `model.evaluate`: write
@@ -346,7 +384,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         y: &[Y],
     ) -> Result<Logs, Error> {
         check_lengths("targets (y) for the inputs (x)", x.len(), y.len())?;
-        let outputs = predict_parallel(&*self.model, x, self.workers.len());
+        let outputs = predict_parallel(&*self.model, x, &self.pool);
         let classes = classes::<M>();
         let mut tracker = Tracker::new(self.loss, &self.metrics);
         let mut grad = M::Output::zeroed();
@@ -424,24 +462,30 @@ fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
     Ok(())
 }
 
-/// `model.forward` on every sample, the samples split across `threads` in contiguous parts.
-pub fn predict_parallel<M: Model>(model: &M, x: &[M::Input], threads: usize) -> Vec<M::Output> {
-    let part = x.len().div_ceil(threads.max(1)).max(1);
-    if threads <= 1 || x.len() < 2 {
-        return x.iter().map(|xi| model.forward(xi)).collect();
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = x
-            .chunks(part)
-            .map(|xs| {
-                scope.spawn(move || xs.iter().map(|xi| model.forward(xi)).collect::<Vec<_>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a prediction thread panicked"))
-            .collect()
-    })
+/// One thread's share of a prediction: its inputs and where their outputs go.
+type Share<'a, M> = Mutex<(&'a [<M as Model>::Input], &'a mut [<M as Model>::Output])>;
+
+/// `model.forward` on every sample, the samples split across the pool's threads.
+fn predict_parallel<M: Model>(model: &M, x: &[M::Input], pool: &Pool) -> Vec<M::Output> {
+    let mut out = vec![M::Output::zeroed(); x.len()];
+    let part = x.len().div_ceil(pool.threads()).max(1);
+    let parts: Vec<Share<'_, M>> = x
+        .chunks(part)
+        .zip(out.chunks_mut(part))
+        .map(Mutex::new)
+        .collect();
+    pool.run(&|t| {
+        if let Some(p) = parts.get(t) {
+            let (xs, ys) = &mut *p
+                .lock()
+                .expect("each part is locked by its own thread only");
+            for (xi, yi) in xs.iter().zip(ys.iter_mut()) {
+                *yi = model.forward(xi);
+            }
+        }
+    });
+    drop(parts);
+    out
 }
 
 /// Why a training step stopped.
@@ -499,6 +543,11 @@ impl Tracker {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// The mean loss so far.
+    fn loss(&self) -> f64 {
+        self.loss_sum / self.count.max(1.0)
     }
 
     fn logs(&self, prefix: &str) -> Logs {
