@@ -2,10 +2,12 @@
 //! shape, reports every shape mistake at the offending layer's tokens, and emits a struct whose
 //! forward pass calls `kiln-core`'s kernels with all sizes as constants. No numeric code here.
 
+mod args;
 mod catalog;
 mod codegen;
 mod codegen_train;
 mod diagnostics;
+mod head;
 mod layer;
 mod naming;
 mod nested;
@@ -14,6 +16,7 @@ mod suggest;
 mod summary;
 mod syntax;
 mod types;
+mod values;
 
 use diagnostics::{shown, Errors};
 use proc_macro::TokenStream;
@@ -29,7 +32,7 @@ pub fn model(input: TokenStream) -> TokenStream {
         Ok(def) => def,
         Err(e) => return e.to_compile_error().into(),
     };
-    if let Some(path) = layer::unresolved_nested(&def) {
+    if let Some(path) = head::unresolved_nested(&def) {
         return nested::ask(path, input).into();
     }
     expand(&def).into()
@@ -51,15 +54,15 @@ fn expand(def: &ModelDef) -> TokenStream2 {
             ),
         );
     }
-    let heads = layer::heads(&def.layers, &def.known);
+    let heads = head::heads(&def.layers, &def.known);
     let mut shape = input.clone();
     let mut layers: Vec<Option<layer::Layer>> = Vec::new();
     let mut steps = Vec::new();
     // Set when a nested model has errors of its own: this model cannot be emitted either.
     let mut incomplete = false;
-    for (i, head) in heads.iter().enumerate() {
-        let built = layer::build(head, &mut errs);
-        layer::check_name(&heads, i, &mut errs);
+    for (i, written) in heads.iter().enumerate() {
+        let built = layer::build(written, &mut errs);
+        head::check_name(&heads, i, &mut errs);
         let prev = layers.last().and_then(Option::as_ref);
         shape = match (&built, shape.as_deref()) {
             (Some(l), _) if shape::is_broken(l, &def.known) => {

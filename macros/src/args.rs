@@ -1,0 +1,181 @@
+//! Binding a layer's arguments to its parameters, by position then keyword, with the errors
+//! for arguments that bind to nothing, bind twice or are missing.
+
+use crate::catalog::{Kind, LayerInfo, Param};
+use crate::diagnostics::{shown, Errors};
+use crate::suggest::did_you_mean;
+use crate::syntax::{Arg, LayerCall};
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use std::collections::HashMap;
+use syn::{Expr, Ident};
+
+/// `key = value` as tokens, so an error can underline a whole keyword argument.
+pub fn keyword_tokens(key: &Ident, value: &impl ToTokens) -> TokenStream {
+    let mut tokens = key.to_token_stream();
+    value.to_tokens(&mut tokens);
+    tokens
+}
+
+/// An argument bound to a parameter, and whether it was given by position.
+#[derive(Clone, Copy)]
+pub struct Bound<'a> {
+    pub value: &'a Expr,
+    positional: bool,
+}
+
+/// Binds arguments to the layer's parameters, by position then keyword, reporting each one
+/// that binds to nothing or to a parameter already bound, and each required one missing.
+pub fn bind<'a>(
+    info: &LayerInfo,
+    call: &'a LayerCall,
+    label: &str,
+    errs: &mut Errors,
+) -> HashMap<&'static str, Bound<'a>> {
+    let mut bound: HashMap<&'static str, Bound<'a>> = HashMap::new();
+    let positional: Vec<&Param> = info.params.iter().filter(|p| p.positional).collect();
+    let mut keyword_seen = false;
+    let mut n_positional = 0;
+    for arg in call.args.iter().flatten() {
+        match arg {
+            Arg::Positional(e) if keyword_seen => {
+                positional_after_keyword(info, &positional, &bound, e, label, errs)
+            }
+            Arg::Positional(e) if info.kind == Kind::Reshape => {
+                bound.entry("target_shape").or_insert(Bound {
+                    value: e,
+                    positional: true,
+                });
+            }
+            Arg::Positional(e) => {
+                match positional.get(n_positional) {
+                    Some(p) => {
+                        bound.insert(
+                            p.name,
+                            Bound {
+                                value: e,
+                                positional: true,
+                            },
+                        );
+                    }
+                    None => too_many_positional(info, &positional, e, label, errs),
+                }
+                n_positional += 1;
+            }
+            Arg::Keyword { key, value } => {
+                keyword_seen = true;
+                let k = key.to_string();
+                match info.params.iter().find(|p| p.name == k) {
+                    Some(p) => match bound.get(p.name) {
+                        Some(first) => {
+                            let how = if first.positional {
+                                "by position and by keyword"
+                            } else {
+                                "twice by keyword"
+                            };
+                            errs.at(
+                                keyword_tokens(key, value),
+                                format!(
+                                    "{label}: `{k}` is given {how} (first as `{}`); keep one",
+                                    shown(first.value)
+                                ),
+                            );
+                        }
+                        None => {
+                            bound.insert(
+                                p.name,
+                                Bound {
+                                    value,
+                                    positional: false,
+                                },
+                            );
+                        }
+                    },
+                    None => {
+                        let names = info.params.iter().map(|p| p.name);
+                        errs.at(
+                            key,
+                            format!(
+                                "{label} has no argument `{k}`{}\n  it takes: {}",
+                                did_you_mean(&k, names.clone()),
+                                names.collect::<Vec<_>>().join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for p in info
+        .params
+        .iter()
+        .filter(|p| p.required && !bound.contains_key(p.name))
+    {
+        errs.at(
+            &call.tokens,
+            format!(
+                "{label} needs its argument `{}`; usage: {}",
+                p.name, info.usage
+            ),
+        );
+    }
+    bound
+}
+
+/// `Dense(units = 10, relu)`: says which keyword the stray value would be.
+fn positional_after_keyword(
+    info: &LayerInfo,
+    positional: &[&Param],
+    bound: &HashMap<&'static str, Bound>,
+    e: &Expr,
+    label: &str,
+    errs: &mut Errors,
+) {
+    let fix = match positional.iter().find(|p| !bound.contains_key(p.name)) {
+        Some(p) => format!(
+            "write it by keyword, `{} = {}`, or move it before the keywords",
+            p.name,
+            shown(e)
+        ),
+        None => format!("usage: {}", info.usage),
+    };
+    errs.at(
+        e,
+        format!("{label}: a positional argument cannot follow a keyword argument; {fix}"),
+    );
+}
+
+/// One positional argument more than the layer takes: says which go by keyword.
+fn too_many_positional(
+    info: &LayerInfo,
+    positional: &[&Param],
+    e: &Expr,
+    label: &str,
+    errs: &mut Errors,
+) {
+    let keywords = info
+        .params
+        .iter()
+        .filter(|p| !p.positional)
+        .map(|p| format!("`{} = …`", p.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let msg = if positional.is_empty() {
+        format!(
+            "{label} takes no positional arguments; write it as `{}`",
+            info.usage
+        )
+    } else {
+        let list = positional
+            .iter()
+            .map(|p| p.name)
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "{label} takes at most {} positional argument{} ({list}); give the others by keyword: {keywords}",
+            positional.len(),
+            if positional.len() == 1 { "" } else { "s" }
+        )
+    };
+    errs.at(e, msg);
+}
