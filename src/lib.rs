@@ -38,7 +38,9 @@ pub use kiln_macros::model;
 pub mod prelude {
     pub use crate::model;
     #[cfg(feature = "std")]
-    pub use crate::training::callbacks::Callback;
+    pub use crate::training::callbacks::{
+        CSVLogger, Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
+    };
     #[cfg(feature = "std")]
     pub use crate::training::{Compile, FitOptions, History};
     pub use kiln_core::losses::Loss;
@@ -80,6 +82,11 @@ macro_rules! __if_std {
 macro_rules! __if_std {
     ($($t:tt)*) => {};
 }
+
+/// The README's example, compiled as a doctest so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 #[doc(hidden)]
 pub mod __private {
