@@ -230,12 +230,12 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
             for (b, batch) in order.batches(options.batch_size).enumerate() {
                 self.train_batch(x_train, y_train, batch, &options, epoch, &mut tracker)
                     .map_err(|e| e.at(epoch, b))?;
-                let logs = tracker.logs("");
+                let logs = tracker.logs();
                 progress.batch_end(b + 1, &logs);
                 self.each_callback(&mut callbacks, |cb, ctx| cb.on_batch_end(b, &logs, ctx))?;
             }
             let train_time = started.elapsed();
-            let mut logs = tracker.logs("");
+            let mut logs = tracker.logs();
             if let Some((vx, vy)) = validation {
                 for (name, v) in self.evaluate_logs(vx, vy)?.iter() {
                     logs.set(&format!("val_{name}"), v);
@@ -402,7 +402,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
                 .update_metrics(flat(out), target, classes, 1.0)
                 .map_err(|reason| Error::InvalidTarget { index: i, reason })?;
         }
-        Ok(tracker.logs(""))
+        Ok(tracker.logs())
     }
 }
 
@@ -550,15 +550,14 @@ impl Tracker {
         self.loss_sum / self.count.max(1.0)
     }
 
-    fn logs(&self, prefix: &str) -> Logs {
+    /// `loss` and each metric by its Keras name.
+    fn logs(&self) -> Logs {
         let mut logs = Logs::default();
-        logs.set(
-            &format!("{prefix}loss"),
-            self.loss_sum / self.count.max(1.0),
-        );
+        logs.set("loss", self.loss());
         for m in &self.metrics {
-            logs.set(&format!("{prefix}{}", m.name()), m.result());
+            logs.set(m.name(), m.result());
         }
         logs
     }
+
 }
