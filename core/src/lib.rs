@@ -15,6 +15,7 @@ pub mod activations;
 #[cfg(feature = "alloc")]
 pub mod error;
 pub mod init;
+pub mod kernels;
 pub mod layers;
 pub mod losses;
 pub mod metrics;

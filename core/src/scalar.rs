@@ -1,5 +1,6 @@
 //! The element types a model computes in: `f32` for use, `f64` for exact gradient checks.
 
+use crate::kernels::Kernels;
 use bytemuck::Pod;
 use core::fmt::Debug;
 use num_traits::Float;
@@ -7,8 +8,9 @@ use num_traits::Float;
 /// A floating-point element type for tensors and kernels.
 ///
 /// It adds to [`Float`] what layers need and `num_traits` lacks (`erf` for exact GELU), and what
-/// weight files need (the safetensors dtype name).
-pub trait Scalar: Float + Pod + Default + Debug + Send + Sync + 'static {
+/// weight files need (the safetensors dtype name), and the layers' loops: [`Kernels`], whose
+/// default bodies are the portable ones and which `f32` overrides with vector paths.
+pub trait Scalar: Float + Pod + Default + Debug + Send + Sync + Kernels + 'static {
     /// The safetensors dtype name of this type: `"F32"` or `"F64"`.
     const DTYPE: &'static str;
     /// The error function, as `libm` computes it.

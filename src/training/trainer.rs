@@ -559,5 +559,4 @@ impl Tracker {
         }
         logs
     }
-
 }

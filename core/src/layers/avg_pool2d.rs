@@ -1,8 +1,9 @@
 //! Keras's `AveragePooling2D`: the mean of each window, per channel.
 
-use super::{window, windows_reach_input};
+use super::windows_reach_input;
+use crate::kernels::Window2d;
 use crate::scalar::Scalar;
-use crate::tensor::flat_mut;
+use crate::tensor::{flat, flat_mut};
 
 /// Average pooling over `PH × PW` windows moved by strides `SH × SW`, with `PT` / `PL` rows /
 /// columns of padding before the input; zero-sized, as it has no weights.
@@ -58,24 +59,10 @@ impl<
                 "AvgPool2D: columns see only padding"
             );
         }
-        for (oy, y) in y.iter_mut().enumerate() {
-            let (_, rows) = window(oy, SH, PT, PH, H);
-            for (ox, y) in y.iter_mut().enumerate() {
-                let (_, cols) = window(ox, SW, PL, PW, W);
-                y.fill(T::zero());
-                for x in &x[rows.clone()] {
-                    for x in &x[cols.clone()] {
-                        for (s, &v) in y.iter_mut().zip(x) {
-                            *s = *s + v;
-                        }
-                    }
-                }
-                let count = T::of((rows.len() * cols.len()) as f64);
-                for s in y.iter_mut() {
-                    *s = *s / count;
-                }
-            }
-        }
+        T::avg_pool2d_forward::<Window2d<H, W, C, C, PH, PW, SH, SW, PT, PL, OH, OW>>(
+            flat(x),
+            flat_mut(y),
+        );
     }
 
     /// The gradient of [`AvgPool2D::forward`], given `dy = ∂L/∂y`: each window's `dy`, divided
@@ -107,22 +94,10 @@ impl<
                 "AvgPool2D: columns see only padding"
             );
         }
-        flat_mut::<T, _>(dx).fill(T::zero());
-        for (oy, dy) in dy.iter().enumerate() {
-            let (_, rows) = window(oy, SH, PT, PH, H);
-            for (ox, dy) in dy.iter().enumerate() {
-                let (_, cols) = window(ox, SW, PL, PW, W);
-                let count = T::of((rows.len() * cols.len()) as f64);
-                let share = dy.map(|d| d / count);
-                for dx in &mut dx[rows.clone()] {
-                    for dx in &mut dx[cols.clone()] {
-                        for (d, &s) in dx.iter_mut().zip(&share) {
-                            *d = *d + s;
-                        }
-                    }
-                }
-            }
-        }
+        T::avg_pool2d_backward::<Window2d<H, W, C, C, PH, PW, SH, SW, PT, PL, OH, OW>>(
+            flat(dy),
+            flat_mut(dx),
+        );
     }
 }
 
@@ -130,7 +105,6 @@ impl<
 mod tests {
     use super::*;
     use crate::layers::grad_check::{assert_gradient, random};
-    use crate::tensor::flat;
 
     /// A `[H][W][1]` image from a `[H][W]` grid.
     fn image<T: Scalar, const H: usize, const W: usize>(g: [[f64; W]; H]) -> [[[T; 1]; W]; H] {

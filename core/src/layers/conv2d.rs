@@ -1,7 +1,8 @@
 //! Keras's `Conv2D` on channels-last images: a sliding dot product with a learned kernel.
 
-use super::{dot, window, windows_reach_input};
+use super::windows_reach_input;
 use crate::init::{glorot_uniform, Rng};
+use crate::kernels::Window2d;
 use crate::params::{Name, Param, ParamMut, Params};
 use crate::scalar::Scalar;
 use crate::tensor::{flat, flat_mut};
@@ -88,27 +89,13 @@ impl<
                 "Conv2D: columns see only padding"
             );
         }
-        for (oy, y) in y.iter_mut().enumerate() {
-            let (ky, rows) = window(oy, SH, PT, KH, H);
-            for (ox, y) in y.iter_mut().enumerate() {
-                let (kx, cols) = window(ox, SW, PL, KW, W);
-                if BIAS {
-                    y.copy_from_slice(&self.bias);
-                } else {
-                    y.fill(T::zero());
-                }
-                for (x, k) in x[rows.clone()].iter().zip(&self.kernel[ky..]) {
-                    for (x, k) in x[cols.clone()].iter().zip(&k[kx..]) {
-                        // One pixel: a [CI] row times a [CI][CO] matrix, outputs contiguous.
-                        for (&xc, k) in x.iter().zip(k) {
-                            for (yo, &ko) in y.iter_mut().zip(k) {
-                                *yo = *yo + xc * ko;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let bias = BIAS.then_some(&self.bias[..]);
+        T::conv2d_forward::<Window2d<H, W, CI, CO, KH, KW, SH, SW, PT, PL, OH, OW>>(
+            flat(&self.kernel),
+            bias,
+            flat(x),
+            flat_mut(y),
+        );
     }
 
     /// The gradients of [`Conv2D::forward`], given the input `x` it read and `dy = ∂L/∂y`:
@@ -126,26 +113,11 @@ impl<
         grad: &mut Self,
     ) {
         Self::backward_params(x, dy, grad);
-        // dx[iy][ix][ci] = Σ dy[oy][ox][co] · kernel[ky][kx][ci][co] over the outputs whose
-        // window holds (iy, ix): scattered from each output pixel in turn.
-        flat_mut::<T, _>(dx).fill(T::zero());
-        for (oy, dy) in dy.iter().enumerate() {
-            let (ky, rows) = window(oy, SH, PT, KH, H);
-            for (ox, dy) in dy.iter().enumerate() {
-                if is_zero(dy) {
-                    continue;
-                }
-                let (kx, cols) = window(ox, SW, PL, KW, W);
-                for (dx, k) in dx[rows.clone()].iter_mut().zip(&self.kernel[ky..]) {
-                    for (dx, k) in dx[cols.clone()].iter_mut().zip(&k[kx..]) {
-                        // One pixel: a [CI][CO] matrix times the [CO] gradient.
-                        for (d, k) in dx.iter_mut().zip(k) {
-                            *d = *d + dot(k, dy);
-                        }
-                    }
-                }
-            }
-        }
+        T::conv2d_backward_input::<Window2d<H, W, CI, CO, KH, KW, SH, SW, PT, PL, OH, OW>>(
+            flat(&self.kernel),
+            flat(dy),
+            flat_mut(dx),
+        );
     }
 
     /// [`Conv2D::backward`] without `dx`, for a model's first layer, whose input needs no
@@ -166,41 +138,15 @@ impl<
                 "Conv2D: columns see only padding"
             );
         }
-        for (oy, dy) in dy.iter().enumerate() {
-            let (ky, rows) = window(oy, SH, PT, KH, H);
-            for (ox, dy) in dy.iter().enumerate() {
-                // Behind a max pool or an inactive ReLU most output pixels get no gradient.
-                if is_zero(dy) {
-                    continue;
-                }
-                if BIAS {
-                    for (b, &d) in grad.bias.iter_mut().zip(dy) {
-                        *b = *b + d;
-                    }
-                }
-                let (kx, cols) = window(ox, SW, PL, KW, W);
-                for (x, g) in x[rows.clone()].iter().zip(&mut grad.kernel[ky..]) {
-                    for (x, g) in x[cols.clone()].iter().zip(&mut g[kx..]) {
-                        for (&xc, g) in x.iter().zip(g) {
-                            if xc == T::zero() {
-                                continue;
-                            }
-                            for (g, &d) in g.iter_mut().zip(dy) {
-                                *g = *g + xc * d;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let bias = BIAS.then_some(&mut grad.bias[..]);
+        let kernel = flat_mut(&mut grad.kernel);
+        T::conv2d_backward_params::<Window2d<H, W, CI, CO, KH, KW, SH, SW, PT, PL, OH, OW>>(
+            flat(x),
+            flat(dy),
+            kernel,
+            bias,
+        );
     }
-}
-
-/// Whether an output pixel's gradient is all zeros, so that it adds nothing anywhere (but for
-/// `inf · 0 = NaN`, which only an input or weight already infinite could make).
-#[inline]
-fn is_zero<T: Scalar>(dy: &[T]) -> bool {
-    dy.iter().all(|&d| d == T::zero())
 }
 
 impl<

@@ -1,6 +1,5 @@
 //! Keras's `Dense`: a matrix product over the last axis, plus a bias.
 
-use super::dot;
 use crate::init::{glorot_uniform, Rng};
 use crate::params::{Name, Param, ParamMut, Params};
 use crate::scalar::Scalar;
@@ -38,19 +37,7 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Dense<T, I, O,
     /// `y[r][o] = bias[o] + Σ_i x[r][i] · kernel[i][o]` for every row `r`, the bias only when
     /// `BIAS`. `x` and `y` are zipped: each holds the same number of rows.
     pub fn forward(&self, x: &[[T; I]], y: &mut [[T; O]]) {
-        for (x, y) in x.iter().zip(y.iter_mut()) {
-            if BIAS {
-                y.copy_from_slice(&self.bias);
-            } else {
-                y.fill(T::zero());
-            }
-            // Row by row of the kernel, so the inner loop runs over contiguous outputs.
-            for (&xi, k) in x.iter().zip(&self.kernel) {
-                for (yo, &ko) in y.iter_mut().zip(k) {
-                    *yo = *yo + xi * ko;
-                }
-            }
-        }
+        T::dense_forward(&self.kernel, BIAS.then_some(&self.bias), x, y);
     }
 
     /// The gradients of [`Dense::forward`], given the rows `x` it read and `dy = ∂L/∂y` for the
@@ -60,36 +47,20 @@ impl<T: Scalar, const I: usize, const O: usize, const BIAS: bool> Dense<T, I, O,
     /// Gradients accumulate, so that a batch can be fed sample by sample into one `grad`; start
     /// it at zero. `x`, `dy` and `dx` are zipped: each holds the same number of rows.
     pub fn backward(&self, x: &[[T; I]], dy: &[[T; O]], dx: &mut [[T; I]], grad: &mut Self) {
+        // `dx` first, while the kernel rows the forward pass read last may still be in cache.
+        T::dense_backward_input(&self.kernel, dy, dx);
         Self::backward_params(x, dy, grad);
-        for (dy, dx) in dy.iter().zip(dx.iter_mut()) {
-            // dx[i] = Σ_o dy[o] · kernel[i][o]: a kernel row is contiguous.
-            for (d, k) in dx.iter_mut().zip(&self.kernel) {
-                *d = dot(k, dy);
-            }
-        }
     }
 
     /// [`Dense::backward`] without `dx`, for a model's first layer, whose input needs no
     /// gradient: adds `xᵀ·dy` to `grad.kernel` and the row sums of `dy` to `grad.bias`.
+    ///
+    /// A zero input (most MNIST pixels, every inactive ReLU) adds nothing and is skipped, which
+    /// also skips `0 · inf = NaN` from a diverged `dy`; the bias and the other rows still
+    /// receive it.
     pub fn backward_params(x: &[[T; I]], dy: &[[T; O]], grad: &mut Self) {
-        for (x, dy) in x.iter().zip(dy) {
-            if BIAS {
-                for (b, &d) in grad.bias.iter_mut().zip(dy) {
-                    *b = *b + d;
-                }
-            }
-            for (&xi, g) in x.iter().zip(grad.kernel.iter_mut()) {
-                // A zero input (most MNIST pixels, every inactive ReLU) adds nothing. Skipping
-                // it also skips `0 · inf = NaN` from a diverged `dy`, which the bias and the
-                // other rows still receive.
-                if xi == T::zero() {
-                    continue;
-                }
-                for (g, &d) in g.iter_mut().zip(dy) {
-                    *g = *g + xi * d;
-                }
-            }
-        }
+        let bias = BIAS.then_some(&mut grad.bias);
+        T::dense_backward_params(x, dy, &mut grad.kernel, bias);
     }
 }
 

@@ -1,8 +1,9 @@
 //! Keras's `MaxPooling2D`: the largest value in each window, per channel.
 
-use super::{window, windows_reach_input};
+use super::windows_reach_input;
+use crate::kernels::Window2d;
 use crate::scalar::Scalar;
-use crate::tensor::flat_mut;
+use crate::tensor::{flat, flat_mut};
 
 /// Max pooling over `PH × PW` windows moved by strides `SH × SW`, with `PT` / `PL` rows /
 /// columns of padding before the input; zero-sized, as it has no weights.
@@ -58,20 +59,10 @@ impl<
                 "MaxPool2D: columns see only padding"
             );
         }
-        for (oy, y) in y.iter_mut().enumerate() {
-            let (_, rows) = window(oy, SH, PT, PH, H);
-            for (ox, y) in y.iter_mut().enumerate() {
-                let (_, cols) = window(ox, SW, PL, PW, W);
-                y.fill(T::neg_infinity());
-                for x in &x[rows.clone()] {
-                    for x in &x[cols.clone()] {
-                        for (m, &v) in y.iter_mut().zip(x) {
-                            *m = (*m).max(v);
-                        }
-                    }
-                }
-            }
-        }
+        T::max_pool2d_forward::<Window2d<H, W, C, C, PH, PW, SH, SW, PT, PL, OH, OW>>(
+            flat(x),
+            flat_mut(y),
+        );
     }
 
     /// The gradient of [`MaxPool2D::forward`], given the input `x` it read and `dy = ∂L/∂y`:
@@ -104,35 +95,11 @@ impl<
                 "MaxPool2D: columns see only padding"
             );
         }
-        flat_mut::<T, _>(dx).fill(T::zero());
-        for (oy, dy) in dy.iter().enumerate() {
-            let (_, rows) = window(oy, SH, PT, PH, H);
-            for (ox, dy) in dy.iter().enumerate() {
-                let (_, cols) = window(ox, SW, PL, PW, W);
-                // The window's maximum per channel, as forward found it; then, in row-major
-                // order, the first cell equal to it takes the gradient and leaves none for
-                // later ties. Selects rather than branches, so that both loops vectorise.
-                let mut max = [T::neg_infinity(); C];
-                for x in &x[rows.clone()] {
-                    for x in &x[cols.clone()] {
-                        for (m, &v) in max.iter_mut().zip(x) {
-                            *m = (*m).max(v);
-                        }
-                    }
-                }
-                let mut pending = *dy;
-                for (x, dx) in x[rows.clone()].iter().zip(&mut dx[rows.clone()]) {
-                    for (x, dx) in x[cols.clone()].iter().zip(&mut dx[cols.clone()]) {
-                        let cells = x.iter().zip(&max).zip(dx.iter_mut());
-                        for (((&v, &m), d), p) in cells.zip(&mut pending) {
-                            let hit = v == m;
-                            *d = *d + if hit { *p } else { T::zero() };
-                            *p = if hit { T::zero() } else { *p };
-                        }
-                    }
-                }
-            }
-        }
+        T::max_pool2d_backward::<Window2d<H, W, C, C, PH, PW, SH, SW, PT, PL, OH, OW>>(
+            flat(x),
+            flat(dy),
+            flat_mut(dx),
+        );
     }
 }
 
@@ -140,7 +107,6 @@ impl<
 mod tests {
     use super::*;
     use crate::layers::grad_check::{assert_gradient, distinct, random};
-    use crate::tensor::flat;
 
     /// A `[H][W][1]` image from a `[H][W]` grid.
     fn image<T: Scalar, const H: usize, const W: usize>(g: [[f64; W]; H]) -> [[[T; 1]; W]; H] {
