@@ -3,9 +3,9 @@
 //! kernel body behind those signatures. Beside `Dense`, the same matrix products by the `gemm`
 //! and `matrixmultiply` crates, in the same criterion group, for comparison.
 //!
-//! Throughput is `Throughput::Elements(flops)`: criterion's "elem/s" are FLOP/s, counting 2 FLOPs
-//! per multiply-add (`2·I·O` per row for a Dense forward, `2·OH·OW·KH·KW·CI·CO` for a Conv2D
-//! forward). `backward` counts twice the forward (parameter gradients plus `dx`),
+//! Throughput is `Throughput::Elements(flops)`: criterion's "elem/s" are FLOP/s, counting 2
+//! FLOPs per multiply-add (`2·I·O` per row for a Dense forward, `2·OH·OW·KH·KW·CI·CO` for a
+//! Conv2D forward). `backward` counts twice the forward (parameter gradients plus `dx`),
 //! `backward_params` once. FLOPs are nominal: where a kernel skips zeros, work it skips still
 //! counts. For max pooling, elements are input values (one comparison each).
 //!

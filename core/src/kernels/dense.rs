@@ -128,8 +128,8 @@ pub(crate) unsafe fn backward_params<S: Simd, const I: usize, const O: usize>(
         }
         for (x, dy) in x.iter().zip(dy) {
             if x[i] != 0.0 {
-                for o in whole..O {
-                    *g.add(o) += x[i] * dy[o];
+                for (o, d) in dy.iter().enumerate().skip(whole) {
+                    *g.add(o) += x[i] * d;
                 }
             }
         }
