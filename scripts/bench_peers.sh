@@ -20,7 +20,9 @@
 #
 # Needs: Rust stable, Python 3 with venv and pip, and the package registries (PyPI,
 # crates.io). Everything lands in target/peers/; the peers' code is copied there, never into
-# the repository. A peer that fails to install or run gets "—" and a note saying why; the
+# the repository. The first run installs about 6 GB (PyPI's PyTorch is the CUDA build, 5.4 GB
+# with its NVIDIA libraries; SKIP=torch leaves it out) and builds candle and tract: about 13
+# minutes on 2 cores before measuring starts. The measurements take about 14 minutes. A peer that fails to install or run gets "—" and a note saying why; the
 # script fails only when kiln's own run does.
 set -uo pipefail
 
@@ -131,6 +133,14 @@ say "kiln: cargo build --release --example 04_bench"
     exit 1
 }
 KILN_BIN=$ROOT/target/release/examples/04_bench
+# The revision measured, taken now (the tree may move on while the peers run); "-dirty" when
+# kiln's own sources differ from it.
+KILN_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+KILN_SOURCES=(core src macros examples Cargo.toml Cargo.lock)
+if ! git -C "$ROOT" diff --quiet HEAD -- "${KILN_SOURCES[@]}" 2>/dev/null ||
+    [ -n "$(git -C "$ROOT" ls-files --others --exclude-standard -- "${KILN_SOURCES[@]}" 2>/dev/null)" ]; then
+    KILN_REV=$KILN_REV-dirty
+fi
 
 HAVE_KERAS=0 HAVE_TORCH=0 HAVE_CANDLE=0 HAVE_TRACT=0 HAVE_ONNX=0
 if skipped keras; then
@@ -261,10 +271,12 @@ versions() {
     [ $HAVE_KERAS = 1 ] && "$KERAS_VENV/bin/python" -c 'import keras, tensorflow as tf; print("keras=" + keras.__version__); print("tensorflow=" + tf.__version__)' 2>/dev/null
     [ $HAVE_TORCH = 1 ] && "$TORCH_VENV/bin/python" -c 'import torch; print("torch=" + torch.__version__)' 2>/dev/null
     [ $HAVE_ONNX = 1 ] && "$ONNX_VENV/bin/python" -c 'import onnx; print("onnx=" + onnx.__version__)' 2>/dev/null
-    for c in candle-bench:candle-core tract-bench:tract-onnx; do
-        local lock=$WORK/rust/${c%%:*}/Cargo.lock
-        [ -f "$lock" ] && awk -v n="${c#*:}" '$0 == "name = \"" n "\"" { getline; gsub(/version = |"/, ""); print n "=" $0 }' "$lock"
+    local c lock
+    for c in $HAVE_CANDLE:candle-bench:candle-core $HAVE_TRACT:tract-bench:tract-onnx; do
+        lock=$WORK/rust/$(echo "$c" | cut -d: -f2)/Cargo.lock
+        [ "${c%%:*}" = 1 ] && [ -f "$lock" ] && awk -v n="${c##*:}" '$0 == "name = \"" n "\"" { getline; gsub(/version = |"/, ""); print n "=" $0 }' "$lock"
     done
+    echo "kiln=$KILN_REV"
     echo "rustc=$(rustc --version | cut -d' ' -f2)"
     echo "python=$("$PY" -c 'import platform; print(platform.python_version())')"
     true
@@ -273,7 +285,7 @@ versions >"$RES/versions.txt"
 WRITE=${WRITE:-$([ "$QUICK" = 1 ] && echo 0 || echo 1)}
 "$PY" "$HERE/report.py" "$RES" "$ROOT/BENCHMARKS.md" --write "$WRITE" --threads "$THREADS" --quick "$QUICK" \
     --limit "$LIMIT" --latency-runs "$LATENCY_RUNS" --setup-s "$SETUP_S" --measure-s "$MEASURE_S" \
-    --total-s "$(($(date +%s) - STARTED))" --note "${BENCH_NOTE:-}" || echo "warning: the report failed" >&2
+    --total-s "$(($(date +%s) - STARTED))" --started "$STARTED" --note "${BENCH_NOTE:-}" || echo "warning: the report failed" >&2
 
 if [ $KILN_OK = 0 ]; then
     echo "error: kiln's own run failed (see $RES/kiln-*.log)" >&2

@@ -3,7 +3,7 @@
 puts it into BENCHMARKS.md in place of the section of the same title (or at the end).
 
 Usage: report.py RESULTS_DIR BENCHMARKS_MD --write 0|1 --threads N --quick 0|1 --limit N
-       --latency-runs N --setup-s S --measure-s S --total-s S [--note TEXT]
+       --latency-runs N --setup-s S --measure-s S --total-s S [--started UNIX_S] [--note TEXT]
 
 Reads, per model (cnn, mlp): kiln-M.log (JSON lines of examples/04_bench.rs), keras-M.json and
 torch-M.json (the Python peers' output files), candle-train-M.log, candle-infer-M.log and
@@ -23,6 +23,7 @@ for flag in ["--write", "--threads", "--quick", "--limit", "--latency-runs"]:
     ap.add_argument(flag, type=int, required=True)
 for flag in ["--setup-s", "--measure-s", "--total-s"]:
     ap.add_argument(flag, type=float, required=True)
+ap.add_argument("--started", type=float, help="when the run began, in Unix seconds")
 ap.add_argument("--note", default="")
 args = ap.parse_args()
 R = args.results
@@ -245,20 +246,33 @@ def minutes(s):
 
 
 def kiln_version():
-    root = os.path.dirname(os.path.abspath(args.benchmarks))
-    commit = sh(["git", "-C", root, "rev-parse", "--short", "HEAD"]) or "unknown commit"
-    dirty = sh(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"])
-    return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
+    """The revision the script built, `-dirty` if kiln's sources had uncommitted changes."""
+    rev = versions.get("kiln", "unknown")
+    if rev.endswith("-dirty"):
+        return f"commit {rev[:-len('-dirty')]} with uncommitted changes"
+    return f"commit {rev}"
 
 
 v = versions.get
+
+
+def absent(fw, otherwise):
+    return f"{label(fw)}: skipped" if any(n.startswith("skipped") for n in notes.get(fw, [])) else f"{label(fw)}: {otherwise}"
+
+
 peer_versions = "; ".join([
-    f"Keras {v('keras', '?')} on TensorFlow {v('tensorflow', '?')} (`tensorflow-cpu`)" if v("keras") else "Keras: not installed",
-    f"PyTorch {v('torch', '?')} (PyPI's wheel, a CUDA build, run on the CPU)" if v("torch") else "PyTorch: not installed",
-    f"candle {v('candle-core')}" if v("candle-core") else "candle: not built",
-    f"tract {v('tract-onnx')} (feature `mt`; ONNX from onnx {v('onnx', '?')})" if v("tract-onnx") else "tract: not built",
+    f"Keras {v('keras', '?')} on TensorFlow {v('tensorflow', '?')} (`tensorflow-cpu`)" if v("keras") else absent("keras", "not installed"),
+    f"PyTorch {v('torch', '?')} (PyPI's wheel, a CUDA build, run on the CPU)" if v("torch") else absent("torch", "not installed"),
+    f"candle {v('candle-core')}" if v("candle-core") else absent("candle", "not built"),
+    f"tract {v('tract-onnx')} (feature `mt`; ONNX from onnx {v('onnx', '?')})" if v("tract-onnx") else absent("tract", "not built"),
 ])
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+utc = datetime.timezone.utc
+if args.started:
+    start = datetime.datetime.fromtimestamp(args.started, utc)
+    end = start + datetime.timedelta(seconds=args.total_s)
+else:
+    start = end = datetime.datetime.now(utc)
+now = f"{start:%Y-%m-%d}, {start:%H:%M}–{end:%H:%M} UTC"
 quick = (f"**QUICK smoke run: {args.limit} training images, {args.latency_runs} latency calls — "
          "not a measurement.**\n\n" if args.quick else "")
 
