@@ -23,6 +23,7 @@ pub mod model;
 #[cfg(feature = "alloc")]
 pub mod optimizers;
 pub mod params;
+pub mod quant;
 pub mod scalar;
 pub mod tensor;
 pub mod train;

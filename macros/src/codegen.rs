@@ -177,6 +177,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
     };
     let answerer = nested::answerer(name, Some(shapes), &snake);
     let train = crate::codegen_train::emit(&t, name, vis, input, layers, steps);
+    let batch = crate::codegen_batch::emit(&t, name, input, layers, steps);
 
     quote! {
         #(#attrs)*
@@ -293,6 +294,8 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
         }
 
         #train
+
+        #batch
 
         #answerer
     }

@@ -5,6 +5,7 @@
 mod args;
 mod catalog;
 mod codegen;
+mod codegen_batch;
 mod codegen_train;
 mod diagnostics;
 mod head;
