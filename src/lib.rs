@@ -30,7 +30,7 @@ pub mod datasets;
 pub mod training;
 #[cfg(feature = "alloc")]
 pub use kiln_core::Error;
-pub use kiln_core::{Model, Scalar};
+pub use kiln_core::{Arena, Infer, Model, Scalar};
 pub use kiln_macros::model;
 
 /// What a user of kiln needs in scope: the [`Model`] trait, the macro, and with `std` the

@@ -4,6 +4,12 @@
 
 #[test]
 fn ui() {
+    // trybuild compiles each case in a scratch crate under target/; `weights = "…"` paths are
+    // resolved against this override instead (the idiom trybuild's author recommends).
+    std::env::set_var(
+        "CARGO_MANIFEST_DIR_OVERRIDE",
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"),
+    );
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
     t.pass("tests/ui/pass/*.rs");

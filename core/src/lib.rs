@@ -12,6 +12,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod activations;
+pub mod arena;
 #[cfg(feature = "alloc")]
 pub mod error;
 pub mod init;
@@ -20,6 +21,7 @@ pub mod layers;
 pub mod losses;
 pub mod metrics;
 pub mod model;
+pub mod observe;
 #[cfg(feature = "alloc")]
 pub mod optimizers;
 pub mod params;
@@ -30,9 +32,11 @@ pub mod train;
 #[cfg(feature = "std")]
 pub mod weights;
 
+pub use arena::{Arena, Infer, Planned};
 #[cfg(feature = "alloc")]
 pub use error::Error;
 pub use model::Model;
+pub use observe::{Observe, Observed};
 pub use scalar::Scalar;
 
 #[doc(hidden)]

@@ -44,6 +44,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
 
     let mut fields: Vec<Field> = Vec::new();
     let mut body = TokenStream::new();
+    let mut observed = TokenStream::new();
     for (i, (l, s)) in layers.iter().zip(steps).enumerate() {
         let x_in = format_ident!("x{}", i);
         let x_out = format_ident!("x{}", i + 1);
@@ -68,30 +69,30 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                 doc,
             });
         };
-        let step = match &l.config {
+        // Each step is split in three so the observed pass (for calibration) can look between
+        // them: `run` computes the layer into `b`, `act` applies its activation, `bind` names the
+        // result `x_out`.
+        let bind = quote!(let #x_out = &#b;);
+        let (run, act, bind, act_name) = match &l.config {
             Config::Dense { units, act, .. } => {
                 let (i_dim, o) = (lit(*s.input.last().expect("rank >= 1")), lit(*units));
                 field(field_type(&t, l, s).expect("Dense has parameters"));
-                let act = apply_act(&t, act, *units, &b);
-                quote! {
+                let run = quote! {
                     #zeroed
                     self.#ident.forward(
                         ::kiln::core::tensor::Rows::<#t, #i_dim>::rows(#x_in),
                         ::kiln::core::tensor::Rows::<#t, #o>::rows_mut(&mut #b),
                     );
-                    #act
-                    let #x_out = &#b;
-                }
+                };
+                (run, apply_act(&t, act, *units, &b), bind, act.name)
             }
             Config::Conv2D { filters, act, .. } => {
                 field(field_type(&t, l, s).expect("Conv2D has parameters"));
-                let act = apply_act(&t, act, *filters, &b);
-                quote! {
+                let run = quote! {
                     #zeroed
                     self.#ident.forward(#x_in, &mut #b);
-                    #act
-                    let #x_out = &#b;
-                }
+                };
+                (run, apply_act(&t, act, *filters, &b), bind, act.name)
             }
             Config::Pool {
                 max, pool, strides, ..
@@ -103,41 +104,61 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                 } else {
                     quote!(AvgPool2D)
                 };
-                quote! {
+                let run = quote! {
                     #zeroed
                     ::kiln::core::layers::#kernel::<#ph, #pw, #sh, #sw, #pt, #pl>.forward(#x_in, &mut #b);
-                    let #x_out = &#b;
-                }
+                };
+                (run, TokenStream::new(), bind, "linear")
             }
-            Config::GlobalAvgPool => quote! {
-                #zeroed
-                ::kiln::core::layers::GlobalAvgPool2D.forward(#x_in, &mut #b);
-                let #x_out = &#b;
-            },
-            Config::Flatten | Config::Reshape { .. } => quote! {
-                let #x_out: &#ty_out = ::kiln::core::tensor::reshape(#x_in);
-            },
-            Config::Dropout { .. } => quote! {
+            Config::GlobalAvgPool => {
+                let run = quote! {
+                    #zeroed
+                    ::kiln::core::layers::GlobalAvgPool2D.forward(#x_in, &mut #b);
+                };
+                (run, TokenStream::new(), bind, "linear")
+            }
+            Config::Flatten | Config::Reshape { .. } => {
+                let bind = quote!(let #x_out: &#ty_out = ::kiln::core::tensor::reshape(#x_in););
+                (TokenStream::new(), TokenStream::new(), bind, "linear")
+            }
+            Config::Dropout { .. } => {
                 // Dropout is the identity at inference.
-                let #x_out: &#ty_out = #x_in;
-            },
+                let bind = quote!(let #x_out: &#ty_out = #x_in;);
+                (TokenStream::new(), TokenStream::new(), bind, "linear")
+            }
             Config::Activation { act } => {
-                let act = apply_act(&t, act, *s.output.last().expect("rank >= 1"), &b);
-                quote! {
-                    let mut #b: #ty_out = *#x_in;
-                    #act
-                    let #x_out = &#b;
-                }
+                let run = quote!(let mut #b: #ty_out = *#x_in;);
+                let act_tokens = apply_act(&t, act, *s.output.last().expect("rank >= 1"), &b);
+                (run, act_tokens, bind, act.name)
             }
             Config::Nested { path, .. } => {
                 field(field_type(&t, l, s).expect("a nested model has parameters"));
-                quote! {
+                let run = quote! {
                     let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#ident, #x_in);
-                    let #x_out = &#b;
-                }
+                };
+                (run, TokenStream::new(), bind, "linear")
             }
         };
-        body.extend(step);
+        let (pos, lname, class) = (l.pos, &l.name, &l.class);
+        let observe = |v: TokenStream| {
+            quote! {
+                f(::kiln::core::Observed {
+                    position: #pos,
+                    name: #lname,
+                    class: #class,
+                    activation: #act_name,
+                    output: ::kiln::core::tensor::flat(#v),
+                });
+            }
+        };
+        body.extend(quote!(#run #act #bind));
+        observed.extend(if act_name == "softmax" {
+            let seen = observe(quote!(&#b));
+            quote!(#run #seen #act #bind)
+        } else {
+            let seen = observe(quote!(#x_out));
+            quote!(#run #act #bind #seen)
+        });
     }
     let x_last = format_ident!("x{}", layers.len());
 
@@ -178,6 +199,12 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
     let answerer = nested::answerer(name, Some(shapes), &snake);
     let train = crate::codegen_train::emit(&t, name, vis, input, layers, steps);
     let batch = crate::codegen_batch::emit(&t, name, input, layers, steps);
+    let infer = crate::codegen_infer::emit(&t, name, input, layers, steps);
+    let embedded = match &def.weights {
+        Some(path) => crate::codegen_infer::embed(&t, name, layers, steps, path)
+            .unwrap_or_else(|e| e.to_compile_error()),
+        None => TokenStream::new(),
+    };
 
     quote! {
         #(#attrs)*
@@ -264,6 +291,18 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
             }
         }
 
+        impl ::kiln::core::Observe for #name {
+            #[allow(clippy::let_and_return)]
+            fn forward_observed(
+                &self,
+                x0: &#in_ty,
+                f: &mut dyn FnMut(::kiln::core::Observed<'_, #t>),
+            ) -> #out_ty {
+                #observed
+                *#x_last
+            }
+        }
+
         ::kiln::__if_alloc! {
             impl #name {
                 /// A new model on the heap with Keras's default initialisers (glorot_uniform
@@ -296,6 +335,10 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
         #train
 
         #batch
+
+        #infer
+
+        #embedded
 
         #answerer
     }

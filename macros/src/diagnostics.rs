@@ -8,6 +8,11 @@ use std::fmt::Display;
 pub struct Errors(Vec<syn::Error>);
 
 impl Errors {
+    /// Records an error made elsewhere.
+    pub fn push(&mut self, e: syn::Error) {
+        self.0.push(e);
+    }
+
     /// Records `msg` at the tokens of `at` (their first to last token).
     pub fn at(&mut self, at: impl ToTokens, msg: impl Display) {
         self.0.push(syn::Error::new_spanned(at, msg));

@@ -6,18 +6,22 @@ mod args;
 mod catalog;
 mod codegen;
 mod codegen_batch;
+mod codegen_infer;
+mod codegen_int8;
 mod codegen_train;
 mod diagnostics;
 mod head;
 mod layer;
 mod naming;
 mod nested;
+mod plan;
 mod shape;
 mod suggest;
 mod summary;
 mod syntax;
 mod types;
 mod values;
+mod weights;
 
 use diagnostics::{shown, Errors};
 use proc_macro::TokenStream;
@@ -43,8 +47,12 @@ pub fn model(input: TokenStream) -> TokenStream {
 fn expand(def: &ModelDef) -> TokenStream2 {
     let mut errs = Errors::default();
     let input = input_shape(def, &mut errs);
-    if let Some(t) = def.scalar.as_ref().filter(|t| *t != "f32" && *t != "f64") {
-        errs.at(t, format!("`{}` computes in `f32` or `f64`, not `{t}`; write `struct {}<f64>: …` or leave the type out for `f32`", def.name, def.name));
+    if let Some(t) = def
+        .scalar
+        .as_ref()
+        .filter(|t| *t != "f32" && *t != "f64" && *t != "i8")
+    {
+        errs.at(t, format!("`{}` computes in `f32`, `f64` or `i8` (quantized), not `{t}`; write `struct {}<f64>: …`, or leave the type out for `f32`", def.name, def.name));
     }
     if def.layers.is_empty() {
         errs.at(
@@ -89,7 +97,11 @@ fn expand(def: &ModelDef) -> TokenStream2 {
     match (errs.combined(), input) {
         (None, Some(input)) if !incomplete => {
             let layers: Vec<_> = layers.into_iter().map(|l| l.expect("no errors")).collect();
-            codegen::emit(def, &input, &layers, &steps)
+            if def.scalar.as_ref().is_some_and(|t| t == "i8") {
+                codegen_int8::emit(def, &input, &layers, &steps)
+            } else {
+                codegen::emit(def, &input, &layers, &steps)
+            }
         }
         (err, _) => placeholder(def, err),
     }

@@ -1,7 +1,8 @@
 //! The `model!` grammar, parsed into plain structs with every token's span kept for errors.
 //!
 //! ```text
-//! model   := known* attr* vis 'struct' Ident (':' '[' dims ']')? '=>' '<' layer (',' layer)* ','? '>' ','?
+//! model   := known* attr* vis 'struct' Ident ('<' Ident '>')? (':' '[' dims ']')? '=>' '<' layer (',' layer)* ','? '>' (',' option)* ','?
+//! option  := 'weights' '=' string        // a safetensors file, embedded at compile time
 //! layer   := path ('(' arg (',' arg)* ','? ')')?
 //! arg     := expr | ident '=' expr
 //! known   := '@kiln_known' '{' ... '}'      // written by a nested model's callback, see nested.rs
@@ -28,6 +29,8 @@ pub struct ModelDef {
     pub layers: Vec<LayerCall>,
     /// The `<` and `>` around the layer list, for errors about the list as a whole.
     pub brackets: TokenStream,
+    /// `weights = "file.safetensors"`: weights to embed, read and checked at compile time.
+    pub weights: Option<syn::LitStr>,
 }
 
 /// `[28, 28, 1]`: the shape of one input sample.
@@ -164,8 +167,28 @@ impl Parse for ModelDef {
         }
         let close = input.parse::<Token![>]>()?;
         let brackets = quote::quote!(#open #close);
-        if input.peek(Token![,]) {
+        let mut weights = None;
+        while input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: Ident = input.parse().map_err(|e| {
+                syn::Error::new(e.span(), "expected an option after the layer list, e.g. `weights = \"model.safetensors\"`")
+            })?;
+            if key != "weights" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown option `{key}`; after the layer list `model!` takes `weights = \"file.safetensors\"`"),
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            let path: syn::LitStr = input.parse().map_err(|e| {
+                syn::Error::new(e.span(), "`weights` takes a file path in quotes, relative to the crate's Cargo.toml: `weights = \"model.safetensors\"`")
+            })?;
+            if weights.replace(path).is_some() {
+                return Err(syn::Error::new(key.span(), "`weights` is given twice"));
+            }
         }
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the layer list"));
@@ -179,6 +202,7 @@ impl Parse for ModelDef {
             input: shape,
             layers,
             brackets,
+            weights,
         })
     }
 }

@@ -1,2 +1,22 @@
 //! int8 inference: the TFLite / CMSIS-NN integer scheme (per-channel symmetric weights,
 //! per-tensor asymmetric activations, fixed-point requantization, int32 accumulators).
+//!
+//! The layers are `const fn`-built so a quantized model's weights can live in `static`s (flash
+//! on a microcontroller), and their inner loop is a Cortex-M4 DSP dot product ([`dsp`]: SXTB16
+//! and SMLAD), emulated bit for bit elsewhere.
+//!
+//! - [`requant`]: the fixed-point multiplier ([`requantize`], [`quantize_multiplier`]).
+//! - [`QConv2D`], [`QDense`]: the layers; [`max_pool2d`], [`avg_pool2d`]: same-scale pooling;
+//!   [`quantize_f32`], [`dequantize`]: the model's edges.
+
+mod conv2d;
+mod dense;
+mod dot;
+pub mod dsp;
+mod pool;
+pub mod requant;
+
+pub use conv2d::QConv2D;
+pub use dense::QDense;
+pub use pool::{avg_pool2d, dequantize, max_pool2d, quantize_f32};
+pub use requant::{quantize_multiplier, requantize};

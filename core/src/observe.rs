@@ -1,0 +1,31 @@
+//! Layer-by-layer views of a forward pass: what post-training quantization calibrates on.
+
+use crate::model::Model;
+
+/// One layer's output during [`Observe::forward_observed`].
+#[derive(Clone, Copy, Debug)]
+pub struct Observed<'a, T> {
+    /// 1-based position in the model's layer list.
+    pub position: usize,
+    /// The layer's Keras name (`conv2d_1`).
+    pub name: &'static str,
+    /// Keras's class name (`Conv2D`), or a nested model's type name.
+    pub class: &'static str,
+    /// The activation fused into the layer (`relu`, `softmax`, …), `linear` if none.
+    pub activation: &'static str,
+    /// The layer's output, flattened, as an int8 model stores it: after the activation, except
+    /// that a softmax is not applied (these are its logits; an int8 model leaves softmax out,
+    /// since it does not change which class is largest).
+    pub output: &'a [T],
+}
+
+/// A model that can show each layer's output; `kiln::model!` implements it for every model.
+pub trait Observe: Model {
+    /// Runs `x` through the network in inference mode, as [`Model::forward`] does, calling `f`
+    /// with each layer's output in order. Nested models show as one layer.
+    fn forward_observed(
+        &self,
+        x: &Self::Input,
+        f: &mut dyn FnMut(Observed<'_, Self::Scalar>),
+    ) -> Self::Output;
+}

@@ -1,0 +1,475 @@
+//! Emits an int8 model (`struct Net<i8>: … , weights = "net.int8.safetensors"`): the layers of
+//! `kiln_core::quant` built in a `const` from a file written by `kiln::quantize`, and arena
+//! inference in which each pooling layer runs inside the convolution that feeds it.
+
+use crate::diagnostics::Errors;
+use crate::layer::{Config, Layer};
+use crate::nested;
+use crate::plan::plan;
+use crate::shape::{fmt_shape, Step};
+use crate::syntax::ModelDef;
+use crate::types::{lit, tensor_ty};
+use crate::weights::{self, Need, WeightFile};
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+/// What one step of int8 inference does.
+enum Op {
+    /// A Conv2D (layer index), with the pooling layer that follows it fused in, if any.
+    Conv(usize, Option<usize>),
+    Dense(usize),
+    Pool(usize),
+    /// Flatten, Reshape, Dropout: the same bytes seen as another shape.
+    Alias(usize),
+}
+
+const SUPPORTED: &str = "int8 models support Conv2D and Dense (activation relu, relu6 or none; softmax on the last layer), \
+                         MaxPooling2D, AveragePooling2D, Flatten, Reshape and Dropout";
+
+/// Checks that every layer has an int8 kernel and plans the steps.
+fn ops(layers: &[Layer], steps: &[Step], errs: &mut Errors) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let mut k = 0;
+    while k < layers.len() {
+        let (l, s) = (&layers[k], &steps[k]);
+        let last = k + 1 == layers.len();
+        let act_ok =
+            |name: &str| matches!(name, "relu" | "relu6" | "linear") || (name == "softmax" && last);
+        match &l.config {
+            Config::Conv2D { act, .. } | Config::Dense { act, .. } if !act_ok(act.name) => errs.at(
+                &l.tokens,
+                format!(
+                    "{}: activation `{}` has no int8 kernel{}; {SUPPORTED}",
+                    l.label(),
+                    act.name,
+                    if act.name == "softmax" { " except on the last layer" } else { "" }
+                ),
+            ),
+            Config::Conv2D { .. } => {
+                let fused = layers.get(k + 1).zip(steps.get(k + 1)).and_then(|(p, ps)| {
+                    (matches!(p.config, Config::Pool { .. }) && ps.pad == (0, 0)).then_some(k + 1)
+                });
+                ops.push(Op::Conv(k, fused));
+                k += usize::from(fused.is_some());
+            }
+            Config::Dense { .. } if s.input.len() != 1 => errs.at(
+                &l.tokens,
+                format!(
+                    "{}: an int8 Dense needs a flat input, but gets {}; put `Flatten` before it",
+                    l.label(),
+                    fmt_shape(&s.input)
+                ),
+            ),
+            Config::Dense { .. } => ops.push(Op::Dense(k)),
+            Config::Pool { .. } => ops.push(Op::Pool(k)),
+            Config::Flatten | Config::Reshape { .. } | Config::Dropout { .. } => ops.push(Op::Alias(k)),
+            Config::Activation { act } => errs.at(
+                &l.tokens,
+                format!(
+                    "{}: a separate `{}` layer has no int8 kernel; give the activation to the layer before it \
+                     (e.g. `Conv2D(32, 3, {})`); {SUPPORTED}",
+                    l.label(),
+                    l.class,
+                    act.name
+                ),
+            ),
+            Config::GlobalAvgPool | Config::Nested { .. } => errs.at(
+                &l.tokens,
+                format!("{} has no int8 kernel; {SUPPORTED}", l.label()),
+            ),
+        }
+        k += 1;
+    }
+    ops
+}
+
+/// The tensors an int8 file holds for this model (the format `kiln::quantize` writes).
+fn needs(layers: &[Layer], steps: &[Step]) -> Vec<Need> {
+    let input = "the model's input".to_string();
+    let mut needs = vec![
+        Need {
+            name: "input/scale".into(),
+            dtype: "F32",
+            shape: vec![1],
+            owner: input.clone(),
+        },
+        Need {
+            name: "input/zero_point".into(),
+            dtype: "I32",
+            shape: vec![1],
+            owner: input,
+        },
+    ];
+    for f in weights::float_needs(layers, steps, "I8") {
+        let Some(layer) = f.name.strip_suffix("/kernel") else {
+            continue;
+        };
+        let out = *f.shape.last().expect("rank >= 2");
+        let t = |p: &str, dtype, shape: Vec<usize>| Need {
+            name: format!("{layer}/{p}"),
+            dtype,
+            shape,
+            owner: f.owner.clone(),
+        };
+        needs.extend([
+            t("bias", "I32", vec![out]),
+            t("kernel_scale", "F32", vec![out]),
+            t("multiplier", "I32", vec![out]),
+            t("shift", "I32", vec![out]),
+            t("output_scale", "F32", vec![1]),
+            t("output_zero_point", "I32", vec![1]),
+            t("activation_min", "I32", vec![1]),
+            t("activation_max", "I32", vec![1]),
+        ]);
+        needs.push(f);
+    }
+    needs
+}
+
+fn ints<T: Copy + Into<i64>>(v: &[T]) -> Vec<TokenStream> {
+    v.iter()
+        .map(|&x| {
+            let l = Literal::i64_unsuffixed(x.into());
+            quote!(#l)
+        })
+        .collect()
+}
+
+pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -> TokenStream {
+    let name = &def.name;
+    let mut errs = Errors::default();
+    let ops = ops(layers, steps, &mut errs);
+    if !layers
+        .iter()
+        .any(|l| matches!(l.config, Config::Conv2D { .. } | Config::Dense { .. }))
+    {
+        errs.at(
+            &def.brackets,
+            format!("`{name}<i8>` has no Conv2D or Dense layer: there is nothing to quantize"),
+        );
+    }
+    let Some(path) = &def.weights else {
+        errs.at(
+            name,
+            format!(
+                "an int8 model is built from a quantized weights file: add `, weights = \"{}.int8.safetensors\"` \
+                 after the layer list (`kiln::quantize` writes one from a trained float model)",
+                crate::naming::snake_case(&name.to_string())
+            ),
+        );
+        return placeholder(def, errs);
+    };
+    if errs.len() > 0 {
+        return placeholder(def, errs);
+    }
+    let file = match weights::read(path).and_then(|f| {
+        let help = format!(
+            "help: `{name}<i8>` embeds a file written by `kiln::quantize` for the float version of this model \
+             (int8 `<layer>/kernel`, int32 `<layer>/bias`, `<layer>/multiplier`, `<layer>/shift`, … and `input/scale`)"
+        );
+        weights::check(&f, &needs(layers, steps), &name.to_string(), path, &help).map(|()| f)
+    }) {
+        Ok(f) => f,
+        Err(e) => {
+            errs.push(e);
+            return placeholder(def, errs);
+        }
+    };
+    generate(def, input, layers, steps, &ops, &file, path)
+}
+
+fn placeholder(def: &ModelDef, errs: Errors) -> TokenStream {
+    let (vis, name) = (&def.vis, &def.name);
+    let err = errs.combined().map(|e| e.to_compile_error());
+    let answerer = nested::answerer(name, None, "");
+    quote! { #vis struct #name; #err #answerer }
+}
+
+fn generate(
+    def: &ModelDef,
+    input: &[usize],
+    layers: &[Layer],
+    steps: &[Step],
+    ops: &[Op],
+    file: &WeightFile,
+    path: &syn::LitStr,
+) -> TokenStream {
+    let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
+    let i8t = quote!(i8);
+    let scalar1 = |n: &str| file.tensors[n].i32s()[0];
+    let (in_scale, in_zp) = (
+        file.tensors["input/scale"].f32s()[0],
+        scalar1("input/zero_point"),
+    );
+    let (mut zp, mut scale) = (in_zp, in_scale);
+
+    // Tensors and their places: the input, then one per step.
+    let mut sizes = vec![input.iter().product::<usize>()];
+    let mut alias = vec![false];
+    let mut shapes = vec![input.to_vec()];
+    for op in ops {
+        let (k, is_alias) = match op {
+            Op::Conv(k, p) => (p.unwrap_or(*k), false),
+            Op::Dense(k) | Op::Pool(k) => (*k, false),
+            Op::Alias(k) => (*k, true),
+        };
+        shapes.push(steps[k].output.clone());
+        sizes.push(steps[k].output.iter().product());
+        alias.push(is_alias);
+    }
+    let p = plan(&sizes, &alias);
+
+    let (mut fields, mut inits, mut body) = (Vec::new(), Vec::new(), TokenStream::new());
+    for (j, op) in ops.iter().enumerate() {
+        let (a, b) = (p.offsets[j], p.offsets[j + 1]);
+        let (xt, yt) = (tensor_ty(&i8t, &shapes[j]), tensor_ty(&i8t, &shapes[j + 1]));
+        let io = quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b););
+        match *op {
+            Op::Conv(k, _) | Op::Dense(k) => {
+                let (l, s) = (&layers[k], &steps[k]);
+                let ident = format_ident!("{}", l.name);
+                let n = |p: &str| format!("{}/{p}", l.name);
+                let kernel = file.tensors[&n("kernel")].i8s();
+                let kshape = file.tensors[&n("kernel")].shape.clone();
+                let kernel = weights::nested(&ints(&kernel), &kshape);
+                let [bias, mult, shift] = ["bias", "multiplier", "shift"].map(|p| {
+                    let v = ints(&file.tensors[&n(p)].i32s());
+                    quote!([#(#v),*])
+                });
+                let (out_zp, lo, hi) = (
+                    scalar1(&n("output_zero_point")),
+                    scalar1(&n("activation_min")),
+                    scalar1(&n("activation_max")),
+                );
+                let ctor_args = quote!(#kernel, #bias, #mult, #shift, #zp, #out_zp, #lo, #hi);
+                let (ty, ctor, call) = if let Op::Conv(_, fused) = op {
+                    let Config::Conv2D {
+                        filters,
+                        kernel: (kh, kw),
+                        strides,
+                        ..
+                    } = &l.config
+                    else {
+                        unreachable!("a Conv op is a Conv2D layer")
+                    };
+                    let k4 = (kh * kw * s.input[2]).div_ceil(4) * 4;
+                    let [kh, kw, ci, co, sh, sw, pt, pl, k4] = [
+                        *kh, *kw, s.input[2], *filters, strides.0, strides.1, s.pad.0, s.pad.1, k4,
+                    ]
+                    .map(lit);
+                    let ty = quote!(::kiln::core::quant::QConv2D<#kh, #kw, #ci, #co, #sh, #sw, #pt, #pl, #k4>);
+                    let ctor = quote!(::kiln::core::quant::QConv2D::<#kh, #kw, #ci, #co, #sh, #sw, #pt, #pl, #k4>::new(#ctor_args));
+                    let call = match fused.map(|q| (&layers[q].config, &steps[q])) {
+                        Some((
+                            Config::Pool {
+                                max,
+                                pool,
+                                strides: ps,
+                                ..
+                            },
+                            qs,
+                        )) => {
+                            let [h, w, oh, ow, ph, pw, psh, psw, poh, pow] = [
+                                s.input[0],
+                                s.input[1],
+                                s.output[0],
+                                s.output[1],
+                                pool.0,
+                                pool.1,
+                                ps.0,
+                                ps.1,
+                                qs.output[0],
+                                qs.output[1],
+                            ]
+                            .map(lit);
+                            quote!(self.#ident.forward_pooled::<#h, #w, #oh, #ow, #ph, #pw, #psh, #psw, #max, #poh, #pow>(x, y);)
+                        }
+                        _ => quote!(self.#ident.forward(x, y);),
+                    };
+                    (ty, ctor, call)
+                } else {
+                    let (i, o) = (s.input[0], s.output[0]);
+                    let [i, o, i4] = [i, o, i.div_ceil(4) * 4].map(lit);
+                    let ty = quote!(::kiln::core::quant::QDense<#i, #o, #i4>);
+                    let ctor = quote!(::kiln::core::quant::QDense::<#i, #o, #i4>::new(#ctor_args));
+                    (ty, ctor, quote!(self.#ident.forward(x, y);))
+                };
+                let doc = format!(
+                    "Layer {}, `{}` ({}, int8): {} → {}.",
+                    l.pos,
+                    l.name,
+                    l.class,
+                    fmt_shape(&s.input),
+                    fmt_shape(&s.output)
+                );
+                fields.push(quote!(#[doc = #doc] pub #ident: #ty));
+                inits.push(quote!(#ident: #ctor));
+                body.extend(quote!({ #io #call }));
+                zp = out_zp;
+                scale = file.tensors[&n("output_scale")].f32s()[0];
+            }
+            Op::Pool(k) => {
+                let (l, s) = (&layers[k], &steps[k]);
+                let Config::Pool {
+                    max, pool, strides, ..
+                } = &l.config
+                else {
+                    unreachable!("a Pool op is a pooling layer")
+                };
+                let f = if *max {
+                    quote!(max_pool2d)
+                } else {
+                    quote!(avg_pool2d)
+                };
+                let [c, h, w, oh, ow, ph, pw, sh, sw, pt, pl] = [
+                    s.input[2],
+                    s.input[0],
+                    s.input[1],
+                    s.output[0],
+                    s.output[1],
+                    pool.0,
+                    pool.1,
+                    strides.0,
+                    strides.1,
+                    s.pad.0,
+                    s.pad.1,
+                ]
+                .map(lit);
+                body.extend(quote!({
+                    #io
+                    ::kiln::core::quant::#f::<#c, #h, #w, #oh, #ow, #ph, #pw, #sh, #sw, #pt, #pl>(x, y);
+                }));
+            }
+            Op::Alias(_) => {}
+        }
+    }
+    let output = shapes.last().expect("input").clone();
+    let (in_ty, out_ty) = (tensor_ty(&i8t, input), tensor_ty(&i8t, &output));
+    let (in_f32, out_f32) = (
+        tensor_ty(&quote!(f32), input),
+        tensor_ty(&quote!(f32), &output),
+    );
+    let (arena, chunks, last) = (p.arena, p.arena / 16, *p.offsets.last().expect("input"));
+    let params: usize = steps.iter().map(|s| s.params).sum();
+    let (in_dims, out_dims) = (
+        input.iter().map(|&d| lit(d)),
+        output.iter().map(|&d| lit(d)),
+    );
+    let (in_scale, out_scale) = (
+        Literal::f32_suffixed(in_scale),
+        Literal::f32_suffixed(scale),
+    );
+    let file_path = file.path.to_string_lossy().into_owned();
+    let shown = &file.shown;
+    let snake = crate::naming::snake_case(&name.to_string());
+    let answerer = nested::answerer(
+        name,
+        Some(nested::Shapes {
+            input,
+            output: &output,
+            params,
+            scalar: "i8",
+        }),
+        &snake,
+    );
+    let doc = [
+        String::new(),
+        "# int8".to_string(),
+        format!("Quantized weights from `{shown}`, embedded at compile time and checked against the layers."),
+        format!("- input: `{}` int8 (`q = x / INPUT_SCALE + INPUT_ZERO_POINT`)", fmt_shape(input)),
+        format!("- output: `{}` int8 (logits if the float model ends in softmax)", fmt_shape(&output)),
+        format!("- parameters: {params}; activation memory: {arena} bytes (`ARENA_BYTES`)"),
+        String::new(),
+        "Generated by `kiln::model!`; use [`Self::weights`] and [`Self::infer`].".to_string(),
+    ];
+    let _ = path;
+    quote! {
+        #(#attrs)*
+        #(#[doc = #doc])*
+        #[derive(Clone, Copy)]
+        #[repr(C)]
+        #vis struct #name {
+            #(#fields,)*
+        }
+
+        impl #name {
+            /// The model, built at compile time from the embedded int8 weights.
+            #[allow(long_running_const_eval)]
+            pub const WEIGHTS: Self = Self { #(#inits),* };
+            /// The shape of one input sample.
+            pub const INPUT_SHAPE: &'static [usize] = &[#(#in_dims),*];
+            /// The shape of one output sample.
+            pub const OUTPUT_SHAPE: &'static [usize] = &[#(#out_dims),*];
+            /// The number of parameters of the float model this was quantized from.
+            pub const PARAMS: usize = #params;
+            /// The input's scale: a real value `x` is `INPUT_SCALE · (q − INPUT_ZERO_POINT)`.
+            pub const INPUT_SCALE: f32 = #in_scale;
+            /// The input's zero point.
+            pub const INPUT_ZERO_POINT: i32 = #in_zp;
+            /// The output's scale.
+            pub const OUTPUT_SCALE: f32 = #out_scale;
+            /// The output's zero point.
+            pub const OUTPUT_ZERO_POINT: i32 = #zp;
+            /// Bytes of activation memory one inference needs (the size of its [`kiln::Arena`]),
+            /// planned at compile time; pooling runs inside the convolution that feeds it.
+            pub const ARENA_BYTES: usize = #arena;
+            /// Bytes of constants (weights, biases, requantization): what the model occupies in flash.
+            pub const FLASH_BYTES: usize = ::core::mem::size_of::<Self>();
+
+            /// The embedded model as a `static`: in flash on a microcontroller, no start-up work.
+            pub fn weights() -> &'static Self {
+                #[allow(long_running_const_eval)]
+                static WEIGHTS: #name = #name::WEIGHTS;
+                &WEIGHTS
+            }
+
+            /// Runs one int8 sample using only `arena` for activations; integer arithmetic only.
+            /// The output lives in the arena until its next use.
+            #[inline]
+            pub fn infer<'a>(&self, arena: &'a mut ::kiln::core::Arena<Self>, x: &#in_ty) -> &'a #out_ty {
+                <Self as ::kiln::core::Infer>::infer(self, arena, x)
+            }
+
+            /// Quantizes a float input with the input's scale and zero point.
+            pub fn quantize_input(x: &#in_f32) -> #in_ty {
+                let mut q: #in_ty = ::kiln::core::bytemuck::Zeroable::zeroed();
+                for (q, &v) in ::kiln::core::tensor::flat_mut::<i8, _>(&mut q).iter_mut().zip(::kiln::core::tensor::flat::<f32, _>(x)) {
+                    *q = ::kiln::core::quant::quantize_f32(v, Self::INPUT_SCALE, Self::INPUT_ZERO_POINT);
+                }
+                q
+            }
+
+            /// Dequantizes an output with the output's scale and zero point.
+            pub fn dequantize_output(y: &#out_ty) -> #out_f32 {
+                let mut r: #out_f32 = ::kiln::core::bytemuck::Zeroable::zeroed();
+                for (r, &q) in ::kiln::core::tensor::flat_mut::<f32, _>(&mut r).iter_mut().zip(::kiln::core::tensor::flat::<i8, _>(y)) {
+                    *r = ::kiln::core::quant::dequantize(q, Self::OUTPUT_SCALE, Self::OUTPUT_ZERO_POINT);
+                }
+                r
+            }
+        }
+
+        impl ::kiln::core::Planned for #name {
+            type Buffer = [::kiln::core::arena::Chunk; #chunks];
+            const ARENA_BYTES: usize = #arena;
+        }
+
+        impl ::kiln::core::Infer for #name {
+            type Input = #in_ty;
+            type Output = #out_ty;
+            #[inline]
+            fn infer<'a>(&self, arena: &'a mut ::kiln::core::Arena<Self>, x0: &#in_ty) -> &'a #out_ty {
+                let buf: &'a mut [u8] = arena.bytes_mut();
+                *::kiln::core::arena::view_mut::<#in_ty>(buf, 0) = *x0;
+                #body
+                let buf: &'a [u8] = buf;
+                ::kiln::core::arena::view::<#out_ty>(buf, #last)
+            }
+        }
+
+        // Rebuild when the weights file changes.
+        const _: &[u8] = include_bytes!(#file_path);
+
+        #answerer
+    }
+}

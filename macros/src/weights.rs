@@ -1,0 +1,245 @@
+//! `weights = "file.safetensors"`: reads a weights file at compile time and checks every tensor
+//! the model needs (name, dtype, shape) so a file that doesn't fit its model fails the build,
+//! naming the tensor.
+
+use crate::layer::{Config, Layer};
+use crate::shape::{fmt_shape, Step};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use syn::LitStr;
+
+/// One tensor of the file: dtype name as safetensors spells it (`F32`, `I8`…), shape, bytes.
+pub struct Tensor {
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// A weights file, read whole.
+pub struct WeightFile {
+    /// The path as the user wrote it, for messages.
+    pub shown: String,
+    /// The resolved path, for `include_bytes!` (so cargo rebuilds when the file changes).
+    pub path: PathBuf,
+    pub tensors: BTreeMap<String, Tensor>,
+}
+
+/// A tensor the model needs.
+pub struct Need {
+    pub name: String,
+    pub dtype: &'static str,
+    pub shape: Vec<usize>,
+    /// "layer 3 `conv2d_1` (Conv2D)", or the model input.
+    pub owner: String,
+}
+
+/// The directory relative paths start from: the crate's `Cargo.toml` directory, as for
+/// `include_bytes!`-style macros of other crates. `CARGO_MANIFEST_DIR_OVERRIDE` takes precedence
+/// so that trybuild's UI tests, which build in a scratch crate, can point back at the real one.
+fn base_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR_OVERRIDE")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// Reads and parses the file named by `lit`; errors point at the literal.
+pub fn read(lit: &LitStr) -> syn::Result<WeightFile> {
+    let shown = lit.value();
+    let path = base_dir().join(&shown);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "cannot read the weights file `{shown}`: {e}; the path is relative to the directory of the crate's Cargo.toml"
+            ),
+        )
+    })?;
+    let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("`{shown}` is not a valid safetensors file: {e}"),
+        )
+    })?;
+    let tensors = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let t = Tensor {
+                dtype: format!("{:?}", view.dtype()),
+                shape: view.shape().to_vec(),
+                data: view.data().to_vec(),
+            };
+            (name, t)
+        })
+        .collect();
+    Ok(WeightFile {
+        shown,
+        path,
+        tensors,
+    })
+}
+
+/// The float tensors a model of `dtype` (`F32`/`F64`) needs, named as `save_weights` names them.
+pub fn float_needs(layers: &[Layer], steps: &[Step], dtype: &'static str) -> Vec<Need> {
+    let mut needs = Vec::new();
+    for (l, s) in layers.iter().zip(steps) {
+        let (kernel, bias) = match &l.config {
+            Config::Dense { units, bias, .. } => (
+                vec![*s.input.last().expect("rank >= 1"), *units],
+                bias.then_some(*units),
+            ),
+            Config::Conv2D {
+                filters,
+                kernel,
+                bias,
+                ..
+            } => (
+                vec![kernel.0, kernel.1, s.input[2], *filters],
+                bias.then_some(*filters),
+            ),
+            _ => continue,
+        };
+        let owner = l.label();
+        needs.push(Need {
+            name: format!("{}/kernel", l.name),
+            dtype,
+            shape: kernel,
+            owner: owner.clone(),
+        });
+        if let Some(b) = bias {
+            needs.push(Need {
+                name: format!("{}/bias", l.name),
+                dtype,
+                shape: vec![b],
+                owner,
+            });
+        }
+    }
+    needs
+}
+
+/// Checks that `file` holds exactly `needs` (tensors whose names start with `__` are metadata
+/// and ignored), reporting every problem at once at `at`.
+pub fn check(
+    file: &WeightFile,
+    needs: &[Need],
+    model: &str,
+    at: &LitStr,
+    help: &str,
+) -> syn::Result<()> {
+    let shown = &file.shown;
+    let mut problems = Vec::new();
+    for n in needs {
+        match file.tensors.get(&n.name) {
+            None => problems.push(format!(
+                "`{shown}` has no tensor `{}`, which {} needs ({} {})",
+                n.name,
+                n.owner,
+                n.dtype,
+                fmt_shape(&n.shape)
+            )),
+            Some(t) if t.shape != n.shape => problems.push(format!(
+                "tensor `{}` in `{shown}` has shape {}, but {} needs {}",
+                n.name,
+                fmt_shape(&t.shape),
+                n.owner,
+                fmt_shape(&n.shape)
+            )),
+            Some(t) if t.dtype != n.dtype => problems.push(format!(
+                "tensor `{}` in `{shown}` is {}, but {} needs {}",
+                n.name, t.dtype, n.owner, n.dtype
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in file.tensors.keys() {
+        if !name.starts_with("__") && !needs.iter().any(|n| &n.name == name) {
+            problems.push(format!(
+                "tensor `{name}` in `{shown}` belongs to no layer of `{model}`"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut err = syn::Error::new(
+        at.span(),
+        format!(
+            "the weights file `{shown}` does not fit `{model}`: {}",
+            problems[0]
+        ),
+    );
+    for p in &problems[1..] {
+        err.combine(syn::Error::new(at.span(), p));
+    }
+    err.combine(syn::Error::new(at.span(), help));
+    Err(err)
+}
+
+impl Tensor {
+    /// The values as `f32` or `f64` literals (per `dtype`), refusing NaN and infinities.
+    pub fn floats(&self, name: &str, at: &LitStr) -> syn::Result<Vec<proc_macro2::Literal>> {
+        let bad = |v: String| {
+            syn::Error::new(
+                at.span(),
+                format!("tensor `{name}` holds {v}; weights must be finite"),
+            )
+        };
+        if self.dtype == "F64" {
+            self.data
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .map(|v| {
+                    v.is_finite()
+                        .then(|| proc_macro2::Literal::f64_suffixed(v))
+                        .ok_or_else(|| bad(v.to_string()))
+                })
+                .collect()
+        } else {
+            self.data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .map(|v| {
+                    v.is_finite()
+                        .then(|| proc_macro2::Literal::f32_suffixed(v))
+                        .ok_or_else(|| bad(v.to_string()))
+                })
+                .collect()
+        }
+    }
+
+    /// The values of an `I8` tensor.
+    pub fn i8s(&self) -> Vec<i8> {
+        self.data.iter().map(|&b| b as i8).collect()
+    }
+
+    /// The values of an `I32` tensor.
+    pub fn i32s(&self) -> Vec<i32> {
+        self.data
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect()
+    }
+
+    /// The values of an `F32` tensor.
+    pub fn f32s(&self) -> Vec<f32> {
+        self.data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect()
+    }
+}
+
+/// `[a, b, …]` nested to `shape` (row-major), from flat literals.
+pub fn nested(values: &[proc_macro2::TokenStream], shape: &[usize]) -> proc_macro2::TokenStream {
+    match shape {
+        [] => values[0].clone(),
+        [_] => quote::quote!([#(#values),*]),
+        [d, rest @ ..] => {
+            let step = values.len() / d;
+            let parts = values.chunks(step).map(|c| nested(c, rest));
+            quote::quote!([#(#parts),*])
+        }
+    }
+}
