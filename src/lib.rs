@@ -27,6 +27,8 @@ pub use kiln_core as core;
 #[cfg(feature = "std")]
 pub mod datasets;
 #[cfg(feature = "std")]
+pub mod quantize;
+#[cfg(feature = "std")]
 pub mod training;
 #[cfg(feature = "alloc")]
 pub use kiln_core::Error;
