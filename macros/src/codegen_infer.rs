@@ -165,6 +165,15 @@ pub fn embed(
         ));
     }
     let file: WeightFile = weights::read(lit_path)?;
+    if file.tensors.contains_key("input/scale") {
+        return Err(syn::Error::new(
+            lit_path.span(),
+            format!(
+                "`{}` is an int8 weights file (written by `kiln::quantize`): embed it in the int8 model, `struct {name}<i8>: …`",
+                file.shown
+            ),
+        ));
+    }
     let needs = weights::float_needs(layers, steps, dtype);
     let help = format!(
         "help: embed a file written for this model: `{name}::save_weights` writes one (tensors `<layer>/kernel` and `<layer>/bias` in Keras's layouts, {dtype})"

@@ -163,6 +163,17 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
         return placeholder(def, errs);
     }
     let file = match weights::read(path).and_then(|f| {
+        if !f.tensors.contains_key("input/scale") {
+            return Err(syn::Error::new(
+                path.span(),
+                format!(
+                    "`{}` is not an int8 weights file (it has no `input/scale`): `{name}<i8>` embeds the file \
+                     `kiln::quantize` writes from the float model, e.g. `quantize(&net, &samples)?.save(\"{}.int8.safetensors\")`",
+                    f.shown,
+                    crate::naming::snake_case(&name.to_string())
+                ),
+            ));
+        }
         let help = format!(
             "help: `{name}<i8>` embeds a file written by `kiln::quantize` for the float version of this model \
              (int8 `<layer>/kernel`, int32 `<layer>/bias`, `<layer>/multiplier`, `<layer>/shift`, … and `input/scale`)"
