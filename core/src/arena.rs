@@ -96,6 +96,42 @@ pub fn io<A: Pod, B: Pod>(buf: &mut [u8], a: usize, b: usize) -> (&A, &mut B) {
     }
 }
 
+/// Three tensors at once: a layer's input `A` at `a`, a scratch `B` at `b` and its output `C`
+/// at `c` (a convolution computing a band of rows, which a pooling layer then reduces into the
+/// output). The plan keeps the three apart; that is checked here, and the checks fold away.
+#[inline(always)]
+pub fn io3<A: Pod, B: Pod, C: Pod>(
+    buf: &mut [u8],
+    a: usize,
+    b: usize,
+    c: usize,
+) -> (&A, &mut B, &mut C) {
+    let (na, nb, nc) = (
+        core::mem::size_of::<A>(),
+        core::mem::size_of::<B>(),
+        core::mem::size_of::<C>(),
+    );
+    let apart = |x: usize, nx: usize, y: usize, ny: usize| x + nx <= y || y + ny <= x;
+    assert!(
+        a + na <= buf.len() && b + nb <= buf.len() && c + nc <= buf.len(),
+        "io3: a tensor ends past the arena"
+    );
+    assert!(
+        apart(a, na, b, nb) && apart(a, na, c, nc) && apart(b, nb, c, nc),
+        "io3: tensors overlap"
+    );
+    let base = buf.as_mut_ptr();
+    // SAFETY: the three ranges are inside `buf` and pairwise disjoint (checked above), so the
+    // shared and the two mutable references never alias; `from_bytes(_mut)` checks alignment.
+    unsafe {
+        (
+            bytemuck::from_bytes(core::slice::from_raw_parts(base.add(a), na)),
+            bytemuck::from_bytes_mut(core::slice::from_raw_parts_mut(base.add(b), nb)),
+            bytemuck::from_bytes_mut(core::slice::from_raw_parts_mut(base.add(c), nc)),
+        )
+    }
+}
+
 /// Inference into a caller-provided [`Arena`]: what both float and int8 models offer, and what
 /// firmware calls.
 pub trait Infer: Planned + Sized {
@@ -133,5 +169,16 @@ mod tests {
         let (x, y) = io::<[f32; 2], [f32; 8]>(buf, 0, 32);
         y[7] = x[0] + x[1];
         assert_eq!(view::<[f32; 8]>(buf, 32)[7], 11.0);
+        let (x, s, y) = io3::<[f32; 2], [f32; 4], [f32; 4]>(buf, 0, 48, 16);
+        s[0] = x[0] * 2.0;
+        y[3] = s[0] + 1.0;
+        assert_eq!(view::<[f32; 4]>(buf, 16)[3], 11.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "io3: tensors overlap")]
+    fn io3_refuses_overlapping_tensors() {
+        let mut a = Arena::<Tiny>::new();
+        let _ = io3::<[f32; 4], [f32; 4], [f32; 4]>(a.bytes_mut(), 0, 8, 32);
     }
 }

@@ -12,6 +12,7 @@ pub struct Plan {
     pub arena: usize,
     /// Byte offset of each tensor.
     pub offsets: Vec<usize>,
+    sizes: Vec<usize>,
 }
 
 fn up16(n: usize) -> usize {
@@ -21,10 +22,17 @@ fn up16(n: usize) -> usize {
 /// Plans tensors of `sizes` bytes, in order; `alias[k]` means tensor `k` reuses tensor `k - 1`'s
 /// bytes (a reshape, an identity, an in-place activation). Tensor 0 is never an alias.
 pub fn plan(sizes: &[usize], alias: &[bool]) -> Plan {
+    plan_with_scratch(sizes, alias, &vec![0; sizes.len()])
+}
+
+/// [`plan`], where making tensor `k` also needs `scratch[k]` bytes beside its input and output
+/// (a band of convolution rows that a fused pooling layer reduces). The scratch goes right
+/// after whichever of the two sits at the start: [`Plan::scratch`] gives its offset.
+pub fn plan_with_scratch(sizes: &[usize], alias: &[bool], scratch: &[usize]) -> Plan {
     let mut arena = up16(sizes[0]).max(16);
     for k in 1..sizes.len() {
         if !alias[k] {
-            arena = arena.max(up16(sizes[k - 1]) + up16(sizes[k]));
+            arena = arena.max(up16(sizes[k - 1]) + up16(scratch[k]) + up16(sizes[k]));
         }
     }
     let mut offsets = vec![0];
@@ -37,7 +45,19 @@ pub fn plan(sizes: &[usize], alias: &[bool]) -> Plan {
         low = !low;
         offsets.push(if low { 0 } else { arena - up16(sizes[k]) });
     }
-    Plan { arena, offsets }
+    Plan {
+        arena,
+        offsets,
+        sizes: sizes.to_vec(),
+    }
+}
+
+impl Plan {
+    /// Where tensor `k`'s scratch goes: after tensor `k - 1` or `k`, whichever is at offset 0.
+    pub fn scratch(&self, k: usize) -> usize {
+        let low = if self.offsets[k - 1] == 0 { k - 1 } else { k };
+        up16(self.sizes[low])
+    }
 }
 
 #[cfg(test)]
@@ -61,6 +81,15 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn scratch_sits_between_input_and_output() {
+        // input 100 → 112, tensor 1 needs 50 → 64 of scratch, output 40 → 48.
+        let p = plan_with_scratch(&[100, 40, 30], &[false, false, false], &[0, 50, 0]);
+        assert_eq!(p.arena, 112 + 64 + 48);
+        assert_eq!(p.offsets, vec![0, 224 - 48, 0]);
+        assert_eq!(p.scratch(1), 112);
     }
 
     #[test]
