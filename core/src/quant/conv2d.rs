@@ -1,19 +1,21 @@
 //! int8 Conv2D (TFLite's scheme): per-output-channel symmetric weights, per-tensor asymmetric
 //! activations, an int32 accumulator per output, requantized to int8 and clamped.
 //!
-//! Each output pixel gathers its receptive field once into an im2col patch of `K4` int8 taps
-//! (order `(ky, kx, ci)`, taps in the padding hold the input zero point), and every output
-//! channel is a dot product of that patch with its weight row ([`dot`](super::dot): SXTB16 +
-//! SMLAD, four channels per patch load). The input offset is folded into the bias at build time:
-//! `Σ (x − zp)·w = Σ x·w − zp·Σ w`, exact also in the padding since padded taps hold `zp`.
+//! Output pixels go four at a time (four along a row, or the four of a 2×2 pooling window): each
+//! gathers its receptive field once into an im2col patch of `K4` taps (order `(ky, kx, ci)`,
+//! taps in the padding hold the input zero point), extended to int16 once, and every output
+//! channel is a dot product of its weight row with the four patches
+//! ([`dot_wide_x4`](super::dot): one weight load and two SXTB16s serve four pixels, as CMSIS-NN
+//! blocks pixels). The input offset is folded into the bias at build time: `Σ (x − zp)·w = Σ x·w
+//! − zp·Σ w`, exact also in the padding since padded taps hold `zp`.
 //!
 //! # Shapes
 //! - input `[[[i8; CI]; W]; H]`, output `[[[i8; CO]; OW]; OH]` (channels last);
 //!   [`QConv2D::forward_pooled`]: `[[[i8; CO]; POW]; POH]`.
 
-use super::dot::{dot_x1, dot_x4};
+use super::dot::{dot_wide_x4, load4, WideBlock};
 use super::pool::rounded_average;
-use super::requant::{check_params, requantize_to_i8};
+use super::requant::{check_params, OutputStage};
 
 /// A quantized 2-D convolution: `KH×KW` kernel, `CI → CO` channels, strides `SH, SW`, leading
 /// padding `PT, PL` (Keras `same`: `total / 2`; `valid`: 0), `K4 = (KH·KW·CI)` rounded up to a
@@ -38,16 +40,8 @@ pub struct QConv2D<
     kernel: [[i8; K4]; CO],
     /// The bias with the input offset folded in: `bias − input_zero_point · Σ kernel row`.
     bias: [i32; CO],
-    /// Per-channel Q31 multipliers, as from [`quantize_multiplier`](super::quantize_multiplier).
-    multiplier: [i32; CO],
-    /// Per-channel shifts, as from [`quantize_multiplier`](super::quantize_multiplier).
-    shift: [i32; CO],
-    /// Added after requantization.
-    output_zero_point: i32,
-    /// Output clamp, in int8 units.
-    act_min: i32,
-    /// Output clamp, in int8 units.
-    act_max: i32,
+    /// Multipliers, shifts, output zero point and clamp.
+    requant: OutputStage<CO>,
     /// Fills the patch's padded taps, so they contribute nothing.
     input_zero_point: i8,
 }
@@ -132,11 +126,7 @@ impl<
         Self {
             kernel: rows,
             bias: folded,
-            multiplier,
-            shift,
-            output_zero_point,
-            act_min,
-            act_max,
+            requant: OutputStage::new(multiplier, shift, output_zero_point, act_min, act_max),
             input_zero_point: input_zero_point as i8,
         }
     }
@@ -155,9 +145,18 @@ impl<
         x: &[[[i8; CI]; W]; H],
         y: &mut [[[i8; CO]; OW]; OH],
     ) {
+        let mut patches = WideBlock::ZERO;
         for (oy, row) in y.iter_mut().enumerate() {
-            for (ox, out) in row.iter_mut().enumerate() {
-                self.pixel(x, oy, ox, out);
+            for ox in (0..OW).step_by(4) {
+                // A block past the row's end repeats its last pixel; those results are dropped.
+                self.patches(x, |j| (oy, (ox + j).min(OW - 1)), &mut patches);
+                for c in 0..CO {
+                    for (j, v) in self.block(&patches, c).into_iter().enumerate() {
+                        if let Some(out) = row.get_mut(ox + j) {
+                            out[c] = v;
+                        }
+                    }
+                }
             }
         }
     }
@@ -169,8 +168,8 @@ impl<
     /// it. Valid pooling only (no pool padding); equal bit for bit to `forward` followed by
     /// [`max_pool2d`](super::max_pool2d) or [`avg_pool2d`](super::avg_pool2d).
     ///
-    /// Convolution outputs shared by overlapping windows (`PSH < PH`) are computed once per
-    /// window.
+    /// A window's outputs are computed four at a time (a 2×2 window in one block). Convolution
+    /// outputs shared by overlapping windows (`PSH < PH`) are computed once per window.
     pub fn forward_pooled<
         const H: usize,
         const W: usize,
@@ -198,89 +197,102 @@ impl<
                 "QConv2D::forward_pooled: pool windows overrun the convolution's columns"
             );
         };
-        let n = (PH * PW) as i32;
+        let n = PH * PW;
+        let init = if MAX { i8::MIN as i32 } else { 0 };
+        let fold = |a: i32, v: i8| if MAX { a.max(v as i32) } else { a + v as i32 };
+        let finish = |a: i32| if MAX { a } else { rounded_average(a, n as i32) } as i8;
+        let mut patches = WideBlock::ZERO;
         for (py, row) in y.iter_mut().enumerate() {
             for (px, pooled) in row.iter_mut().enumerate() {
-                let mut acc = [if MAX { i8::MIN as i32 } else { 0 }; CO];
-                for dy in 0..PH {
-                    for dx in 0..PW {
-                        let mut out = [0i8; CO];
-                        self.pixel(x, py * PSH + dy, px * PSW + dx, &mut out);
-                        for (a, v) in acc.iter_mut().zip(out) {
-                            *a = if MAX {
-                                (*a).max(v as i32)
-                            } else {
-                                *a + v as i32
-                            };
-                        }
+                // Window pixel `i` is at `(i / PW, i % PW)`; a block past the window's end
+                // repeats its last pixel, and those results are dropped.
+                let block_at = |i0: usize| {
+                    move |j: usize| {
+                        let i = (i0 + j).min(n - 1);
+                        (py * PSH + i / PW, px * PSW + i % PW)
+                    }
+                };
+                if n <= 4 {
+                    // The whole window in one block: each channel pools its own results.
+                    self.patches(x, block_at(0), &mut patches);
+                    for (c, p) in pooled.iter_mut().enumerate() {
+                        let out = self.block(&patches, c);
+                        *p = finish(out[..n].iter().fold(init, |a, &v| fold(a, v)));
+                    }
+                    continue;
+                }
+                let mut acc = [init; CO];
+                for i0 in (0..n).step_by(4) {
+                    self.patches(x, block_at(i0), &mut patches);
+                    for (c, a) in acc.iter_mut().enumerate() {
+                        let out = self.block(&patches, c);
+                        *a = out[..(n - i0).min(4)].iter().fold(*a, |a, &v| fold(a, v));
                     }
                 }
                 for (p, a) in pooled.iter_mut().zip(acc) {
-                    *p = if MAX { a } else { rounded_average(a, n) } as i8;
+                    *p = finish(a);
                 }
             }
         }
     }
 
-    /// The `CO` outputs at `(oy, ox)`.
+    /// Extends the patches of the four output pixels `at(0..4)` (each `(oy, ox)`) into `block`.
+    /// With `CI` a multiple of 4 every group of four taps lies in one input cell and is extended
+    /// straight from it; otherwise the patch is gathered as int8 first.
     #[inline(always)]
-    fn pixel<const H: usize, const W: usize>(
+    fn patches<const H: usize, const W: usize>(
         &self,
         x: &[[[i8; CI]; W]; H],
-        oy: usize,
-        ox: usize,
-        out: &mut [i8; CO],
+        at: impl Fn(usize) -> (usize, usize),
+        block: &mut WideBlock<K4>,
     ) {
-        let mut patch = [self.input_zero_point; K4];
-        self.gather(x, oy, ox, &mut patch);
-        for c4 in 0..CO / 4 {
-            let c = 4 * c4;
-            let w = [0, 1, 2, 3].map(|j| &self.kernel[c + j]);
-            let acc = dot_x4(&patch, w, [0, 1, 2, 3].map(|j| self.bias[c + j]));
-            for (j, a) in acc.into_iter().enumerate() {
-                out[c + j] = self.output(c + j, a);
-            }
-        }
-        for (c, o) in out.iter_mut().enumerate().skip(CO / 4 * 4) {
-            *o = self.output(c, dot_x1(&patch, &self.kernel[c], self.bias[c]));
-        }
-    }
-
-    /// Copies the receptive field of output `(oy, ox)` into `patch`, taps in the kernel rows'
-    /// order. Taps in the padding are left as they are: the caller fills the patch with the
-    /// input zero point first (the tail past `KH·KW·CI` too; its weights are 0).
-    #[inline(always)]
-    fn gather<const H: usize, const W: usize>(
-        &self,
-        x: &[[[i8; CI]; W]; H],
-        oy: usize,
-        ox: usize,
-        patch: &mut [i8; K4],
-    ) {
-        for ky in 0..KH {
-            // Rows above the input wrap to large values and fail the bound like rows below it.
-            let iy = (oy * SH + ky).wrapping_sub(PT);
-            let Some(row) = x.get(iy) else { continue };
-            for kx in 0..KW {
-                let ix = (ox * SW + kx).wrapping_sub(PL);
-                let Some(cell) = row.get(ix) else { continue };
-                let at = (ky * KW + kx) * CI;
-                patch[at..at + CI].copy_from_slice(cell);
+        let zero_points = u32::from_ne_bytes([self.input_zero_point as u8; 4]);
+        for p in 0..4 {
+            let (oy, ox) = at(p);
+            if CI % 4 == 0 {
+                for ky in 0..KH {
+                    for kx in 0..KW {
+                        let cell = self.cell(x, (oy, ox), (ky, kx));
+                        for q in 0..CI / 4 {
+                            let v = cell.map_or(zero_points, |cell| load4(cell, 4 * q));
+                            block.set_group(p, (ky * KW + kx) * CI / 4 + q, v);
+                        }
+                    }
+                }
+            } else {
+                let mut patch = [self.input_zero_point; K4];
+                for ky in 0..KH {
+                    for kx in 0..KW {
+                        if let Some(cell) = self.cell(x, (oy, ox), (ky, kx)) {
+                            let at = (ky * KW + kx) * CI;
+                            patch[at..at + CI].copy_from_slice(cell);
+                        }
+                    }
+                }
+                block.set_patch(p, &patch);
             }
         }
     }
 
-    /// Requantizes channel `c`'s accumulator to its int8 output.
+    /// The input cell under tap `(ky, kx)` of output `(oy, ox)`, `None` in the padding.
     #[inline(always)]
-    fn output(&self, c: usize, acc: i32) -> i8 {
-        requantize_to_i8(
-            acc,
-            self.multiplier[c],
-            self.shift[c],
-            self.output_zero_point,
-            self.act_min,
-            self.act_max,
-        )
+    fn cell<'x, const H: usize, const W: usize>(
+        &self,
+        x: &'x [[[i8; CI]; W]; H],
+        (oy, ox): (usize, usize),
+        (ky, kx): (usize, usize),
+    ) -> Option<&'x [i8; CI]> {
+        // Taps above or left of the input wrap to large values and fail the bound like those
+        // below or right of it.
+        let iy = (oy * SH + ky).wrapping_sub(PT);
+        let ix = (ox * SW + kx).wrapping_sub(PL);
+        x.get(iy)?.get(ix)
+    }
+
+    /// Channel `c`'s outputs at the four pixels `patches` hold.
+    #[inline(always)]
+    fn block(&self, patches: &WideBlock<K4>, c: usize) -> [i8; 4] {
+        dot_wide_x4(patches, &self.kernel[c], self.bias[c]).map(|a| self.requant.output(c, a))
     }
 }
 
@@ -610,7 +622,9 @@ mod tests {
         let mut y = [[[0; 2]; 1]; 1];
         LAYER.forward(&[[[1]; 3]; 3], &mut y);
         assert_eq!(y, [[[9, -9]]]);
-        // Kernel rows, bias, multiplier, shift, three i32 and the input zero point, padded.
-        assert_eq!(LAYER.flash_bytes(), 2 * 12 + 3 * 2 * 4 + 3 * 4 + 4);
+        // Kernel rows, bias, multipliers, three i32, the split shifts, a flag and the input
+        // zero point, padded.
+        let requant = 2 * 4 + 3 * 4 + (2 * 2 + 1usize).next_multiple_of(4);
+        assert_eq!(LAYER.flash_bytes(), 2 * 12 + 2 * 4 + requant + 4);
     }
 }

@@ -9,7 +9,7 @@
 //! - input `[i8; I]`, output `[i8; O]`.
 
 use super::dot::{dot_x1, dot_x4};
-use super::requant::{check_params, requantize_to_i8};
+use super::requant::{check_params, OutputStage};
 
 /// A quantized fully connected layer, `I → O`, with `I4 = I` rounded up to a multiple of 4.
 ///
@@ -21,16 +21,8 @@ pub struct QDense<const I: usize, const O: usize, const I4: usize> {
     kernel: [[i8; I4]; O],
     /// The bias with the input offset folded in: `bias − input_zero_point · Σ kernel row`.
     bias: [i32; O],
-    /// Per-output Q31 multipliers, as from [`quantize_multiplier`](super::quantize_multiplier).
-    multiplier: [i32; O],
-    /// Per-output shifts, as from [`quantize_multiplier`](super::quantize_multiplier).
-    shift: [i32; O],
-    /// Added after requantization.
-    output_zero_point: i32,
-    /// Output clamp, in int8 units.
-    act_min: i32,
-    /// Output clamp, in int8 units.
-    act_max: i32,
+    /// Multipliers, shifts, output zero point and clamp.
+    requant: OutputStage<O>,
 }
 
 impl<const I: usize, const O: usize, const I4: usize> QDense<I, O, I4> {
@@ -86,11 +78,7 @@ impl<const I: usize, const O: usize, const I4: usize> QDense<I, O, I4> {
         Self {
             kernel: rows,
             bias: folded,
-            multiplier,
-            shift,
-            output_zero_point,
-            act_min,
-            act_max,
+            requant: OutputStage::new(multiplier, shift, output_zero_point, act_min, act_max),
         }
     }
 
@@ -117,14 +105,7 @@ impl<const I: usize, const O: usize, const I4: usize> QDense<I, O, I4> {
     /// Requantizes output `o`'s accumulator to int8.
     #[inline(always)]
     fn output(&self, o: usize, acc: i32) -> i8 {
-        requantize_to_i8(
-            acc,
-            self.multiplier[o],
-            self.shift[o],
-            self.output_zero_point,
-            self.act_min,
-            self.act_max,
-        )
+        self.requant.output(o, acc)
     }
 }
 
@@ -232,7 +213,11 @@ mod tests {
         let mut y = [0; 2];
         layer.forward(&[1, 3, -1], &mut y);
         assert_eq!(y, [6, 5]);
-        assert_eq!(QDense::<3, 2, 4>::FLASH_BYTES, 2 * 4 + 3 * 2 * 4 + 3 * 4);
+        // Kernel rows, bias, multipliers, three i32, the split shifts and a flag, padded.
+        assert_eq!(
+            QDense::<3, 2, 4>::FLASH_BYTES,
+            2 * 4 + 2 * 4 + 2 * 4 + 3 * 4 + (2 * 2 + 1usize).next_multiple_of(4)
+        );
     }
 
     #[test]

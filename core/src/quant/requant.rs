@@ -72,6 +72,107 @@ pub(super) const fn requantize_to_i8(
     v as i8
 }
 
+/// [`requantize`] for the usual case of a multiplier below 1/4: `multiplier >= 0` and `shift =
+/// -right_shift <= -2` (so no left shift), in one 64-bit multiply-accumulate and one shift instead
+/// of a multiply, a rounding and a second rounding.
+///
+/// TFLite rounds twice: `high = ⌊(a·m + 2^30) / 2^31⌋`, then `⌊(high + 2^(r−1) − [high < 0]) /
+/// 2^r⌋`. Since `⌊(⌊x / b⌋ + c) / d⌋ = ⌊(x + c·b) / (b·d)⌋` for integer `c`, that is `⌊(a·m + 2^30
+/// + c·2^31) / 2^(31+r)⌋` with `c = 2^(r−1) − [high < 0]`: the high word of `a·m + nudge` (one
+/// SMLAL) shifted right by `r − 1`. The sign test may look at `a` instead of `high`: with `m >= 0`
+/// they differ only where `a·m` is in `[−2^30, 0]`, and there both choices give 0. For `r >= 2`,
+/// `c` is odd exactly when `a < 0`, which gives the nudge's two words below.
+#[inline(always)]
+pub(super) const fn requantize_fused(acc: i32, multiplier: i32, right_shift: u32) -> i32 {
+    debug_assert!(multiplier >= 0 && 2 <= right_shift && right_shift <= 31);
+    let high = (1i32 << (right_shift - 2)) + (acc >> 31);
+    let low = (acc as u32 & 1 << 31) | 1 << 30;
+    let nudge = ((high as i64) << 32) | low as i64;
+    let t = (acc as i64 * multiplier as i64).wrapping_add(nudge);
+    ((t >> 32) as i32) >> (right_shift - 1)
+}
+
+/// The requantization of an int8 layer's `C` accumulators to its outputs: per-channel Q31
+/// multipliers, TFLite's shifts split at build time into a left and a right shift, the output
+/// zero point and the clamp. Built by [`OutputStage::new`] from [`quantize_multiplier`]'s values.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OutputStage<const C: usize> {
+    /// Per-channel Q31 multipliers.
+    multiplier: [i32; C],
+    /// Added after requantization.
+    output_zero_point: i32,
+    /// Output clamp, in int8 units.
+    act_min: i32,
+    /// Output clamp, in int8 units.
+    act_max: i32,
+    /// `max(shift, 0)`: applied before the multiply.
+    left_shift: [u8; C],
+    /// `max(−shift, 0)`: the rounding division after it.
+    right_shift: [u8; C],
+    /// Every channel has a multiplier `>= 0` and a right shift of at least 2 (what TFLite's
+    /// quantizer makes for real multipliers in `(0, 1/4)`), so [`requantize_fused`] applies to
+    /// all; otherwise they all take [`requantize_to_i8`]. A layer in a `static` is a constant,
+    /// so the compiler keeps only the branch taken.
+    fused: bool,
+}
+
+impl<const C: usize> OutputStage<C> {
+    /// From [`quantize_multiplier`]'s `(multiplier, shift)` per channel, the output zero point
+    /// and the clamp, all already checked by [`check_params`].
+    pub(super) const fn new(
+        multiplier: [i32; C],
+        shift: [i32; C],
+        output_zero_point: i32,
+        act_min: i32,
+        act_max: i32,
+    ) -> Self {
+        let mut left_shift = [0u8; C];
+        let mut right_shift = [0u8; C];
+        let mut fused = true;
+        let mut c = 0;
+        while c < C {
+            if shift[c] > 0 {
+                left_shift[c] = shift[c] as u8;
+            } else {
+                right_shift[c] = -shift[c] as u8;
+            }
+            fused &= multiplier[c] >= 0 && right_shift[c] >= 2;
+            c += 1;
+        }
+        Self {
+            multiplier,
+            output_zero_point,
+            act_min,
+            act_max,
+            left_shift,
+            right_shift,
+            fused,
+        }
+    }
+
+    /// Channel `c`'s accumulator as an int8 output: requantized, offset, clamped.
+    #[inline(always)]
+    pub(super) fn output(&self, c: usize, acc: i32) -> i8 {
+        let (m, left, right) = (self.multiplier[c], self.left_shift[c], self.right_shift[c]);
+        if self.fused {
+            let v = requantize_fused(acc, m, right as u32);
+            let v = v.wrapping_add(self.output_zero_point);
+            v.clamp(self.act_min, self.act_max) as i8
+        } else {
+            let shift = left as i32 - right as i32;
+            requantize_to_i8(
+                acc,
+                m,
+                shift,
+                self.output_zero_point,
+                self.act_min,
+                self.act_max,
+            )
+        }
+    }
+}
+
 /// Const-checks the requantization parameters an int8 layer is built from: zero points and clamp
 /// bounds inside int8, shifts [`requantize`] accepts, multipliers other than `i32::MIN`. In a `static` a failure is a compile
 /// error with the message below.
@@ -264,6 +365,95 @@ mod tests {
                 expected,
                 "acc {acc} multiplier {multiplier} shift {shift} zp {zp}"
             );
+        }
+    }
+
+    #[test]
+    fn requantize_fused_is_requantize_for_right_shifts_from_2() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let check = |acc: i32, multiplier: i32, shift: i32| {
+            assert_eq!(
+                requantize_fused(acc, multiplier, -shift as u32),
+                requantize(acc, multiplier, shift),
+                "acc {acc} multiplier {multiplier} shift {shift}"
+            );
+        };
+        // The extremes: saturating accumulators, the largest multipliers, ties either side of 0.
+        for acc in [
+            i32::MIN,
+            i32::MIN + 1,
+            -(1 << 30),
+            -3,
+            -2,
+            -1,
+            0,
+            1,
+            2,
+            3,
+            1 << 30,
+            i32::MAX,
+        ] {
+            for multiplier in [0, 1, 1 << 30, i32::MAX] {
+                for shift in -31..=-2 {
+                    check(acc, multiplier, shift);
+                }
+            }
+        }
+        for i in 0..400_000 {
+            let acc = match i % 3 {
+                0 => rng.next_u32() as i32,
+                1 => (rng.next_u32() as i32) >> 12,
+                _ => (rng.next_u32() % 64) as i32 - 32,
+            };
+            let multiplier = match i % 4 {
+                0 => (rng.next_u32() >> 1) as i32,
+                _ => ((rng.next_u32() >> 1) | 1 << 30) as i32,
+            };
+            // Mostly the small right shifts where ties are frequent.
+            let shift = match i % 2 {
+                0 => -2 - (rng.next_u32() % 4) as i32,
+                _ => -2 - (rng.next_u32() % 30) as i32,
+            };
+            check(acc, multiplier, shift);
+            // Ties of the second rounding: `high` an odd multiple of 2^(r-1).
+            // (0.5 · tie · 2^r is exact, and `tie · 2^(r-1) / 2^r` is a tie.)
+            let r = 2 + i % 8;
+            let tie = ((rng.next_u32() % 512) as i32 - 256) * 2 + 1;
+            check(tie << r, 1 << 30, -r);
+        }
+    }
+
+    #[test]
+    fn output_stage_matches_requantize_to_i8_fused_or_not() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let shifts = [
+            [-2, -9, -31],
+            [-2, -9, -31],
+            [-2, -1, -12],
+            [0, -3, -12],
+            [2, -2, 1],
+        ];
+        for (i, shift) in shifts.into_iter().enumerate() {
+            let sign = if i == 0 { 1 } else { -1 };
+            let multiplier = [0; 3].map(|_| sign * ((rng.next_u32() >> 1) | 1 << 30) as i32);
+            let stage = OutputStage::new(multiplier, shift, -5, -5, 127);
+            assert_eq!(stage.fused, i == 0);
+            for _ in 0..20_000 {
+                let acc = (rng.next_u32() as i32) >> (rng.next_u32() % 32);
+                for c in 0..3 {
+                    let acc = if shift[c] > 0 {
+                        acc >> (shift[c] + 1)
+                    } else {
+                        acc
+                    };
+                    let expected = requantize_to_i8(acc, multiplier[c], shift[c], -5, -5, 127);
+                    assert_eq!(
+                        stage.output(c, acc),
+                        expected,
+                        "acc {acc} channel {c} {shift:?}"
+                    );
+                }
+            }
         }
     }
 
