@@ -1,6 +1,7 @@
 //! Prepares what the firmware embeds, in OUT_DIR:
 //!
-//! - `digits.u8`, `labels.u8`: the first `N` MNIST test digits (row-major 28x28, 0..=255) and
+//! - `inputs.bin`, `labels.u8`: the first `N` MNIST test digits as the model's input (`input()`
+//!   in src/model.rs: int8 quantized with the model's input scale, or f32 `x / 255`) and
 //!   their labels, from the gzipped IDX files in `$KILN_DATA_DIR/mnist` or else
 //!   `../../shared/data/mnist`, checked against the folder's SHA256SUMS when it has one;
 //! - `expected.u8`: the host's predictions for them, from the same model (`src/model.rs`, which
@@ -36,7 +37,6 @@ fn main() {
 fn run(manifest: &Path, out: &Path) -> Result<(), String> {
     let dir = mnist_dir(manifest)?;
     let (digits, labels) = read_mnist(&dir)?;
-    fs::write(out.join("digits.u8"), &digits).map_err(|e| e.to_string())?;
     fs::write(out.join("labels.u8"), &labels).map_err(|e| e.to_string())?;
 
     // The host reference runs kiln's portable loops, as the Cortex-M4 does: no AVX, so f32
@@ -45,10 +45,20 @@ fn run(manifest: &Path, out: &Path) -> Result<(), String> {
     // The same weights as the firmware: `model!` embeds them in both builds.
     let net = Net::weights();
     let mut arena = Box::new(kiln::Arena::<Net>::new());
-    let expected: Vec<u8> = digits
+    let inputs: Vec<_> = digits
         .chunks_exact(PIXELS)
-        .map(|px| class(net.infer(&mut arena, &input(px.try_into().unwrap()))))
+        .map(|px| input(px.try_into().unwrap()))
         .collect();
+    let expected: Vec<u8> = inputs
+        .iter()
+        .map(|x| class(net.infer(&mut arena, x)))
+        .collect();
+    // The firmware embeds the digits as the model's input, ready to run.
+    let bytes: Vec<u8> = inputs
+        .iter()
+        .flat_map(|x| kiln::core::bytemuck::bytes_of(x).to_vec())
+        .collect();
+    fs::write(out.join("inputs.bin"), bytes).map_err(|e| e.to_string())?;
     let correct = expected.iter().zip(&labels).filter(|(p, l)| p == l).count();
     println!(
         "cargo:warning=host reference ({KIND}): {correct}/{N} of the first {N} test digits correct"

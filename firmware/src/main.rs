@@ -28,11 +28,14 @@ include!("model.rs");
 /// The test digits build.rs extracted: `N` of them, labels and the host's predictions.
 const N: usize = 200;
 
-// The test set sits in its own section (memory.x) so flash figures can leave it out.
+// The test set sits in its own section (memory.x) so flash figures can leave it out. The digits
+// are stored as the model's input (int8: quantized with its input scale and zero point, as
+// the peer firmware stores them; f32: x / 255), prepared by build.rs with `input()`.
 #[link_section = ".kiln_testdata"]
-static DIGITS: [[u8; PIXELS]; N] =
-    // SAFETY: `[u8; N × PIXELS]` and `[[u8; PIXELS]; N]` have the same size and layout.
-    unsafe { core::mem::transmute(*include_bytes!(concat!(env!("OUT_DIR"), "/digits.u8"))) };
+static INPUTS: [Input; N] =
+    // SAFETY: build.rs wrote `N` inputs' bytes (`bytemuck::bytes_of`), and an input is plain
+    // int8 or f32 arrays, for which every bit pattern is a value.
+    unsafe { core::mem::transmute(*include_bytes!(concat!(env!("OUT_DIR"), "/inputs.bin"))) };
 #[link_section = ".kiln_testdata"]
 static LABELS: [u8; N] = *include_bytes!(concat!(env!("OUT_DIR"), "/labels.u8"));
 #[link_section = ".kiln_testdata"]
@@ -73,19 +76,17 @@ fn main() -> ! {
     let mut engine = Engine::new();
     say!("kiln MNIST CNN ({KIND}) on mps2-an386 (Cortex-M4F), {N} test digits");
 
-    let x = input(&DIGITS[0]);
     let (_, stack) = stack::peak(|| {
-        engine.infer(&x);
+        engine.infer(&INPUTS[0]);
     });
 
     let mut pred = [0u8; N];
     // u32 throughout: 200 inferences of a few million instructions fit, and u64 formatting and
     // division would add a kilobyte of flash.
     let (mut total, mut min, mut max) = (0u32, u32::MAX, 0u32);
-    for (p, px) in pred.iter_mut().zip(&DIGITS) {
-        let x = input(px);
+    for (p, x) in pred.iter_mut().zip(&INPUTS) {
         let t0 = clock::now();
-        let out = engine.infer(&x);
+        let out = engine.infer(x);
         let t = clock::ticks(t0, clock::now());
         *p = class(out);
         total += t;
