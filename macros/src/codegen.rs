@@ -11,18 +11,23 @@ use crate::types::{field_type, lit, tensor_ty};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-/// Applies `act` in place along the last axis (`c` wide) of the tensor in `buf`.
-fn apply_act(t: &TokenStream, act: &Act, c: usize, buf: &syn::Ident) -> TokenStream {
+/// Applies `act` in place to `rows`, an expression of type `&mut [[T; c]]` (a tensor seen as
+/// rows of its last axis, where Keras applies activations). Nothing for `linear`.
+pub fn apply_act(t: &TokenStream, act: &Act, c: usize, rows: TokenStream) -> TokenStream {
     if act.name == "linear" {
         return TokenStream::new();
     }
     let ty = format_ident!("{}", act.ty);
     let c = lit(c);
     quote! {
-        <::kiln::core::activations::#ty as ::kiln::core::activations::Activation>::apply::<#t, #c>(
-            ::kiln::core::tensor::Rows::<#t, #c>::rows_mut(&mut #buf),
-        );
+        <::kiln::core::activations::#ty as ::kiln::core::activations::Activation>::apply::<#t, #c>(#rows);
     }
+}
+
+/// `apply_act` on the tensor in the local `buf`.
+fn act_on(t: &TokenStream, act: &Act, c: usize, buf: &syn::Ident) -> TokenStream {
+    let rows = quote!(::kiln::core::tensor::Rows::<#t, #c>::rows_mut(&mut #buf));
+    apply_act(t, act, c, rows)
 }
 
 /// The parameter-owning field of a layer, if it has one.
@@ -84,7 +89,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                         ::kiln::core::tensor::Rows::<#t, #o>::rows_mut(&mut #b),
                     );
                 };
-                (run, apply_act(&t, act, *units, &b), bind, act.name)
+                (run, act_on(&t, act, *units, &b), bind, act.name)
             }
             Config::Conv2D { filters, act, .. } => {
                 field(field_type(&t, l, s).expect("Conv2D has parameters"));
@@ -92,7 +97,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                     #zeroed
                     self.#ident.forward(#x_in, &mut #b);
                 };
-                (run, apply_act(&t, act, *filters, &b), bind, act.name)
+                (run, act_on(&t, act, *filters, &b), bind, act.name)
             }
             Config::Pool {
                 max, pool, strides, ..
@@ -128,7 +133,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
             }
             Config::Activation { act } => {
                 let run = quote!(let mut #b: #ty_out = *#x_in;);
-                let act_tokens = apply_act(&t, act, *s.output.last().expect("rank >= 1"), &b);
+                let act_tokens = act_on(&t, act, *s.output.last().expect("rank >= 1"), &b);
                 (run, act_tokens, bind, act.name)
             }
             Config::Nested { path, .. } => {

@@ -11,16 +11,9 @@ use quote::{format_ident, quote};
 
 /// `act` applied in place along the last axis (`c` wide) of `y: &mut Tensor`.
 fn act_in_place(t: &TokenStream, act: &Act, c: usize) -> TokenStream {
-    if act.name == "linear" {
-        return TokenStream::new();
-    }
-    let ty = format_ident!("{}", act.ty);
-    let c = lit(c);
-    quote! {
-        <::kiln::core::activations::#ty as ::kiln::core::activations::Activation>::apply::<#t, #c>(
-            ::kiln::core::tensor::Rows::<#t, #c>::rows_mut(y),
-        );
-    }
+    let lit_c = lit(c);
+    let rows = quote!(::kiln::core::tensor::Rows::<#t, #lit_c>::rows_mut(y));
+    crate::codegen::apply_act(t, act, c, rows)
 }
 
 /// A Conv2D (layer `k`) followed by a `valid` pooling layer, where the convolution has no top
@@ -152,7 +145,40 @@ pub fn emit(
             &steps.last().map_or(input.to_vec(), |s| s.output.clone()),
         ),
     );
-    let (arena, chunks, last) = (p.arena, p.arena / 16, *p.offsets.last().expect("input"));
+    let (arena, last) = (p.arena, *p.offsets.last().expect("input"));
+    let impls = arena_impls(name, &in_ty, &out_ty, p.arena, &body, last);
+    quote! {
+        #impls
+
+        impl #name {
+            /// Bytes of activation memory one inference needs (the size of its [`kiln::Arena`]),
+            /// planned at compile time.
+            pub const ARENA_BYTES: usize = #arena;
+            /// Bytes of parameters: what the model occupies in flash when it is a `static`.
+            pub const FLASH_BYTES: usize = ::core::mem::size_of::<Self>();
+
+            /// Runs one sample using only `arena` for activations (no heap, a fixed stack); the
+            /// output lives in the arena until its next use. Same result as `forward`.
+            #[inline]
+            pub fn infer<'a>(&self, arena: &'a mut ::kiln::core::Arena<Self>, x: &#in_ty) -> &'a #out_ty {
+                <Self as ::kiln::core::Infer>::infer(self, arena, x)
+            }
+        }
+    }
+}
+
+/// `Planned` and `Infer` for a model whose planned steps are `body` (reading and writing `buf`),
+/// with the input copied to offset 0 and the output read at `last`. Float and int8 models share
+/// it.
+pub fn arena_impls(
+    name: &syn::Ident,
+    in_ty: &TokenStream,
+    out_ty: &TokenStream,
+    arena: usize,
+    body: &TokenStream,
+    last: usize,
+) -> TokenStream {
+    let chunks = arena / 16;
     quote! {
         impl ::kiln::core::Planned for #name {
             type Buffer = [::kiln::core::arena::Chunk; #chunks];
@@ -169,21 +195,6 @@ pub fn emit(
                 #body
                 let buf: &'a [u8] = buf;
                 ::kiln::core::arena::view::<#out_ty>(buf, #last)
-            }
-        }
-
-        impl #name {
-            /// Bytes of activation memory one inference needs (the size of its [`kiln::Arena`]),
-            /// planned at compile time.
-            pub const ARENA_BYTES: usize = #arena;
-            /// Bytes of parameters: what the model occupies in flash when it is a `static`.
-            pub const FLASH_BYTES: usize = ::core::mem::size_of::<Self>();
-
-            /// Runs one sample using only `arena` for activations (no heap, a fixed stack); the
-            /// output lives in the arena until its next use. Same result as `forward`.
-            #[inline]
-            pub fn infer<'a>(&self, arena: &'a mut ::kiln::core::Arena<Self>, x: &#in_ty) -> &'a #out_ty {
-                <Self as ::kiln::core::Infer>::infer(self, arena, x)
             }
         }
     }

@@ -360,7 +360,8 @@ fn generate(
         tensor_ty(&quote!(f32), input),
         tensor_ty(&quote!(f32), &output),
     );
-    let (arena, chunks, last) = (p.arena, p.arena / 16, *p.offsets.last().expect("input"));
+    let (arena, last) = (p.arena, *p.offsets.last().expect("input"));
+    let impls = crate::codegen_infer::arena_impls(name, &in_ty, &out_ty, arena, &body, last);
     let params: usize = steps.iter().map(|s| s.params).sum();
     let (in_dims, out_dims) = (
         input.iter().map(|&d| lit(d)),
@@ -460,23 +461,7 @@ fn generate(
             }
         }
 
-        impl ::kiln::core::Planned for #name {
-            type Buffer = [::kiln::core::arena::Chunk; #chunks];
-            const ARENA_BYTES: usize = #arena;
-        }
-
-        impl ::kiln::core::Infer for #name {
-            type Input = #in_ty;
-            type Output = #out_ty;
-            #[inline]
-            fn infer<'a>(&self, arena: &'a mut ::kiln::core::Arena<Self>, x0: &#in_ty) -> &'a #out_ty {
-                let buf: &'a mut [u8] = arena.bytes_mut();
-                *::kiln::core::arena::view_mut::<#in_ty>(buf, 0) = *x0;
-                #body
-                let buf: &'a [u8] = buf;
-                ::kiln::core::arena::view::<#out_ty>(buf, #last)
-            }
-        }
+        #impls
 
         // Rebuild when the weights file changes.
         const _: &[u8] = include_bytes!(#file_path);
