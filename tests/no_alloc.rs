@@ -1,14 +1,24 @@
-//! `forward` never touches the heap: a counting global allocator proves it.
+//! `forward` and `forward_batch` never touch the heap: a counting global allocator proves it.
+//! It counts each thread's allocations apart, so that tests running at once do not see each
+//! other's.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 struct Counting;
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The allocations made so far on this thread.
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // Not counted while the thread is being torn down.
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -41,10 +51,10 @@ fn forward_allocates_nothing() {
     let y = [[[0.5f32; 3]; 9]; 9];
     // Reading `KILN_ISA`, when it is set, allocates once: do it before counting.
     let _ = kiln::core::kernels::isa();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let a = cnn.forward(&x);
     let b = every.forward(&y);
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert_eq!(
         after - before,
         0,
@@ -52,4 +62,29 @@ fn forward_allocates_nothing() {
         after - before
     );
     assert!(a.iter().all(|v| v.is_finite()) && b.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn forward_batch_allocates_nothing_once_its_scratch_exists() {
+    use kiln::core::model::{ForwardBatch, Scratch};
+    let cnn = Cnn::init(0);
+    let every = Everything::init(0);
+    let xs = vec![[[[0.25f32; 1]; 28]; 28]; 35];
+    let zs = vec![[[[0.5f32; 3]; 9]; 9]; 70];
+    let (mut ys, mut ws) = (vec![[0.0f32; 10]; 35], vec![[0.0f32; 6]; 70]);
+    let mut cnn_scratch: Box<Scratch<Cnn>> = kiln::core::bytemuck::zeroed_box();
+    let mut every_scratch: Box<Scratch<Everything>> = kiln::core::bytemuck::zeroed_box();
+    let _ = kiln::core::kernels::isa();
+    let before = allocations();
+    cnn.forward_batch(&xs, &mut ys, &mut cnn_scratch);
+    every.forward_batch(&zs, &mut ws, &mut every_scratch);
+    let after = allocations();
+    assert_eq!(
+        after - before,
+        0,
+        "forward_batch allocated {} times",
+        after - before
+    );
+    assert_eq!(ys[34], cnn.forward(&xs[34]));
+    assert_eq!(ws[69], every.forward(&zs[69]));
 }

@@ -4,12 +4,62 @@ use crate::params::Params;
 use crate::scalar::Scalar;
 use bytemuck::{Pod, Zeroable};
 
+/// The most samples [`ForwardBatch::forward_batch`] runs through the network together: enough
+/// rows that a Dense layer's kernel is read from memory once per block rather than once per
+/// sample, few enough that a block's activations stay in the caches.
+pub const BLOCK: usize = 32;
+
+/// The batched forward pass `kiln::model!` generates beside [`Model::forward`], which
+/// [`Model::predict`] runs: samples go through the network a block of up to [`BLOCK`] at a
+/// time, so that every Dense layer (and every nested model) is one matrix product over the
+/// block's rows; convolutions and pools run sample by sample within the block.
+///
+/// `I` and `O` are always the model's [`Model::Input`] and [`Model::Output`] (a supertrait
+/// cannot name them otherwise); [`Scratch`] names the buffers' type.
+pub trait ForwardBatch<I, O> {
+    /// The buffers of one block, every layer's output: `BLOCK` samples' worth where the next
+    /// layer takes the whole block, one sample's inside a run of convolutions and pools. Build
+    /// it zeroed on the heap (`bytemuck::zeroed_box`, as [`Model::predict`] does) and reuse it.
+    type Scratch: Zeroable + Send;
+
+    /// `ys[i] = forward(&xs[i])` for every `i`, the same floats whatever else the block
+    /// holds: every output is summed with the same multiply-adds, in the same order, as in
+    /// [`Model::forward`] (a Dense row may add `0 · w` where `forward` skips a zero input, which
+    /// which, with finite weights, can only turn a `-0.0` into `0.0`). Allocates nothing.
+    ///
+    /// # Panics
+    /// If `xs` and `ys` have different lengths.
+    fn forward_batch(&self, xs: &[I], ys: &mut [O], scratch: &mut Self::Scratch);
+}
+
+/// The buffers of [`ForwardBatch::forward_batch`] for model `M`.
+pub type Scratch<M> = <M as ForwardBatch<<M as Model>::Input, <M as Model>::Output>>::Scratch;
+
+/// Threads for `predict` and training: `KILN_NUM_THREADS` if set to a positive number, else
+/// every core the process may use.
+#[cfg(feature = "std")]
+pub fn default_threads() -> usize {
+    std::env::var("KILN_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// A network whose shapes were fixed at compile time by `kiln::model!`.
 ///
 /// Tensors are nested arrays, channels last: a `[28, 28, 1]` input is `[[[f32; 1]; 28]; 28]`.
 /// Models are large (the seed CNN holds 4.8 MB of weights), so they live in a `Box` built zeroed
 /// on the heap ([`Model::init`]) and are never moved by value.
-pub trait Model: Params<Self::Scalar> + Zeroable + Send + Sync + Sized + 'static {
+pub trait Model:
+    Params<Self::Scalar>
+    + ForwardBatch<Self::Input, Self::Output>
+    + Zeroable
+    + Send
+    + Sync
+    + Sized
+    + 'static
+{
     /// The element type, `f32` unless the model says otherwise.
     type Scalar: Scalar;
     /// One input sample, e.g. `[[[f32; 1]; 28]; 28]`.
@@ -51,10 +101,60 @@ pub trait Model: Params<Self::Scalar> + Zeroable + Send + Sync + Sized + 'static
         m
     }
 
-    /// Runs [`Model::forward`] on every sample of a batch.
+    /// The outputs of every sample of `xs`, as Keras's `model.predict`: the same values as
+    /// [`Model::forward`] on each, computed in blocks ([`ForwardBatch`]) split across threads
+    /// (with `std`: `KILN_NUM_THREADS`, default every core; see
+    /// [`Model::predict_with_threads`]). Allocates the outputs and one block's buffers per
+    /// thread.
     #[cfg(feature = "alloc")]
     fn predict(&self, xs: &[Self::Input]) -> alloc::vec::Vec<Self::Output> {
-        xs.iter().map(|x| self.forward(x)).collect()
+        #[cfg(feature = "std")]
+        let threads = default_threads();
+        #[cfg(not(feature = "std"))]
+        let threads = 1;
+        self.predict_with_threads(xs, threads)
+    }
+
+    /// [`Model::predict`] on at most `threads` threads (this one and `threads - 1` scoped
+    /// ones; without `std`, this one only). Each thread takes a contiguous share of whole
+    /// blocks, so no thread is started for fewer than [`BLOCK`] samples. The outputs do not
+    /// depend on `threads`.
+    #[cfg(feature = "alloc")]
+    fn predict_with_threads(
+        &self,
+        xs: &[Self::Input],
+        threads: usize,
+    ) -> alloc::vec::Vec<Self::Output> {
+        let mut ys = alloc::vec![Self::Output::zeroed(); xs.len()];
+        if let [x] = xs {
+            // One sample: no block buffers to allocate.
+            ys[0] = self.forward(x);
+            return ys;
+        }
+        let run = |xs: &[Self::Input], ys: &mut [Self::Output]| {
+            let mut scratch: alloc::boxed::Box<Scratch<Self>> = bytemuck::zeroed_box();
+            self.forward_batch(xs, ys, &mut scratch);
+        };
+        #[cfg(feature = "std")]
+        if threads.min(xs.len().div_ceil(BLOCK)) > 1 {
+            let threads = threads.min(xs.len().div_ceil(BLOCK));
+            let part = xs.len().div_ceil(threads).div_ceil(BLOCK) * BLOCK;
+            std::thread::scope(|s| {
+                let mut shares = xs.chunks(part).zip(ys.chunks_mut(part));
+                let mine = shares.next();
+                for (xs, ys) in shares {
+                    s.spawn(move || run(xs, ys));
+                }
+                if let Some((xs, ys)) = mine {
+                    run(xs, ys);
+                }
+            });
+            return ys;
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = threads;
+        run(xs, &mut ys);
+        ys
     }
 
     /// Writes every parameter to a safetensors file, one tensor per parameter named

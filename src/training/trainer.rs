@@ -15,6 +15,7 @@ use kiln_core::bytemuck::Zeroable;
 use kiln_core::init::{self, Rng};
 use kiln_core::losses::Loss;
 use kiln_core::metrics::{Metric, MetricState};
+use kiln_core::model::{default_threads, Scratch, BLOCK};
 use kiln_core::num_traits::{ToPrimitive, Zero};
 use kiln_core::optimizers::Optimizer;
 use kiln_core::tensor::{flat, flat_mut};
@@ -67,15 +68,6 @@ fn workers<M: Train>(n: usize) -> (Vec<Mutex<Worker<M>>>, Pool) {
         (0..n).map(|_| Mutex::new(Worker::new())).collect(),
         Pool::new(n),
     )
-}
-
-/// Threads for training: `KILN_NUM_THREADS` if set, else every core.
-pub fn default_threads() -> usize {
-    std::env::var("KILN_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// What the samples of a step need from the options, shareable across threads.
@@ -465,10 +457,10 @@ fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
 /// One thread's share of a prediction: its inputs and where their outputs go.
 type Share<'a, M> = Mutex<(&'a [<M as Model>::Input], &'a mut [<M as Model>::Output])>;
 
-/// `model.forward` on every sample, the samples split across the pool's threads.
+/// [`Model::predict`] on the pool's threads, one contiguous share of whole blocks each.
 fn predict_parallel<M: Model>(model: &M, x: &[M::Input], pool: &Pool) -> Vec<M::Output> {
     let mut out = vec![M::Output::zeroed(); x.len()];
-    let part = x.len().div_ceil(pool.threads()).max(1);
+    let part = x.len().div_ceil(pool.threads()).div_ceil(BLOCK).max(1) * BLOCK;
     let parts: Vec<Share<'_, M>> = x
         .chunks(part)
         .zip(out.chunks_mut(part))
@@ -479,9 +471,8 @@ fn predict_parallel<M: Model>(model: &M, x: &[M::Input], pool: &Pool) -> Vec<M::
             let (xs, ys) = &mut *p
                 .lock()
                 .expect("each part is locked by its own thread only");
-            for (xi, yi) in xs.iter().zip(ys.iter_mut()) {
-                *yi = model.forward(xi);
-            }
+            let mut scratch: Box<Scratch<M>> = kiln_core::bytemuck::zeroed_box();
+            model.forward_batch(xs, ys, &mut scratch);
         }
     });
     drop(parts);

@@ -79,6 +79,7 @@ pub(crate) unsafe fn forward<S: Simd, G: Shape2d>(
                 a_seg: w * ci,
                 b_seg: G::KW * ci * co,
                 start: start(o0),
+                ks: core::ptr::null(),
             };
             for (ox, mr) in runs(inside.len(), MR) {
                 let ox = inside.start + ox;
@@ -290,6 +291,7 @@ pub(crate) unsafe fn backward_input<S: Simd, G: Shape2d>(
                         a_seg: 0,
                         b_seg: 0,
                         start: Start::Accumulate,
+                        ks: core::ptr::null(),
                     };
                     for oy in rows.clone() {
                         let iy = oy * G::SH + ky - G::PT;

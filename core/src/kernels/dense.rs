@@ -7,15 +7,29 @@
 //! order.
 
 use super::gemm::{column_blocks, runs, Start, Tile, MR};
-use super::simd::{axpy, load_n, Simd};
+use super::simd::{axpy, load_n, store_n, Simd};
 
-/// Kernel rows in one block of the forward pass: 128 KiB of them, so that they stay in L2 while
-/// every tile reads its columns, and the kernel is read from memory once.
-const BLOCK_FLOATS: usize = 32 * 1024;
+/// The floats of the kernel one column block of tiles reads: 24 KiB, half of a 48 KiB L1 data
+/// cache, so that the block stays there while every tile of rows reads it.
+const PANEL_FLOATS: usize = 6 * 1024;
 
-/// `y[r] = bias + x[r] · kernel`: for each block of kernel rows, tiles of up to [`MR`] rows by a
-/// block of outputs, the first block over the bias and the others added. One row wider than a
-/// tile (a Dense after a Flatten) is a pass of `y += x[i] · kernel[i]` instead.
+/// The most kernel rows in one block: [`PANEL_FLOATS`] over the narrowest tile (16 floats).
+const MAX_KC: usize = PANEL_FLOATS / 16;
+
+/// Tiles of rows whose lists of nonzero inputs are kept at once.
+const GROUP: usize = 8;
+
+/// `y[r] = bias + x[r] · kernel`, a zero input skipped (it adds nothing; skipping it also skips
+/// `0 · inf = NaN` from a diverged kernel, as the backward pass does).
+///
+/// For each group of up to `GROUP · MR` rows, for each block of kernel rows, for each block of
+/// output columns as wide as a tile (a panel of the kernel that fits in L1), every tile of up
+/// to [`MR`] rows; the first block of kernel rows starts from the bias, the others from `y`.
+/// When the layer is wide enough for it to pay, a tile skips the inputs that are zero in all of
+/// its rows (MNIST's border pixels, inactive ReLUs). One row wider than a tile (a Dense after a
+/// Flatten) is a pass of `y += x[i] · kernel[i]` over its nonzero inputs instead. Either way
+/// each output is the bias, then one multiply-add per nonzero input in order, so a row's
+/// result does not depend on the rows computed with it.
 ///
 /// # Safety
 /// The CPU has `S`.
@@ -35,40 +49,87 @@ pub(crate) unsafe fn forward<S: Simd, const I: usize, const O: usize>(
         y[..rows].iter_mut().for_each(start);
         return;
     }
-    if rows == 1 && O > S::NV * S::LANES {
+    let width = S::NV * S::LANES;
+    if rows == 1 && O > width {
         // One row and outputs wider than a tile: the tiles would read each kernel row in
         // pieces, one block of columns after another; a pass of multiply-adds over whole rows
-        // reads the kernel once, in order, with `y` in L1.
+        // reads the kernel once, in order, with `y` in L1, and never reads the rows of zero
+        // inputs.
         let y = &mut y[0];
         start(y);
         for (&xi, k) in x[0].iter().zip(kernel) {
-            axpy::<S>(xi, k.as_ptr(), y.as_mut_ptr(), O);
+            if xi != 0.0 {
+                axpy_fused::<S>(xi, k.as_ptr(), y.as_mut_ptr(), O);
+            }
         }
         return;
     }
-    let (k, y) = (kernel.as_ptr().cast::<f32>(), y.as_mut_ptr().cast::<f32>());
-    for (i0, ki) in column_blocks(I, (BLOCK_FLOATS / O.max(1)).max(1)) {
-        for (r0, mr) in runs(rows, MR) {
-            for (o0, n) in column_blocks(O, S::NV * S::LANES) {
-                S::gemm(&Tile {
-                    rows: mr,
-                    a: core::array::from_fn(|m| x[r0 + m.min(mr - 1)].as_ptr().add(i0)),
-                    c: core::array::from_fn(|m| y.add((r0 + m.min(mr - 1)) * O + o0)),
-                    n,
-                    b: k.add(i0 * O + o0),
-                    ldb: O,
-                    k: ki,
-                    segs: 1,
-                    a_seg: 0,
-                    b_seg: 0,
-                    start: match bias {
-                        _ if i0 > 0 => Start::Accumulate,
-                        Some(b) => Start::Row(b.as_ptr().add(o0)),
-                        None => Start::Zero,
-                    },
-                });
+    // Listing a tile's nonzero inputs is a pass over them; it pays when the list serves
+    // several column blocks.
+    let skip = O.div_ceil(width) >= 4;
+    let kc = PANEL_FLOATS / width;
+    debug_assert!(kc <= MAX_KC);
+    let (k, yp) = (kernel.as_ptr().cast::<f32>(), y.as_mut_ptr().cast::<f32>());
+    let mut lists = [[0u16; MAX_KC]; GROUP];
+    let mut counts = [0usize; GROUP];
+    for (g0, g_rows) in column_blocks(rows, GROUP * MR) {
+        let tiles = || runs(g_rows, MR).map(move |(r, mr)| (g0 + r, mr));
+        for (i0, ki) in column_blocks(I, kc) {
+            if skip {
+                for (t, (r0, mr)) in tiles().enumerate() {
+                    let mut n = 0;
+                    for i in 0..ki {
+                        lists[t][n] = i as u16;
+                        n += usize::from(x[r0..r0 + mr].iter().any(|x| x[i0 + i] != 0.0));
+                    }
+                    counts[t] = n;
+                }
+            }
+            for (o0, n) in column_blocks(O, width) {
+                for (t, (r0, mr)) in tiles().enumerate() {
+                    S::gemm(&Tile {
+                        rows: mr,
+                        a: core::array::from_fn(|m| x[r0 + m.min(mr - 1)].as_ptr().add(i0)),
+                        c: core::array::from_fn(|m| yp.add((r0 + m.min(mr - 1)) * O + o0)),
+                        n,
+                        b: k.add(i0 * O + o0),
+                        ldb: O,
+                        k: if skip { counts[t] } else { ki },
+                        segs: 1,
+                        a_seg: 0,
+                        b_seg: 0,
+                        start: match bias {
+                            _ if i0 > 0 => Start::Accumulate,
+                            Some(b) => Start::Row(b.as_ptr().add(o0)),
+                            None => Start::Zero,
+                        },
+                        ks: if skip {
+                            lists[t].as_ptr()
+                        } else {
+                            core::ptr::null()
+                        },
+                    });
+                }
             }
         }
+    }
+}
+
+/// `dst[..n] += a · src[..n]` with every float rounded once, as a GEMM tile's multiply-adds
+/// are: so that one row's forward pass gives the same floats as the tiles of several rows.
+#[inline(always)]
+unsafe fn axpy_fused<S: Simd>(a: f32, src: *const f32, dst: *mut f32, n: usize) {
+    let av = S::splat(a);
+    let mut c = 0;
+    while c < n {
+        let len = (n - c).min(S::LANES);
+        let d = S::fma(
+            av,
+            load_n::<S>(src.add(c), len),
+            load_n::<S>(dst.add(c), len),
+        );
+        store_n::<S>(dst.add(c), d, len);
+        c += len;
     }
 }
 

@@ -50,6 +50,9 @@ pub(crate) struct Tile {
     pub b_seg: usize,
     /// What the product is added to.
     pub start: Start,
+    /// When not null, the terms to sum: `k` indices below the segment's length (one segment),
+    /// in increasing order; the terms left out must add nothing (their row of `A` is zero).
+    pub ks: *const u16,
 }
 
 /// `G[r][..n] += Σ_j A[a_at[j] + r] · B[b_at[j] ..][..n]` for `r < rows`.
@@ -113,11 +116,35 @@ unsafe fn tile_kernel<S: Simd, const R: usize, const NV: usize, const MASKED: bo
     let l = S::LANES;
     let mask = S::mask(t.n - (NV - 1) * l);
     let a: [*const f32; R] = core::array::from_fn(|m| t.a[m]);
+    let load = |p: *const f32, v: usize| {
+        if MASKED && v == NV - 1 {
+            S::load_masked(p, mask)
+        } else {
+            S::load(p)
+        }
+    };
+    // The sum starts from `start`, so each `C[m][o]` is `start`, then one multiply-add per
+    // term in order: the order of a pass of `axpy` over the rows of `B`, whatever the tile's
+    // row count, so one sample's result does not depend on the rows batched with it.
     let mut acc = [[S::zero(); NV]; R];
+    for m in 0..R {
+        for v in 0..NV {
+            acc[m][v] = match t.start {
+                Start::Zero => S::zero(),
+                Start::Row(r) => load(r.add(v * l), v),
+                Start::Accumulate => load(t.c[m].add(v * l), v),
+            };
+        }
+    }
     for s in 0..t.segs {
         let a_s = s * t.a_seg;
         let b = t.b.add(s * t.b_seg);
-        for k in 0..t.k {
+        for j in 0..t.k {
+            let k = if t.ks.is_null() {
+                j
+            } else {
+                usize::from(*t.ks.add(j))
+            };
             let bk = b.add(k * t.ldb);
             let mut bv = [S::zero(); NV];
             for v in 0..NV {
@@ -138,23 +165,10 @@ unsafe fn tile_kernel<S: Simd, const R: usize, const NV: usize, const MASKED: bo
     for m in 0..R {
         let c = t.c[m];
         for v in 0..NV {
-            let last = MASKED && v == NV - 1;
-            let load = |p: *const f32| {
-                if last {
-                    S::load_masked(p, mask)
-                } else {
-                    S::load(p)
-                }
-            };
-            let out = match t.start {
-                Start::Zero => acc[m][v],
-                Start::Row(r) => S::add(acc[m][v], load(r.add(v * l))),
-                Start::Accumulate => S::add(acc[m][v], load(c.add(v * l))),
-            };
-            if last {
-                S::store_masked(c.add(v * l), out, mask);
+            if MASKED && v == NV - 1 {
+                S::store_masked(c.add(v * l), acc[m][v], mask);
             } else {
-                S::store(c.add(v * l), out);
+                S::store(c.add(v * l), acc[m][v]);
             }
         }
     }

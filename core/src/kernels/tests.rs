@@ -117,6 +117,54 @@ fn dense_matches_scalar_at_sizes_off_the_vector_width() {
     check_dense::<200, 64>(1, 10);
 }
 
+/// The forward pass on many rows whose zeros fall in runs (every row zero in some inputs, a few
+/// rows in others, as MNIST's borders and strokes are): against the scalar path, and row by
+/// row against the same row alone, which must be the very same floats (`predict` relies on it).
+fn check_dense_rows_alone<const I: usize, const O: usize>(rows: usize, seed: u64) {
+    let kernel_v = random(seed, I * O, false);
+    let kernel: &[[f32; O]; I] = bytemuck::cast_slice::<f32, [f32; O]>(&kernel_v)
+        .try_into()
+        .unwrap();
+    let bias_v = random(seed + 1, O, false);
+    let bias: &[f32; O] = bias_v.as_slice().try_into().unwrap();
+    let mut x = vec![[0.0f32; I]; rows];
+    for (r, row) in x.iter_mut().enumerate() {
+        let v = random(seed + 2 + r as u64, I, true);
+        for (i, (x, v)) in row.iter_mut().zip(v).enumerate() {
+            // Inputs 0..I/5 zero everywhere; in the rest, each row has its own zero stripes.
+            if i >= I / 5 && (i / 7 + r) % 3 != 0 {
+                *x = v;
+            }
+        }
+    }
+    let forward = |isa: Isa, x: &[[f32; I]]| {
+        with_isa(isa, || {
+            let mut y = vec![[f32::NAN; O]; x.len()];
+            f32::dense_forward(kernel, Some(bias), x, &mut y);
+            y
+        })
+    };
+    let want = forward(Isa::Scalar, &x);
+    for isa in Isa::ALL.into_iter().filter(|isa| isa.is_available()) {
+        let all = forward(isa, &x);
+        let what = format!("dense {I}x{O}, {rows} rows, {}", isa.name());
+        assert_close(&what, all.as_flattened(), want.as_flattened());
+        for r in 0..rows {
+            let alone = forward(isa, &x[r..r + 1]);
+            assert_eq!(alone[0], all[r], "{what}: row {r} alone");
+        }
+    }
+}
+
+#[test]
+fn dense_forward_of_a_row_does_not_depend_on_the_rows_beside_it() {
+    // Wide enough for the tiles to skip zero inputs on every instruction set, with more rows
+    // than one group of tiles and more inputs than one block.
+    check_dense_rows_alone::<800, 260>(61, 11);
+    check_dense_rows_alone::<130, 10>(33, 12);
+    check_dense_rows_alone::<100, 100>(7, 13);
+}
+
 /// Checks the three Conv2D kernels on the geometry `G`, with and without a bias; `dy` has some
 /// all-zero pixels, which the vector paths skip too.
 fn check_conv<G: Shape2d>(seed: u64) {

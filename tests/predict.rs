@@ -1,0 +1,200 @@
+//! `predict` runs the generated batched forward pass (`ForwardBatch`) in blocks, split across
+//! threads: every output must be the very floats `forward` gives for that sample, whatever the
+//! block holds, the number of samples, the thread count or the instruction set.
+
+use kiln::core::kernels::{with_isa, Isa};
+use kiln::core::model::{ForwardBatch, Scratch, BLOCK};
+use kiln::prelude::*;
+
+kiln::model! {
+    /// The seed CNN.
+    struct MnistCnn: [28, 28, 1] => <
+        Conv2D(32, 3, relu), Conv2D(64, 3, relu), MaxPool(2), Dropout(0.25),
+        Flatten, Dense(128, relu), Dropout(0.5), Dense(10, softmax),
+    >
+}
+
+kiln::model! {
+    /// The seed MLP; 512 outputs take the one-row path of the Dense kernel for a block of one.
+    struct Mlp: [784] => < Dense(512, relu), Dense(10, softmax) >
+}
+
+kiln::model! {
+    /// Every kind of layer, in and out of the per-sample runs: an activation layer and a
+    /// dropout between convolutions, a Dense over each pixel, a reshape before a pool.
+    struct Everything: [9, 9, 3] => <
+        Conv2D(4, (3, 2), strides = 2, padding = same, activation = gelu), Activation(tanh),
+        Dropout(0.1), AvgPool(2, padding = same), Dense(70, elu), Reshape(9, 5, 14), MaxPool(1),
+        GlobalAvgPool, Activation(softmax), Reshape(2, 7), Dense(3, swish), Flatten,
+    >
+}
+
+kiln::model! {
+    struct Features: [8, 8, 1] => < Conv2D(5, 3, relu), MaxPool(2), Flatten >
+}
+
+kiln::model! {
+    struct Classifier: [45] => < Dense(100, relu), Dropout(0.5), Dense(4, softmax) >
+}
+
+kiln::model! {
+    /// Nested models on both sides of a block layer.
+    struct Nested: [8, 8, 1] => < Features, Dense(45, relu), Classifier, Activation(sigmoid) >
+}
+
+kiln::model! {
+    /// In `f64` every kernel is the scalar loop.
+    struct Mlp64<f64>: [20] => < Dense(130, tanh), Dense(7) >
+}
+
+/// Deterministic pseudo-random floats in [-1, 1), a quarter of them zero (as ReLU outputs and
+/// MNIST pixels are).
+fn noise(seed: u64, n: usize) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let v = (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+            if s % 4 == 0 {
+                0.0
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+/// `M` with every parameter, biases included, drawn from [`noise`] scaled by `scale`: with
+/// Keras's zero biases, a bias added first or last would give the same floats.
+fn random<M: Model<Scalar = f32>>(seed: u64, scale: f32) -> Box<M> {
+    let mut m = M::init(seed);
+    let mut i = 0;
+    m.visit_params_mut(None, &mut |p| {
+        i += 1;
+        let values = noise(seed + i, p.data.len());
+        for (d, v) in p.data.iter_mut().zip(values) {
+            *d = v * scale;
+        }
+    });
+    m
+}
+
+/// `n` inputs of `M`, filled with [`noise`].
+fn inputs<M: Model<Scalar = f32>>(seed: u64, n: usize) -> Vec<M::Input> {
+    let floats = std::mem::size_of::<M::Input>() / 4;
+    let v = noise(seed, n * floats);
+    kiln::core::bytemuck::cast_slice(&v).to_vec()
+}
+
+/// Checks `predict` on `xs` against `forward`, on one thread and on several.
+fn assert_predict_is_forward<M: Model>(m: &M, xs: &[M::Input], what: &str)
+where
+    M::Output: PartialEq + std::fmt::Debug,
+{
+    let want: Vec<M::Output> = xs.iter().map(|x| m.forward(x)).collect();
+    for threads in [1, 2, 3] {
+        let got = m.predict_with_threads(xs, threads);
+        assert_eq!(got.len(), xs.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                g,
+                w,
+                "{what}: sample {i} of {}, {threads} threads",
+                xs.len()
+            );
+        }
+    }
+    assert!(m.predict(xs) == want, "{what}: predict on every core");
+}
+
+#[test]
+fn batched_predict_equals_forward_for_the_seed_mlp_on_every_instruction_set() {
+    let m = random::<Mlp>(1, 0.1);
+    // 70 = two whole blocks and 6; 33 leaves a block of one sample, which takes the Dense
+    // kernel's one-row path.
+    for n in [70, 33, 2] {
+        let xs = inputs::<Mlp>(n as u64, n);
+        assert_predict_is_forward(&*m, &xs, "MLP");
+        for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
+            // `with_isa` holds on this thread only: compare one thread's blocks here.
+            with_isa(isa, || {
+                let want: Vec<_> = xs.iter().map(|x| m.forward(x)).collect();
+                let got = m.predict_with_threads(&xs, 1);
+                assert!(got == want, "MLP, {n} samples, {isa:?}");
+            });
+        }
+    }
+}
+
+#[test]
+fn batched_predict_equals_forward_for_the_seed_cnn() {
+    let m = random::<MnistCnn>(2, 0.1);
+    let xs = inputs::<MnistCnn>(3, BLOCK + 5);
+    assert_predict_is_forward(&*m, &xs, "CNN");
+    let ys = m.predict(&xs);
+    assert_ne!(ys[0], ys[1], "different images, different outputs");
+}
+
+#[test]
+fn batched_predict_equals_forward_for_every_kind_of_layer() {
+    let m = random::<Everything>(4, 0.5);
+    for n in [1, 2, BLOCK, 2 * BLOCK + 7] {
+        let xs = inputs::<Everything>(n as u64, n);
+        assert_predict_is_forward(&*m, &xs, "Everything");
+    }
+}
+
+#[test]
+fn batched_predict_equals_forward_for_nested_models() {
+    let m = random::<Nested>(5, 0.3);
+    let xs = inputs::<Nested>(6, 3 * BLOCK - 1);
+    assert_predict_is_forward(&*m, &xs, "Nested");
+    for isa in Isa::ALL.into_iter().filter(|i| i.is_available()) {
+        with_isa(isa, || {
+            let want: Vec<_> = xs.iter().map(|x| m.forward(x)).collect();
+            assert!(m.predict_with_threads(&xs, 1) == want, "Nested, {isa:?}");
+        });
+    }
+}
+
+#[test]
+fn batched_predict_equals_forward_in_f64() {
+    let m = Mlp64::init(7);
+    let xs: Vec<[f64; 20]> = noise(8, 20 * 45)
+        .chunks(20)
+        .map(|c| std::array::from_fn(|i| f64::from(c[i])))
+        .collect();
+    assert_predict_is_forward(&*m, &xs, "f64 MLP");
+}
+
+#[test]
+fn forward_batch_reuses_its_scratch_across_calls_and_sizes() {
+    let m = random::<Mlp>(9, 0.1);
+    let mut scratch: Box<Scratch<Mlp>> = kiln::core::bytemuck::zeroed_box();
+    for n in [BLOCK + 3, 1, 0, 5] {
+        let xs = inputs::<Mlp>(10 + n as u64, n);
+        let mut ys = vec![[f32::NAN; 10]; n];
+        m.forward_batch(&xs, &mut ys, &mut scratch);
+        for (x, y) in xs.iter().zip(&ys) {
+            assert_eq!(&m.forward(x), y, "{n} samples");
+        }
+    }
+}
+
+#[test]
+fn predict_of_nothing_is_nothing() {
+    let m = MnistCnn::init(0);
+    assert!(m.predict(&[]).is_empty());
+    assert!(m.predict_with_threads(&[], 4).is_empty());
+}
+
+#[test]
+#[should_panic(expected = "forward_batch: 3 inputs but room for 2 outputs")]
+fn forward_batch_panics_when_the_lengths_differ() {
+    let m = Mlp::init(0);
+    let mut scratch: Box<Scratch<Mlp>> = kiln::core::bytemuck::zeroed_box();
+    let xs = inputs::<Mlp>(0, 3);
+    m.forward_batch(&xs, &mut [[0.0; 10]; 2], &mut scratch);
+}
