@@ -18,6 +18,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use kiln::core::bytemuck::{zeroed_box, zeroed_vec};
 use kiln::core::layers::{Conv2D, Dense, MaxPool2D};
+use kiln::core::model::BLOCK;
 use kiln::core::tensor::flat_mut;
 use std::hint::black_box;
 use std::time::Duration;
@@ -165,7 +166,8 @@ type Gemm = fn(
 );
 const GEMMS: [(&str, Gemm); 2] = [("gemm", gemm_f32), ("matrixmultiply", sgemm)];
 
-/// `Dense<I, O>` with a bias on 1 row (the trainer's per-sample step) and on 128 rows (a batch):
+/// `Dense<I, O>` with a bias on 1 row (the trainer's per-sample step), on `BLOCK` rows (a block of
+/// `predict`) and on 128 rows (a batch):
 /// kiln's `forward` and `backward` beside the same products by `gemm` and `matrixmultiply`, and
 /// `backward_params` when `first` (the layer is a model's first, whose input needs no gradient).
 fn dense<const I: usize, const O: usize>(c: &mut Criterion, first: bool) {
@@ -176,7 +178,7 @@ fn dense<const I: usize, const O: usize>(c: &mut Criterion, first: bool) {
     let kernel: &[f32] = layer.kernel.as_flattened();
     let mut grad: Box<Dense<f32, I, O, true>> = zeroed_box();
 
-    for rows in [1, 128] {
+    for rows in [1, BLOCK, 128] {
         let mut x: Vec<[f32; I]> = zeroed_vec(rows);
         fill(3, x.as_flattened_mut());
         let mut dy: Vec<[f32; O]> = zeroed_vec(rows);

@@ -1,5 +1,5 @@
-//! The seed models end to end: one image through `forward` (batch 1), `predict` on 1000 images,
-//! and one training step (`Trainer::train_on_batch`, Adam, categorical cross-entropy) on 128
+//! The seed models end to end: one image through `forward` (batch 1), `predict` on 1000 images
+//! (in blocks, with 1 thread and with every thread), and one training step (`Trainer::train_on_batch`, Adam, categorical cross-entropy) on 128
 //! images with 1 thread and with every thread.
 //!
 //! Throughput is `Throughput::Elements(images)`: criterion's "elem/s" are images per second.
@@ -146,9 +146,11 @@ fn cnn(c: &mut Criterion) {
     });
     group.throughput(Throughput::Elements(PREDICT as u64));
     slow(&mut group, 11);
-    group.bench_function(format!("predict_b{PREDICT}"), |b| {
-        b.iter(|| black_box(&*net).predict(black_box(&x_test)))
-    });
+    for (threads, name) in thread_counts() {
+        group.bench_function(format!("predict_b{PREDICT}/{name}"), |b| {
+            b.iter(|| black_box(&*net).predict_with_threads(black_box(&x_test), threads))
+        });
+    }
 
     for (threads, name) in thread_counts() {
         let mut trainer = net
@@ -185,9 +187,11 @@ fn mlp(c: &mut Criterion) {
     });
     group.throughput(Throughput::Elements(PREDICT as u64));
     group.sample_size(20);
-    group.bench_function(format!("predict_b{PREDICT}"), |b| {
-        b.iter(|| black_box(&*net).predict(black_box(&x_test)))
-    });
+    for (threads, name) in thread_counts() {
+        group.bench_function(format!("predict_b{PREDICT}/{name}"), |b| {
+            b.iter(|| black_box(&*net).predict_with_threads(black_box(&x_test), threads))
+        });
+    }
 
     for (threads, name) in thread_counts() {
         let mut trainer = net

@@ -160,10 +160,10 @@ where
     });
     let batch = &x_test[..PREDICT_BATCH];
     let one_thread = median(PREDICT_RUNS, 1, |_| {
-        black_box(net.predict(batch));
+        black_box(net.predict_with_threads(batch, 1));
     });
     let all_threads = median(PREDICT_RUNS, 1, |_| {
-        black_box(predict_on_threads(&*net, batch, threads));
+        black_box(net.predict_with_threads(batch, threads));
     });
     let rate = |d: Duration| PREDICT_BATCH as f64 / d.as_secs_f64();
     println!(
@@ -232,21 +232,6 @@ fn median(runs: usize, warmup: usize, mut f: impl FnMut(usize)) -> Duration {
         .collect();
     times.sort();
     times[times.len() / 2]
-}
-
-/// `model.predict(xs)` with the batch split into one part per thread.
-fn predict_on_threads<M: Model>(model: &M, xs: &[M::Input], threads: usize) -> Vec<M::Output> {
-    let part = xs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = xs
-            .chunks(part)
-            .map(|chunk| s.spawn(move || model.predict(chunk)))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().expect("predict does not panic"))
-            .collect()
-    })
 }
 
 /// The process's peak resident memory (`VmHWM` in `/proc/self/status`), on Linux.

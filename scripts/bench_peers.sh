@@ -132,7 +132,10 @@ say "kiln: cargo build --release --example 04_bench"
     echo "error: kiln's benchmark does not build" >&2
     exit 1
 }
-KILN_BIN=$ROOT/target/release/examples/04_bench
+# cargo puts it under $CARGO_TARGET_DIR when that is set (relative to the root, as cargo takes it).
+KILN_TARGET=${CARGO_TARGET_DIR:-target}
+[[ "$KILN_TARGET" = /* ]] || KILN_TARGET=$ROOT/$KILN_TARGET
+KILN_BIN=$KILN_TARGET/release/examples/04_bench
 # The revision measured, taken now (the tree may move on while the peers run); "-dirty" when
 # kiln's own sources differ from it.
 KILN_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
