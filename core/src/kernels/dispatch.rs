@@ -8,7 +8,7 @@
 //! that has floating point, so it is known at compile time.
 
 use super::scalar;
-use super::{Kernels, Shape2d};
+use super::{optim, Kernels, Shape2d};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 #[cfg(target_arch = "x86_64")]
@@ -199,6 +199,23 @@ macro_rules! dispatch {
     };
 }
 
+/// Calls the optimizer update `$f` of [`optim`] for the instruction set [`isa`] returns: its
+/// fast body compiled for AVX-512F or AVX2, at the baseline on NEON, or the reference loop.
+macro_rules! dispatch_optim {
+    ($f:ident($($arg:expr),* $(,)?)) => {
+        match isa() {
+            #[cfg(all(target_arch = "x86_64", kiln_avx512))]
+            // SAFETY: `isa` returns only what the CPU can run.
+            Isa::Avx512 => unsafe { optim::avx512::$f($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { optim::avx2::$f($($arg),*) },
+            Isa::Neon => optim::fast::$f($($arg),*),
+            _ => optim::$f($($arg),*),
+        }
+    };
+}
+
 impl Kernels for f32 {
     fn dense_forward<const I: usize, const O: usize>(
         kernel: &[[f32; O]; I],
@@ -257,5 +274,47 @@ impl Kernels for f32 {
 
     fn avg_pool2d_backward<G: Shape2d>(dy: &[f32], dx: &mut [f32]) {
         dispatch!(avg_pool2d_backward::<G>(dy, dx))
+    }
+
+    fn adam_update(
+        step: &optim::AdamStep<f32>,
+        params: &mut [f32],
+        grads: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        v_hat: Option<&mut [f32]>,
+    ) {
+        dispatch_optim!(adam(step, params, grads, m, v, v_hat))
+    }
+
+    fn sgd_update(step: &optim::SgdStep<f32>, params: &mut [f32], grads: &[f32], m: &mut [f32]) {
+        dispatch_optim!(sgd(step, params, grads, m))
+    }
+
+    fn rmsprop_update(
+        step: &optim::RmspropStep<f32>,
+        params: &mut [f32],
+        grads: &[f32],
+        velocity: &mut [f32],
+        momentum: Option<&mut [f32]>,
+        average_grad: Option<&mut [f32]>,
+    ) {
+        dispatch_optim!(rmsprop(
+            step,
+            params,
+            grads,
+            velocity,
+            momentum,
+            average_grad
+        ))
+    }
+
+    fn adagrad_update(
+        step: &optim::AdagradStep<f32>,
+        params: &mut [f32],
+        grads: &[f32],
+        accumulator: &mut [f32],
+    ) {
+        dispatch_optim!(adagrad(step, params, grads, accumulator))
     }
 }

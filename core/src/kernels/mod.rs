@@ -15,6 +15,7 @@
 //! input gradient. Kernels allocate nothing and keep their scratch small and on the stack.
 
 mod dispatch;
+pub mod optim;
 pub mod scalar;
 mod window;
 
@@ -252,6 +253,54 @@ pub trait Kernels: Sized {
         Self: Scalar,
     {
         scalar::avg_pool2d_backward::<Self, G>(dy, dx)
+    }
+
+    /// Adam's (and AdamW's) update of every parameter, see [`optim::adam`].
+    fn adam_update(
+        step: &optim::AdamStep<Self>,
+        params: &mut [Self],
+        grads: &[Self],
+        m: &mut [Self],
+        v: &mut [Self],
+        v_hat: Option<&mut [Self]>,
+    ) where
+        Self: Scalar,
+    {
+        optim::adam(step, params, grads, m, v, v_hat)
+    }
+
+    /// SGD's update with momentum, see [`optim::sgd`].
+    fn sgd_update(step: &optim::SgdStep<Self>, params: &mut [Self], grads: &[Self], m: &mut [Self])
+    where
+        Self: Scalar,
+    {
+        optim::sgd(step, params, grads, m)
+    }
+
+    /// RMSprop's update, see [`optim::rmsprop`].
+    fn rmsprop_update(
+        step: &optim::RmspropStep<Self>,
+        params: &mut [Self],
+        grads: &[Self],
+        velocity: &mut [Self],
+        momentum: Option<&mut [Self]>,
+        average_grad: Option<&mut [Self]>,
+    ) where
+        Self: Scalar,
+    {
+        optim::rmsprop(step, params, grads, velocity, momentum, average_grad)
+    }
+
+    /// Adagrad's update, see [`optim::adagrad`].
+    fn adagrad_update(
+        step: &optim::AdagradStep<Self>,
+        params: &mut [Self],
+        grads: &[Self],
+        accumulator: &mut [Self],
+    ) where
+        Self: Scalar,
+    {
+        optim::adagrad(step, params, grads, accumulator)
     }
 }
 

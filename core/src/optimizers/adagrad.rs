@@ -1,6 +1,7 @@
 //! Adagrad: `keras.optimizers.Adagrad`.
 
 use super::{optimizer_common, Clip, LearningRate, State};
+use crate::kernels::optim::AdagradStep;
 use crate::scalar::Scalar;
 
 /// Adagrad: an accumulator of squared gradients, started at `initial_accumulator_value`, and
@@ -52,18 +53,15 @@ impl<T: Scalar> Adagrad<T> {
         self
     }
 
-    fn decay(&self) -> Option<f64> {
-        self.weight_decay
-    }
-
     fn update(&mut self, params: &mut [T], grads: &[T], lr: f64) {
-        let (lr, epsilon) = (T::of(lr), T::of(self.epsilon));
+        super::decay_weights(params, self.weight_decay, lr);
+        let step = AdagradStep {
+            lr: T::of(lr),
+            epsilon: T::of(self.epsilon),
+        };
         let init = Some(T::of(self.initial_accumulator_value));
         let [accumulator, ..] = self.state.slots(params.len(), [init, None, None]);
-        for ((p, &g), acc) in params.iter_mut().zip(grads).zip(accumulator.iter_mut()) {
-            *acc = *acc + g * g;
-            *p = *p - lr * g / (*acc + epsilon).sqrt();
-        }
+        T::adagrad_update(&step, params, grads, accumulator);
     }
 }
 

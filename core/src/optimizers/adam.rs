@@ -1,6 +1,7 @@
 //! Adam, with optional AMSGrad: `keras.optimizers.Adam`.
 
 use super::{optimizer_common, Clip, LearningRate, State};
+use crate::kernels::optim::AdamStep;
 use crate::scalar::Scalar;
 
 /// Adam: moving averages `m` of the gradient and `v` of its square, and
@@ -60,16 +61,13 @@ impl<T: Scalar> Adam<T> {
         self
     }
 
-    fn decay(&self) -> Option<f64> {
-        self.weight_decay
-    }
-
     fn update(&mut self, params: &mut [T], grads: &[T], lr: f64) {
         let hyper = Hyper {
             beta_1: self.beta_1,
             beta_2: self.beta_2,
             epsilon: self.epsilon,
             amsgrad: self.amsgrad,
+            weight_decay: self.weight_decay,
         };
         update(hyper, &mut self.state, params, grads, lr);
     }
@@ -84,9 +82,12 @@ pub(super) struct Hyper {
     pub beta_2: f64,
     pub epsilon: f64,
     pub amsgrad: bool,
+    /// Decoupled weight decay, applied in the same pass.
+    pub weight_decay: Option<f64>,
 }
 
-/// Adam's update, following `keras/src/optimizers/adam.py` operation by operation.
+/// The weight decay, then Adam's update, following `keras/src/optimizers/adam.py` operation by
+/// operation, in one pass over the parameters ([`crate::kernels::Kernels::adam_update`]).
 pub(super) fn update<T: Scalar>(
     h: Hyper,
     state: &mut State<T>,
@@ -99,23 +100,24 @@ pub(super) fn update<T: Scalar>(
     let beta_2_power = T::of(h.beta_2).powf(local_step);
     let alpha = T::of(lr) * (T::one() - beta_2_power).sqrt() / (T::one() - beta_1_power);
     let (one_minus_beta_1, one_minus_beta_2) = (T::of(1.0 - h.beta_1), T::of(1.0 - h.beta_2));
-    let epsilon = T::of(h.epsilon);
+    let step = AdamStep {
+        alpha,
+        one_minus_beta_1,
+        one_minus_beta_2,
+        epsilon: T::of(h.epsilon),
+        decay: h.weight_decay.map(|wd| (T::of(wd), T::of(lr))),
+    };
     let zero = Some(T::zero());
     let [m, v, v_hat] = state.slots(
         params.len(),
         [zero, zero, if h.amsgrad { zero } else { None }],
     );
-    for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
-        m[i] = m[i] + (g - m[i]) * one_minus_beta_1;
-        v[i] = v[i] + (g * g - v[i]) * one_minus_beta_2;
-        let v = if h.amsgrad {
-            v_hat[i] = v_hat[i].max(v[i]);
-            v_hat[i]
-        } else {
-            v[i]
-        };
-        *p = *p - m[i] * alpha / (v.sqrt() + epsilon);
-    }
+    let v_hat = if h.amsgrad {
+        Some(&mut v_hat[..])
+    } else {
+        None
+    };
+    T::adam_update(&step, params, grads, m, v, v_hat);
 }
 
 #[cfg(test)]

@@ -60,16 +60,13 @@ impl<T: Scalar> AdamW<T> {
         self
     }
 
-    fn decay(&self) -> Option<f64> {
-        Some(self.weight_decay)
-    }
-
     fn update(&mut self, params: &mut [T], grads: &[T], lr: f64) {
         let hyper = Hyper {
             beta_1: self.beta_1,
             beta_2: self.beta_2,
             epsilon: self.epsilon,
             amsgrad: self.amsgrad,
+            weight_decay: Some(self.weight_decay),
         };
         adam::update(hyper, &mut self.state, params, grads, lr);
     }

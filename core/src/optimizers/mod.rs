@@ -158,8 +158,8 @@ fn decay_weights<T: Scalar>(params: &mut [T], weight_decay: Option<f64>, lr: f64
 }
 
 /// Implements the parts of [`Optimizer`] and the builder methods that every optimizer shares.
-/// The type provides `fn decay(&self) -> Option<f64>` (its weight decay) and
-/// `fn update(&mut self, params: &mut [T], grads: &[T], lr: f64)` (its own rule).
+/// The type provides `fn update(&mut self, params: &mut [T], grads: &[T], lr: f64)`: its
+/// weight decay if any ([`decay_weights`], or fused into its own loop), then its own rule.
 macro_rules! optimizer_common {
     ($ty:ident, $name:literal) => {
         impl<T: Scalar> $ty<T> {
@@ -205,7 +205,6 @@ macro_rules! optimizer_common {
                 );
                 let lr = self.learning_rate.at(self.state.iterations);
                 self.clip.apply(grads, vars);
-                super::decay_weights(params, self.decay(), lr);
                 self.update(params, grads, lr);
                 self.state.iterations += 1;
             }

@@ -1,6 +1,7 @@
 //! RMSprop, optionally centered and with momentum: `keras.optimizers.RMSprop`.
 
 use super::{optimizer_common, Clip, LearningRate, State};
+use crate::kernels::optim::RmspropStep;
 use crate::scalar::Scalar;
 
 /// RMSprop: a moving average `v` of the squared gradient and `w -= lr · g / √(v + ε)`;
@@ -65,14 +66,15 @@ impl<T: Scalar> RMSprop<T> {
         self
     }
 
-    fn decay(&self) -> Option<f64> {
-        self.weight_decay
-    }
-
     fn update(&mut self, params: &mut [T], grads: &[T], lr: f64) {
-        let lr = T::of(lr);
-        let (rho, one_minus_rho) = (T::of(self.rho), T::of(1.0 - self.rho));
-        let (momentum, epsilon) = (T::of(self.momentum), T::of(self.epsilon));
+        super::decay_weights(params, self.weight_decay, lr);
+        let step = RmspropStep {
+            lr: T::of(lr),
+            rho: T::of(self.rho),
+            one_minus_rho: T::of(1.0 - self.rho),
+            momentum: T::of(self.momentum),
+            epsilon: T::of(self.epsilon),
+        };
         let with_momentum = self.momentum > 0.0;
         let zero = Some(T::zero());
         let init = [
@@ -80,23 +82,18 @@ impl<T: Scalar> RMSprop<T> {
             if with_momentum { zero } else { None },
             if self.centered { zero } else { None },
         ];
-        let [velocity, mom, average_grad] = self.state.slots(params.len(), init);
-        for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
-            velocity[i] = rho * velocity[i] + one_minus_rho * (g * g);
-            let denominator = if self.centered {
-                average_grad[i] = rho * average_grad[i] + one_minus_rho * g;
-                velocity[i] - average_grad[i] * average_grad[i] + epsilon
-            } else {
-                velocity[i] + epsilon
-            };
-            let increment = lr * g / denominator.sqrt();
-            if with_momentum {
-                mom[i] = momentum * mom[i] + increment;
-                *p = *p - mom[i];
-            } else {
-                *p = *p - increment;
-            }
-        }
+        let [velocity, momentum, average_grad] = self.state.slots(params.len(), init);
+        let momentum = if with_momentum {
+            Some(&mut momentum[..])
+        } else {
+            None
+        };
+        let average_grad = if self.centered {
+            Some(&mut average_grad[..])
+        } else {
+            None
+        };
+        T::rmsprop_update(&step, params, grads, velocity, momentum, average_grad);
     }
 }
 

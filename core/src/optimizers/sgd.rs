@@ -1,6 +1,7 @@
 //! Stochastic gradient descent, with optional (Nesterov) momentum: `keras.optimizers.SGD`.
 
 use super::{optimizer_common, Clip, LearningRate, State};
+use crate::kernels::optim::SgdStep;
 use crate::scalar::Scalar;
 
 /// Gradient descent: `w -= lr · g`, or with momentum `m = momentum · m - lr · g; w += m`
@@ -58,11 +59,8 @@ impl<T: Scalar> SGD<T> {
         self
     }
 
-    fn decay(&self) -> Option<f64> {
-        self.weight_decay
-    }
-
     fn update(&mut self, params: &mut [T], grads: &[T], lr: f64) {
+        super::decay_weights(params, self.weight_decay, lr);
         let lr = T::of(lr);
         if self.momentum == 0.0 {
             for (p, &g) in params.iter_mut().zip(grads) {
@@ -70,18 +68,15 @@ impl<T: Scalar> SGD<T> {
             }
             return;
         }
-        let momentum = T::of(self.momentum);
+        let step = SgdStep {
+            lr,
+            momentum: T::of(self.momentum),
+            nesterov: self.nesterov,
+        };
         let [m, ..] = self
             .state
             .slots(params.len(), [Some(T::zero()), None, None]);
-        for ((p, &g), m) in params.iter_mut().zip(grads).zip(m.iter_mut()) {
-            *m = *m * momentum - g * lr;
-            *p = if self.nesterov {
-                *p + (*m * momentum - g * lr)
-            } else {
-                *p + *m
-            };
-        }
+        T::sgd_update(&step, params, grads, m);
     }
 }
 
