@@ -2,6 +2,9 @@
 //! against the plain integer reference of `kiln::quantize`, bit for bit, and the MCU CNN's int8
 //! accuracy against its f32 original.
 
+mod common;
+
+use common::inputs;
 use kiln::datasets::{images_to_f32, mnist};
 use kiln::prelude::*;
 use kiln::quantize::reference::{self, Op, Padding};
@@ -38,24 +41,6 @@ model! {
         Conv2D(16, 3, relu), AvgPool(2), Conv2D(32, 3, relu), AvgPool(2), Flatten, Dense(10, softmax),
     >,
     weights = "firmware/models/mcu_cnn.int8.safetensors",
-}
-
-/// The inputs the `Mixed` fixture was calibrated on (tests/quantize.rs's generator, seed 5).
-fn inputs(n: usize, seed: u64) -> Vec<[[[f32; 2]; 10]; 10]> {
-    let mut state = seed;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
-    (0..n)
-        .map(|_| {
-            let mut x = [[[0f32; 2]; 10]; 10];
-            x.iter_mut().flatten().flatten().for_each(|v| *v = next());
-            x
-        })
-        .collect()
 }
 
 fn mixed_ops() -> Vec<Op> {

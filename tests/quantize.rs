@@ -6,6 +6,9 @@
 //! one non-binary scale (dense_1's logits) and its multipliers were computed independently in
 //! Python with TFLite's `QuantizeMultiplier` and `MultiplyByQuantizedMultiplier`.
 
+mod common;
+
+use common::inputs;
 use kiln::core::Observe;
 use kiln::prelude::*;
 use kiln::quantize::reference::{self, Op, Padding};
@@ -433,24 +436,6 @@ fn mixed_ops() -> Vec<Op> {
         Op::dense("dense"),
         Op::dense("dense_1"),
     ]
-}
-
-/// Deterministic pseudo-random inputs in [0, 1).
-fn inputs(n: usize, seed: u64) -> Vec<[[[f32; 2]; 10]; 10]> {
-    let mut state = seed;
-    let mut next = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 40) as f32 / (1u64 << 24) as f32
-    };
-    (0..n)
-        .map(|_| {
-            let mut x = [[[0f32; 2]; 10]; 10];
-            x.iter_mut().flatten().flatten().for_each(|v| *v = next());
-            x
-        })
-        .collect()
 }
 
 /// The f32 model's logits (the last layer's output before softmax).
