@@ -56,20 +56,27 @@ fn loss_of<M: Train<Scalar = f64>>(
     grads: Option<(&mut M, &mut M::Input)>,
 ) -> f64 {
     let mut cache: Box<M::Cache> = zeroed_box();
+    let xs = std::slice::from_ref(x);
     // The same seed every time: dropout draws the same mask for every evaluation.
-    m.forward_train(x, &mut cache, &mut kiln::core::init::rng(9));
+    m.forward_train(xs, &mut cache, &mut [kiln::core::init::rng(9)]);
     let (z, y) = M::outputs(&cache);
-    let (z, y) = (*z, *y);
+    let (z, y) = (z[0], y[0]);
     let classes = *M::OUTPUT_SHAPE.last().unwrap();
     let fused = M::LAST_ACTIVATION.filter(|f| loss.fuses(*f));
-    let g = flat_mut::<f64, M::Output>(M::output_grad(&mut cache));
+    let g = flat_mut::<f64, M::Output>(&mut M::output_grad(&mut cache)[0]);
     let value = match fused {
         Some(f) => loss.loss_grad_from_logits(flat(&z), f, target, classes, g),
         None => loss.loss_grad(flat(&y), target, classes, g),
     }
     .unwrap();
     if let Some((grads, dx)) = grads {
-        m.backward(x, &mut cache, fused.is_some(), grads, Some(dx));
+        m.backward(
+            xs,
+            &mut cache,
+            fused.is_some(),
+            grads,
+            Some(std::slice::from_mut(dx)),
+        );
     }
     value
 }

@@ -1,6 +1,7 @@
-//! `compile`, `fit`, `evaluate`: the Keras workflow over a generated model. Each sample runs the
-//! generated `forward_train`/`backward` into a gradient struct of the model's own type; after
-//! the batch the optimizer updates the whole model as one flat slice.
+//! `compile`, `fit`, `evaluate`: the Keras workflow over a generated model. Each worker runs its
+//! samples through the generated `forward_train`/`backward` in blocks of up to
+//! [`kiln_core::train::BLOCK`], into a gradient struct of the model's own type; after the batch
+//! the optimizer updates the whole model as one flat slice.
 
 use super::callbacks::{Callback, Context};
 use super::history::History;
@@ -19,7 +20,7 @@ use kiln_core::model::{default_threads, Scratch, BLOCK};
 use kiln_core::num_traits::{ToPrimitive, Zero};
 use kiln_core::optimizers::Optimizer;
 use kiln_core::tensor::{flat, flat_mut};
-use kiln_core::train::{variable_ranges, Train};
+use kiln_core::train::{self, variable_ranges, Train};
 use kiln_core::{Model, Scalar};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -41,10 +42,14 @@ pub struct Trainer<'m, M: Train, O> {
     indices: Vec<usize>,
 }
 
-/// What one thread of a training step owns: its sample cache, its gradient sum, and each of
-/// its samples' loss and output (for the metrics, taken in sample order afterwards).
+/// What one thread of a training step owns: its block's cache, inputs and dropout generators,
+/// its gradient sum, and each of its samples' loss and output (for the metrics, taken in sample
+/// order afterwards).
 struct Worker<M: Train> {
     cache: Box<M::Cache>,
+    /// The block's inputs, gathered from the batch's (shuffled) indices.
+    inputs: Vec<M::Input>,
+    rngs: Vec<Rng>,
     grads: Box<M>,
     records: Vec<(f64, M::Output)>,
     /// Why this worker's part of the step failed, if it did.
@@ -55,6 +60,8 @@ impl<M: Train> Worker<M> {
     fn new() -> Self {
         Worker {
             cache: kiln_core::bytemuck::zeroed_box(),
+            inputs: Vec::with_capacity(train::BLOCK),
+            rngs: Vec::with_capacity(train::BLOCK),
             grads: kiln_core::bytemuck::zeroed_box(),
             records: Vec::new(),
             error: None,
@@ -411,8 +418,9 @@ fn sample_weight<M: Train, Y: Label<M::Scalar, M::Output>>(
     class * data.sample_weight.map_or(1.0, |w| w[i])
 }
 
-/// Forward and backward of `samples` on one worker: zeroes its gradients, then adds each
-/// sample's, scaled by its weight over the batch size, and records its loss and output.
+/// Forward and backward of `samples` on one worker, in blocks of [`train::BLOCK`]: zeroes its
+/// gradients, then adds each sample's, scaled by its weight over the batch size, and records its
+/// loss and output.
 fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
     model: &M,
     loss: Loss,
@@ -424,32 +432,32 @@ fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
     w.records.clear();
     let classes = classes::<M>();
     let fused = M::LAST_ACTIVATION.filter(|f| loss.fuses(*f));
-    for &i in samples {
-        let mut rng = sample_rng(data.seed, data.epoch, i);
-        model.forward_train(&data.x[i], &mut w.cache, &mut rng);
-        let (z, out) = M::outputs(&w.cache);
-        let (z, out): (M::Output, M::Output) = (*z, *out);
-        let target = data.y[i].target();
-        let grad = flat_mut::<M::Scalar, M::Output>(M::output_grad(&mut w.cache));
-        let value = match fused {
-            Some(f) => loss.loss_grad_from_logits(flat(&z), f, target, classes, grad),
-            None => loss.loss_grad(flat(&out), target, classes, grad),
+    for block in samples.chunks(train::BLOCK) {
+        w.inputs.clear();
+        w.inputs.extend(block.iter().map(|&i| data.x[i]));
+        w.rngs.clear();
+        w.rngs
+            .extend(block.iter().map(|&i| sample_rng(data.seed, data.epoch, i)));
+        model.forward_train(&w.inputs, &mut w.cache, &mut w.rngs);
+        for (s, &i) in block.iter().enumerate() {
+            let (z, out) = M::outputs(&w.cache);
+            let (z, out): (M::Output, M::Output) = (z[s], out[s]);
+            let target = data.y[i].target();
+            let grad = flat_mut::<M::Scalar, M::Output>(&mut M::output_grad(&mut w.cache)[s]);
+            let value = match fused {
+                Some(f) => loss.loss_grad_from_logits(flat(&z), f, target, classes, grad),
+                None => loss.loss_grad(flat(&out), target, classes, grad),
+            }
+            .map_err(|e| StepError::Target(i, e.to_string()))?;
+            let value = value.to_f64().unwrap_or(f64::NAN);
+            if !value.is_finite() {
+                return Err(StepError::NonFinite(value));
+            }
+            let scale = M::Scalar::of(sample_weight(data, &data.y[i], i) / data.batch_len);
+            grad.iter_mut().for_each(|g| *g = *g * scale);
+            w.records.push((value, out));
         }
-        .map_err(|e| StepError::Target(i, e.to_string()))?;
-        let value = value.to_f64().unwrap_or(f64::NAN);
-        if !value.is_finite() {
-            return Err(StepError::NonFinite(value));
-        }
-        let scale = M::Scalar::of(sample_weight(data, &data.y[i], i) / data.batch_len);
-        grad.iter_mut().for_each(|g| *g = *g * scale);
-        model.backward(
-            &data.x[i],
-            &mut w.cache,
-            fused.is_some(),
-            &mut w.grads,
-            None,
-        );
-        w.records.push((value, out));
+        model.backward(&w.inputs, &mut w.cache, fused.is_some(), &mut w.grads, None);
     }
     Ok(())
 }

@@ -1,12 +1,13 @@
-//! Dense in `f32` vectors: the forward pass as GEMM tiles, the kernel gradient as updates of
-//! each kernel row by every input row that reaches it (zero inputs skipped), the input gradient
-//! as dot products of kernel rows.
+//! Dense in `f32` vectors. On several rows (a block of samples in training, of `predict`) all
+//! three passes are GEMM tiles: the forward pass `x · kernel`, the kernel gradient `xᵀ · dy`
+//! (sum tiles over the rows, zero inputs skipped), the input gradient `dy · kernelᵀ` (tiles of
+//! `kernel · dyᵀ`). On one row each is a pass over the kernel in order.
 //!
 //! One sample's Dense is a matrix-vector product: each kernel weight is used once, so a large
-//! layer runs at the speed its kernel streams from memory, and the kernels read it once, in
-//! order.
+//! layer runs at the speed its kernel streams from memory; a block of rows reads it once for
+//! all of them.
 
-use super::gemm::{column_blocks, runs, Start, Tile, MR};
+use super::gemm::{column_blocks, runs, Start, SumTile, Tile, MR};
 use super::simd::{axpy, load_n, store_n, Simd};
 
 /// The floats of the kernel one column block of tiles reads: 24 KiB, half of a 48 KiB L1 data
@@ -134,9 +135,9 @@ unsafe fn axpy_fused<S: Simd>(a: f32, src: *const f32, dst: *mut f32, n: usize) 
 }
 
 /// `grad_kernel += xᵀ·dy` and `grad_bias += Σ dy`, zero inputs skipped. One row is a pass of
-/// `grad_kernel[i] += x[i] · dy`; with several, each kernel-gradient row is read and written
-/// once, `Σ_r x[r][i] · dy[r]` summed into it in registers, in row order as the scalar path
-/// adds.
+/// `grad_kernel[i] += x[i] · dy`. Several are sum tiles ([`SumTile`]): for each tile of up to
+/// [`MR`] kernel rows, the rows of `x` whose inputs there are not all zero, each one term
+/// `x[r][i..i + MR] ⊗ dy[r]`, summed in registers and added to the kernel gradient once.
 ///
 /// # Safety
 /// The CPU has `S`.
@@ -147,12 +148,12 @@ pub(crate) unsafe fn backward_params<S: Simd, const I: usize, const O: usize>(
     grad_kernel: &mut [[f32; O]; I],
     grad_bias: Option<&mut [f32; O]>,
 ) {
-    const NV: usize = 4;
-    let l = S::LANES;
     let rows = x.len().min(dy.len());
     let (x, dy) = (&x[..rows], &dy[..rows]);
-    if O < S::LANES {
-        // Rows shorter than a register: the plain loops do better.
+    if (rows == 1 && O < S::LANES) || !dy.iter().flatten().all(|d| d.is_finite()) {
+        // One row shorter than a register: the plain loops do better. A diverged `dy`: a
+        // tile's rows share their terms, so an input that is zero in one of them would add
+        // `0 · inf = NaN` where the scalar path skips it.
         return super::scalar::dense_backward_params(x, dy, grad_kernel, grad_bias);
     }
     if let Some(b) = grad_bias {
@@ -169,63 +170,49 @@ pub(crate) unsafe fn backward_params<S: Simd, const I: usize, const O: usize>(
         }
         return;
     }
-    // Whole registers; the floats past them one by one, as a masked store there would hold up
-    // the next row's loads, which share its cache line.
-    let whole = O - O % l;
-    for (i, g) in grad_kernel.iter_mut().enumerate() {
-        // A zero input adds nothing; skipping it also skips `0 · inf = NaN` from a diverged
-        // `dy`, as the scalar path does. A row no input reaches is not touched at all.
-        if x.iter().all(|x| x[i] == 0.0) {
-            continue;
-        }
-        let g = g.as_mut_ptr();
-        for o in (0..whole).step_by(NV * l) {
-            match (whole - o) / l {
-                1 => rank_rows::<S, I, O, 1>(x, dy, i, o, g),
-                2 => rank_rows::<S, I, O, 2>(x, dy, i, o, g),
-                3 => rank_rows::<S, I, O, 3>(x, dy, i, o, g),
-                _ => rank_rows::<S, I, O, NV>(x, dy, i, o, g),
+    let width = S::NV * S::LANES;
+    let (xp, dyp) = (x.as_ptr().cast::<f32>(), dy.as_ptr().cast::<f32>());
+    let mut a_at = [0usize; TERMS];
+    let mut b_at = [0usize; TERMS];
+    for (r0, nr) in column_blocks(rows, TERMS) {
+        for (i0, mr) in column_blocks(I, MR) {
+            // A term whose inputs are all zero adds nothing: leave it out. One that is zero in
+            // only some of the tile's rows adds `0 · dy = 0` (`dy` is finite) to those.
+            let mut terms = 0;
+            for (r, x) in x[r0..r0 + nr].iter().enumerate() {
+                a_at[terms] = (r0 + r) * I + i0;
+                b_at[terms] = (r0 + r) * O;
+                terms += usize::from(x[i0..i0 + mr].iter().any(|&v| v != 0.0));
             }
-        }
-        for (x, dy) in x.iter().zip(dy) {
-            if x[i] != 0.0 {
-                for (o, d) in dy.iter().enumerate().skip(whole) {
-                    *g.add(o) += x[i] * d;
-                }
+            for (o0, n) in column_blocks(O, width) {
+                S::gemm_sum(&SumTile {
+                    rows: mr,
+                    n,
+                    a: xp,
+                    a_at: &a_at[..terms],
+                    b: dyp.add(o0),
+                    b_at: &b_at[..terms],
+                    g: grad_kernel[i0].as_mut_ptr().add(o0),
+                    ldg: O,
+                });
             }
         }
     }
 }
 
-/// `g[o..][..NV·LANES] += Σ_r x[r][i] · dy[r][o..]` over the rows with a nonzero `x[r][i]`.
-#[inline(always)]
-unsafe fn rank_rows<S: Simd, const I: usize, const O: usize, const NV: usize>(
-    x: &[[f32; I]],
-    dy: &[[f32; O]],
-    i: usize,
-    o: usize,
-    g: *mut f32,
-) {
-    let l = S::LANES;
-    let g = g.add(o);
-    let mut acc: [S::R; NV] = core::array::from_fn(|v| S::load(g.add(v * l)));
-    for (x, dy) in x.iter().zip(dy) {
-        if x[i] == 0.0 {
-            continue;
-        }
-        let a = S::splat(x[i]);
-        let d = dy.as_ptr().add(o);
-        for (v, acc) in acc.iter_mut().enumerate() {
-            *acc = S::fma(a, S::load(d.add(v * l)), *acc);
-        }
-    }
-    for (v, &acc) in acc.iter().enumerate() {
-        S::store(g.add(v * l), acc);
-    }
-}
+/// The most rows of `x` and `dy` one sum tile of [`backward_params`] takes as terms.
+const TERMS: usize = 64;
 
-/// `dx[r][i] = kernel[i] · dy[r]`: four kernel rows at a time, from the last, each against
-/// every row of `dy` while it is in cache.
+/// The floats of `dy`, transposed, that [`backward_input`] keeps at once: 64 KiB, on the stack.
+const DYT_FLOATS: usize = 16 * 1024;
+
+/// The widest GEMM tile of any instruction set, in floats.
+const MAX_WIDTH: usize = 64;
+
+/// `dx[r][i] = kernel[i] · dy[r]`. One row is a set of dot products, four kernel rows at a
+/// time. Several are GEMM tiles of `dxᵀ = kernel · dyᵀ`: `dy` is transposed (its rows become
+/// the tile's columns), each tile of up to [`MR`] kernel rows is multiplied by it, and the
+/// tile, `dx`'s columns, is written into `dx`'s rows.
 ///
 /// # Safety
 /// The CPU has `S`.
@@ -235,6 +222,10 @@ pub(crate) unsafe fn backward_input<S: Simd, const I: usize, const O: usize>(
     dy: &[[f32; O]],
     dx: &mut [[f32; I]],
 ) {
+    let rows = dy.len().min(dx.len());
+    if rows > 1 {
+        return backward_input_rows::<S, I, O>(kernel, &dy[..rows], &mut dx[..rows]);
+    }
     if O < S::LANES {
         // Rows shorter than a register: summing each one's products across the lanes of a
         // register costs more than the plain loop.
@@ -253,6 +244,52 @@ pub(crate) unsafe fn backward_input<S: Simd, const I: usize, const O: usize>(
         let k = core::array::from_fn(|r| kernel[i + r].as_ptr());
         for (dy, dx) in dy.iter().zip(dx.iter_mut()) {
             dx[i..i + ROWS].copy_from_slice(&dots::<S, ROWS>(k, dy.as_ptr(), O));
+        }
+    }
+}
+
+/// [`backward_input`] on several rows, as GEMM tiles: for each group of rows as wide as a tile,
+/// for each block of outputs whose `dyᵀ` fits [`DYT_FLOATS`] (every output, unless `O` is in
+/// the hundreds), every tile of kernel rows; a block after the first adds to `dx`.
+#[inline(always)]
+unsafe fn backward_input_rows<S: Simd, const I: usize, const O: usize>(
+    kernel: &[[f32; O]; I],
+    dy: &[[f32; O]],
+    dx: &mut [[f32; I]],
+) {
+    let width = S::NV * S::LANES;
+    debug_assert!(width <= MAX_WIDTH);
+    let mut dyt = [0.0f32; DYT_FLOATS];
+    let mut out = [[0.0f32; MAX_WIDTH]; MR];
+    for (r0, nr) in column_blocks(dy.len(), width) {
+        for (o0, ko) in column_blocks(O, DYT_FLOATS / nr) {
+            for (r, dy) in dy[r0..r0 + nr].iter().enumerate() {
+                for (k, &d) in dy[o0..o0 + ko].iter().enumerate() {
+                    dyt[k * nr + r] = d;
+                }
+            }
+            for (i0, mr) in column_blocks(I, MR) {
+                let op = out.as_mut_ptr();
+                S::gemm(&Tile {
+                    rows: mr,
+                    a: core::array::from_fn(|m| kernel[i0 + m.min(mr - 1)].as_ptr().add(o0)),
+                    c: core::array::from_fn(|m| op.add(m.min(mr - 1)).cast::<f32>()),
+                    n: nr,
+                    b: dyt.as_ptr(),
+                    ldb: nr,
+                    k: ko,
+                    segs: 1,
+                    a_seg: 0,
+                    b_seg: 0,
+                    start: Start::Zero,
+                    ks: core::ptr::null(),
+                });
+                for (r, dx) in dx[r0..r0 + nr].iter_mut().enumerate() {
+                    for (m, d) in dx[i0..i0 + mr].iter_mut().enumerate() {
+                        *d = if o0 == 0 { out[m][r] } else { *d + out[m][r] };
+                    }
+                }
+            }
         }
     }
 }
@@ -282,4 +319,66 @@ unsafe fn dots<S: Simd, const R: usize>(k: [*const f32; R], d: *const f32, n: us
         o += len;
     }
     core::array::from_fn(|r| S::sum(S::add(even[r], odd[r])))
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use crate::init::{rng, uniform01};
+    use crate::kernels::{with_isa, Isa, Kernels};
+    use std::vec::Vec;
+    use std::{format, vec};
+
+    fn random<const N: usize>(seed: u64, rows: usize, zeros: bool) -> Vec<[f32; N]> {
+        let mut r = rng(seed);
+        let mut v = vec![[0.0f32; N]; rows];
+        for (k, x) in v.iter_mut().flatten().enumerate() {
+            let u = 2.0 * uniform01(&mut r) - 1.0;
+            *x = if zeros && k % 3 == 0 { 0.0 } else { u as f32 };
+        }
+        v
+    }
+
+    /// Both backward passes on `rows` rows against the scalar path: more rows than one GEMM
+    /// tile is wide and than one sum tile takes, more outputs than one block of `dyᵀ` holds.
+    fn check_backward_rows<const I: usize, const O: usize>(rows: usize, seed: u64) {
+        let kernel: [[f32; O]; I] = random::<O>(seed, I, false).try_into().unwrap();
+        let x = random::<I>(seed + 1, rows, true);
+        let dy = random::<O>(seed + 2, rows, false);
+        let g0 = random::<O>(seed + 3, I + 1, false);
+        let run = |isa: Isa| {
+            with_isa(isa, || {
+                let mut g: [[f32; O]; I] = g0[..I].try_into().unwrap();
+                let mut b = g0[I];
+                f32::dense_backward_params(&x, &dy, &mut g, Some(&mut b));
+                let mut dx = vec![[f32::NAN; I]; rows];
+                f32::dense_backward_input(&kernel, &dy, &mut dx);
+                (g, b, dx)
+            })
+        };
+        let want = run(Isa::Scalar);
+        for isa in Isa::available() {
+            let got = run(isa);
+            let what = format!("dense {I}x{O}, {rows} rows, {}", isa.name());
+            let close = |a: &[f32], b: &[f32], part: &str| {
+                for (k, (a, b)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                        "{what}: {part}[{k}]: {a} vs {b}"
+                    );
+                }
+            };
+            close(got.0.as_flattened(), want.0.as_flattened(), "grad kernel");
+            close(&got.1, &want.1, "grad bias");
+            close(got.2.as_flattened(), want.2.as_flattened(), "dx");
+        }
+    }
+
+    #[test]
+    fn backward_on_many_rows_matches_scalar() {
+        check_backward_rows::<20, 300>(70, 1);
+        check_backward_rows::<13, 10>(131, 2);
+        check_backward_rows::<9, 17>(2, 3);
+    }
 }
