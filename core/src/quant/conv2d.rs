@@ -131,11 +131,6 @@ impl<
         }
     }
 
-    /// Bytes of flash this layer's constants occupy (`size_of::<Self>()`).
-    pub const fn flash_bytes(&self) -> usize {
-        Self::FLASH_BYTES
-    }
-
     /// `y = clamp(requantize(bias + Σ (x − in_zp)·w) + out_zp)`; taps in the padding contribute
     /// nothing (TFLite pads with the input zero point). `OH`, `OW` are the output size the
     /// padding gives, which the macro computes; taps outside the input are padding whatever
@@ -625,6 +620,9 @@ mod tests {
         // Kernel rows, bias, multipliers, three i32, the split shifts, a flag and the input
         // zero point, padded.
         let requant = 2 * 4 + 3 * 4 + (2 * 2 + 1usize).next_multiple_of(4);
-        assert_eq!(LAYER.flash_bytes(), 2 * 12 + 2 * 4 + requant + 4);
+        assert_eq!(
+            QConv2D::<3, 3, 1, 2, 1, 1, 0, 0, 12>::FLASH_BYTES,
+            2 * 12 + 2 * 4 + requant + 4
+        );
     }
 }

@@ -82,11 +82,6 @@ impl<const I: usize, const O: usize, const I4: usize> QDense<I, O, I4> {
         }
     }
 
-    /// Bytes of flash this layer's constants occupy (`size_of::<Self>()`).
-    pub const fn flash_bytes(&self) -> usize {
-        Self::FLASH_BYTES
-    }
-
     /// `y = clamp(requantize(bias + Σ (x − in_zp)·w) + out_zp)`.
     pub fn forward(&self, x: &[i8; I], y: &mut [i8; O]) {
         for o4 in 0..O / 4 {
