@@ -2,30 +2,27 @@
 //! shape, reports every shape mistake at the offending layer's tokens, and emits a struct whose
 //! forward pass calls `kiln-core`'s kernels with all sizes as constants. No numeric code here.
 
-mod args;
-mod catalog;
-mod codegen;
-mod codegen_batch;
-mod codegen_infer;
-mod codegen_int8;
-mod codegen_train;
+//!
+//! The phases, one folder or file each: `syntax` (tokens to a `ModelDef`) → `graph` (layers
+//! named, arguments checked, a graph of values) → `shapes` (each layer's rule, in its file in
+//! `layers/`) → `plan` (the arena) → `emit` (the generated code). `layers/` holds one file per
+//! layer kind with everything the macro knows about it.
+
 mod diagnostics;
-mod head;
-mod layer;
+mod emit;
+mod graph;
+mod layers;
 mod naming;
-mod nested;
 mod plan;
-mod shape;
+mod shapes;
 mod suggest;
-mod summary;
 mod syntax;
-mod types;
-mod values;
-mod weights;
 
 use diagnostics::{shown, Errors};
+use graph::{head, nested, Graph};
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
+use shapes::ShapeCx;
 use syn::{Expr, ExprLit, Lit};
 use syntax::ModelDef;
 
@@ -64,43 +61,50 @@ fn expand(def: &ModelDef) -> TokenStream2 {
         );
     }
     let heads = head::heads(&def.layers, &def.known);
+    let scalar = def.scalar_name();
     let mut shape = input.clone();
-    let mut layers: Vec<Option<layer::Layer>> = Vec::new();
+    let mut layers: Vec<Option<graph::Layer>> = Vec::new();
     let mut steps = Vec::new();
     // Set when a nested model has errors of its own: this model cannot be emitted either.
     let mut incomplete = false;
     for (i, written) in heads.iter().enumerate() {
-        let built = layer::build(written, &mut errs);
+        let built = graph::build(written, &mut errs);
         head::check_name(&heads, i, &mut errs);
         let prev = layers.last().and_then(Option::as_ref);
-        shape = match (&built, shape.as_deref()) {
-            (Some(l), _) if shape::is_broken(l, &def.known) => {
-                incomplete = true;
-                None
+        shape = match &built {
+            Some(l) => {
+                let cx = ShapeCx::new(l, prev, &def.known, &scalar);
+                match shape.as_deref() {
+                    _ if l.kind.is_broken(&cx) => {
+                        incomplete = true;
+                        None
+                    }
+                    Some(s) => match l.kind.infer(s, &cx) {
+                        Ok(step) => {
+                            let out = step.output.clone();
+                            steps.push(step);
+                            Some(out)
+                        }
+                        Err(msg) => {
+                            errs.at(&l.tokens, msg);
+                            None
+                        }
+                    },
+                    None => l.kind.output_alone(&cx),
+                }
             }
-            (Some(l), Some(s)) => match shape::infer(l, s, prev, &def.known, &def.scalar_name()) {
-                Ok(step) => {
-                    let out = step.output.clone();
-                    steps.push(step);
-                    Some(out)
-                }
-                Err(msg) => {
-                    errs.at(&l.tokens, msg);
-                    None
-                }
-            },
-            (Some(l), None) => shape::output_alone(l, &def.known),
-            (None, _) => None,
+            None => None,
         };
         layers.push(built);
     }
     match (errs.combined(), input) {
         (None, Some(input)) if !incomplete => {
             let layers: Vec<_> = layers.into_iter().map(|l| l.expect("no errors")).collect();
+            let graph = Graph::chain(input, layers);
             if def.scalar.as_ref().is_some_and(|t| t == "i8") {
-                codegen_int8::emit(def, &input, &layers, &steps)
+                emit::int8::emit(def, &graph, &steps)
             } else {
-                codegen::emit(def, &input, &layers, &steps)
+                emit::emit(def, &graph, &steps)
             }
         }
         (err, _) => placeholder(def, err),

@@ -8,7 +8,7 @@
 //! known   := '@kiln_known' '{' ... '}'      // written by a nested model's callback, see nested.rs
 //! ```
 
-use crate::nested::KnownModel;
+use crate::graph::nested::KnownModel;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};

@@ -1,8 +1,9 @@
 //! Binding a layer's arguments to its parameters, by position then keyword, with the errors
 //! for arguments that bind to nothing, bind twice or are missing.
 
-use crate::catalog::{Kind, LayerInfo, Param};
 use crate::diagnostics::{shown, Errors};
+use crate::graph::values;
+use crate::layers::{Act, LayerInfo, Padding, Param, LINEAR};
 use crate::suggest::did_you_mean;
 use crate::syntax::{Arg, LayerCall};
 use proc_macro2::TokenStream;
@@ -24,14 +25,77 @@ pub struct Bound<'a> {
     positional: bool,
 }
 
+/// A layer call's arguments, bound to its parameters: what a layer file's `build` reads.
+pub struct Args<'a> {
+    pub call: &'a LayerCall,
+    /// The layer as messages name it.
+    pub label: String,
+    bound: HashMap<&'static str, Bound<'a>>,
+}
+
+impl<'a> Args<'a> {
+    /// The value bound to parameter `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&'a Expr> {
+        self.bound.get(name).map(|b| b.value)
+    }
+
+    /// `activation`, `linear` when not given. `strides_hint`: a number there was likely meant
+    /// as the strides (Keras's third positional argument of `Conv2D`).
+    pub fn activation(&self, errs: &mut Errors, strides_hint: bool) -> Act {
+        self.get("activation")
+            .map_or(Some(LINEAR), |e| {
+                values::activation(e, strides_hint, &self.label, errs)
+            })
+            .unwrap_or(LINEAR)
+    }
+
+    /// `use_bias`, `true` when not given.
+    pub fn use_bias(&self, errs: &mut Errors) -> bool {
+        self.get("use_bias")
+            .map_or(Some(true), |e| {
+                values::boolean(e, "use_bias", &self.label, errs)
+            })
+            .unwrap_or(true)
+    }
+
+    /// `padding`, `valid` when not given.
+    pub fn padding(&self, errs: &mut Errors) -> Padding {
+        self.get("padding")
+            .map_or(Some(Padding::Valid), |e| {
+                values::padding(e, &self.label, errs)
+            })
+            .unwrap_or(Padding::Valid)
+    }
+
+    /// A `(height, width)` parameter (one number means both), `default` when not given.
+    pub fn pair(&self, name: &str, default: (usize, usize), errs: &mut Errors) -> (usize, usize) {
+        self.get(name)
+            .map_or(Some(default), |e| values::size2(e, name, &self.label, errs))
+            .unwrap_or(default)
+    }
+
+    /// A required `(height, width)` parameter; `None` when missing (reported by `bind`).
+    pub fn size2(&self, name: &str, errs: &mut Errors) -> Option<(usize, usize)> {
+        self.get(name)
+            .and_then(|e| values::size2(e, name, &self.label, errs))
+    }
+
+    /// A positive count; `None` when missing (reported by `bind`) or wrong.
+    pub fn count(&self, name: &str, errs: &mut Errors) -> Option<usize> {
+        self.get(name)
+            .and_then(|e| values::count(e, name, &self.label, errs))
+    }
+}
+
 /// Binds arguments to the layer's parameters, by position then keyword, reporting each one
 /// that binds to nothing or to a parameter already bound, and each required one missing.
 pub fn bind<'a>(
     info: &LayerInfo,
     call: &'a LayerCall,
-    label: &str,
+    label: String,
     errs: &mut Errors,
-) -> HashMap<&'static str, Bound<'a>> {
+) -> Args<'a> {
+    let label = label.as_str();
     let mut bound: HashMap<&'static str, Bound<'a>> = HashMap::new();
     let positional: Vec<&Param> = info.params.iter().filter(|p| p.positional).collect();
     let mut keyword_seen = false;
@@ -41,7 +105,7 @@ pub fn bind<'a>(
             Arg::Positional(e) if keyword_seen => {
                 positional_after_keyword(info, &positional, &bound, e, label, errs)
             }
-            Arg::Positional(e) if info.kind == Kind::Reshape => {
+            Arg::Positional(e) if info.variadic => {
                 bound.entry("target_shape").or_insert(Bound {
                     value: e,
                     positional: true,
@@ -119,7 +183,11 @@ pub fn bind<'a>(
             ),
         );
     }
-    bound
+    Args {
+        call,
+        label: label.to_string(),
+        bound,
+    }
 }
 
 /// `Dense(units = 10, relu)`: says which keyword the stray value would be.

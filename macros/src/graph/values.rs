@@ -1,9 +1,8 @@
 //! Reading and checking one argument's value: counts, `(h, w)` pairs, activations, padding,
 //! booleans, rates, layer names and `Reshape`'s dimensions, each with its own message.
 
-use crate::catalog::{Kind, LayerInfo, ACTIVATIONS};
 use crate::diagnostics::{literal_note, shown, Errors};
-use crate::layer::{Act, Padding};
+use crate::layers::{Act, Padding, ACTIVATIONS};
 use crate::suggest::did_you_mean;
 use crate::syntax::{Arg, LayerCall};
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, UnOp};
@@ -150,12 +149,12 @@ pub fn size2(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<(us
     count(e, what, label, errs).map(|v| (v, v))
 }
 
-pub fn activation(e: &Expr, info: &LayerInfo, label: &str, errs: &mut Errors) -> Option<Act> {
+pub fn activation(e: &Expr, strides_hint: bool, label: &str, errs: &mut Errors) -> Option<Act> {
     let names = ACTIVATIONS.iter().map(|a| a.0);
     let list = names.clone().collect::<Vec<_>>().join(", ");
     let Some(w) = word_of(e) else {
         // `Conv2D(32, 3, 2)`: Keras's third positional argument is the strides, kiln's the activation.
-        let strides = if info.kind == Kind::Conv2D && int_of(e).is_some() {
+        let strides = if strides_hint && int_of(e).is_some() {
             format!("; to set the strides, write `strides = {}`", shown(e))
         } else {
             String::new()

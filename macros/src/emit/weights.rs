@@ -2,8 +2,11 @@
 //! the model needs (name, dtype, shape) so a file that doesn't fit its model fails the build,
 //! naming the tensor.
 
-use crate::layer::{Config, Layer};
-use crate::shape::{fmt_shape, Step};
+use crate::emit::types::lit;
+use crate::graph::Graph;
+use crate::shapes::{fmt_shape, Step};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use syn::LitStr;
@@ -81,42 +84,112 @@ pub fn read(lit: &LitStr) -> syn::Result<WeightFile> {
 }
 
 /// The float tensors a model of `dtype` (`F32`/`F64`) needs, named as `save_weights` names them.
-pub fn float_needs(layers: &[Layer], steps: &[Step], dtype: &'static str) -> Vec<Need> {
+pub fn float_needs(graph: &Graph, steps: &[Step], dtype: &'static str) -> Vec<Need> {
     let mut needs = Vec::new();
-    for (l, s) in layers.iter().zip(steps) {
-        let (kernel, bias) = match &l.config {
-            Config::Dense { units, bias, .. } => (
-                vec![*s.input.last().expect("rank >= 1"), *units],
-                bias.then_some(*units),
-            ),
-            Config::Conv2D {
-                filters,
-                kernel,
-                bias,
-                ..
-            } => (
-                vec![kernel.0, kernel.1, s.input[2], *filters],
-                bias.then_some(*filters),
-            ),
-            _ => continue,
-        };
-        let owner = l.label();
-        needs.push(Need {
-            name: format!("{}/kernel", l.name),
-            dtype,
-            shape: kernel,
-            owner: owner.clone(),
-        });
-        if let Some(b) = bias {
+    for (l, s) in graph.layers().zip(steps) {
+        for w in l.kind.weights(s).into_iter().filter(|w| w.stored) {
             needs.push(Need {
-                name: format!("{}/bias", l.name),
+                name: format!("{}/{}", l.name, w.name),
                 dtype,
-                shape: vec![b],
-                owner,
+                shape: w.shape,
+                owner: l.label(),
             });
         }
     }
     needs
+}
+
+/// With `weights = "…"`: `Model::WEIGHTS` (the file's values as a `const`) and `Model::weights()`
+/// (a `&'static` model, in flash on a microcontroller).
+pub fn embed(
+    t: &TokenStream,
+    name: &syn::Ident,
+    graph: &Graph,
+    steps: &[Step],
+    lit_path: &LitStr,
+) -> syn::Result<TokenStream> {
+    let dtype = if t.to_string() == "f64" { "F64" } else { "F32" };
+    let mut types = Vec::new();
+    for l in graph.layers() {
+        match l.kind.embedded_type() {
+            Ok(ty) => types.push(ty),
+            Err(what) => {
+                return Err(syn::Error::new(
+                    lit_path.span(),
+                    format!(
+                        "`weights = …` cannot embed {what} yet ({}); load them at run time with `load_weights` instead",
+                        l.label()
+                    ),
+                ))
+            }
+        }
+    }
+    let file: WeightFile = read(lit_path)?;
+    if file.tensors.contains_key("input/scale") {
+        return Err(syn::Error::new(
+            lit_path.span(),
+            format!(
+                "`{}` is an int8 weights file (written by `kiln::quantize`): embed it in the int8 model, `struct {name}<i8>: …`",
+                file.shown
+            ),
+        ));
+    }
+    let needs = float_needs(graph, steps, dtype);
+    let help = format!(
+        "help: embed a file written for this model: `{name}::save_weights` writes one (tensors `<layer>/kernel` and `<layer>/bias` in Keras's layouts, {dtype})"
+    );
+    check(&file, &needs, &name.to_string(), lit_path, &help)?;
+    let mut fields = Vec::new();
+    for ((l, s), ty) in graph.layers().zip(steps).zip(types) {
+        let Some(ty) = ty else { continue };
+        let mut params = Vec::new();
+        for w in l.kind.weights(s) {
+            let value = if w.stored {
+                let n = format!("{}/{}", l.name, w.name);
+                let ts: Vec<TokenStream> = file.tensors[&n]
+                    .floats(&n, lit_path)?
+                    .into_iter()
+                    .map(|v| quote!(#v))
+                    .collect();
+                nested(&ts, &w.shape)
+            } else {
+                // Not in the file (`use_bias = false`): the field is zeros.
+                let zero = if dtype == "F64" {
+                    quote!(0.0f64)
+                } else {
+                    quote!(0.0f32)
+                };
+                let n = lit(w.shape.iter().product());
+                quote!([#zero; #n])
+            };
+            let param = format_ident!("{}", w.name);
+            params.push(quote!(#param: #value));
+        }
+        let ident = format_ident!("{}", l.name);
+        fields.push(quote!(#ident: ::kiln::core::layers::#ty { #(#params),* }));
+    }
+    let path = file.path.to_string_lossy().into_owned();
+    let shown = &file.shown;
+    let doc = format!("The weights of `{shown}`, embedded at compile time.");
+    Ok(quote! {
+        impl #name {
+            #[doc = #doc]
+            ///
+            /// Every tensor's name, dtype and shape was checked against the model when it was
+            /// compiled. A `const`: write `static NET: Model = Model::WEIGHTS;` to keep one copy,
+            /// or call [`Self::weights`].
+            pub const WEIGHTS: Self = Self { #(#fields),* };
+
+            /// The embedded weights as a `static`: no start-up work and, on a microcontroller,
+            /// no RAM (it stays in flash).
+            pub fn weights() -> &'static Self {
+                static WEIGHTS: #name = #name::WEIGHTS;
+                &WEIGHTS
+            }
+        }
+        // Rebuild when the weights file changes.
+        const _: &[u8] = include_bytes!(#path);
+    })
 }
 
 /// Checks that `file` holds exactly `needs` (tensors whose names start with `__` are metadata

@@ -1,34 +1,25 @@
-//! Emits the model: a struct with one field per layer that owns parameters, and a forward pass
-//! as straight-line calls into `kiln_core` kernels with every size spelled out as a constant.
+//! Phase 5: code generation. Emits the model: a struct with one field per layer that owns
+//! parameters, and each way of running it (`forward`, training, batched `predict`, arena
+//! `infer`, int8) as calls into `kiln_core` kernels with every size spelled out as a constant.
+//! Each submodule walks the graph and asks every layer (`layers::LayerKind`) for its part.
 //! Generated code names nothing but `::kiln` paths (and `::core`).
 
-use crate::layer::{Act, Config, Layer};
-use crate::nested;
-use crate::shape::{fmt_shape, Step};
-use crate::summary::{self, Row};
+pub mod batch;
+pub mod forward;
+pub mod infer;
+pub mod int8;
+pub mod summary;
+pub mod train;
+pub mod types;
+pub mod weights;
+
+use crate::graph::{nested, Graph};
+use crate::shapes::{fmt_shape, Step};
 use crate::syntax::ModelDef;
-use crate::types::{field_type, lit, tensor_ty};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-
-/// Applies `act` in place to `rows`, an expression of type `&mut [[T; c]]` (a tensor seen as
-/// rows of its last axis, where Keras applies activations). Nothing for `linear`.
-pub fn apply_act(t: &TokenStream, act: &Act, c: usize, rows: TokenStream) -> TokenStream {
-    if act.name == "linear" {
-        return TokenStream::new();
-    }
-    let ty = format_ident!("{}", act.ty);
-    let c = lit(c);
-    quote! {
-        <::kiln::core::activations::#ty as ::kiln::core::activations::Activation>::apply::<#t, #c>(#rows);
-    }
-}
-
-/// `apply_act` on the tensor in the local `buf`.
-fn act_on(t: &TokenStream, act: &Act, c: usize, buf: &syn::Ident) -> TokenStream {
-    let rows = quote!(::kiln::core::tensor::Rows::<#t, #c>::rows_mut(&mut #buf));
-    apply_act(t, act, c, rows)
-}
+use summary::Row;
+use types::{lit, tensor_ty};
 
 /// The parameter-owning field of a layer, if it has one.
 struct Field {
@@ -38,7 +29,9 @@ struct Field {
     doc: String,
 }
 
-pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -> TokenStream {
+/// The float model (`f32` or `f64`): its struct, `Model`, and every other impl.
+pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
+    let input = &graph.input[..];
     let scalar = def.scalar_name();
     let t: TokenStream = scalar.parse().expect("f32 or f64");
     let name = &def.name;
@@ -47,17 +40,11 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
     let (in_ty, out_ty) = (tensor_ty(&t, input), tensor_ty(&t, &output));
     let params: usize = steps.iter().map(|s| s.params).sum();
 
-    let mut fields: Vec<Field> = Vec::new();
-    let mut body = TokenStream::new();
-    let mut observed = TokenStream::new();
-    for (i, (l, s)) in layers.iter().zip(steps).enumerate() {
-        let x_in = format_ident!("x{}", i);
-        let x_out = format_ident!("x{}", i + 1);
-        let b = format_ident!("b{}", i + 1);
-        let ty_out = tensor_ty(&t, &s.output);
-        let ident = format_ident!("{}", l.name);
-        let zeroed = quote!(let mut #b: #ty_out = ::kiln::core::bytemuck::Zeroable::zeroed(););
-        let mut field = |ty: TokenStream| {
+    let fields: Vec<Field> = graph
+        .layers()
+        .zip(steps)
+        .filter_map(|(l, s)| {
+            let ty = l.kind.field_type(&t, s)?;
             let doc = format!(
                 "Layer {}, `{}` ({}): {} → {}, {} parameters.",
                 l.pos,
@@ -67,108 +54,18 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
                 fmt_shape(&s.output),
                 s.params
             );
-            fields.push(Field {
-                ident: ident.clone(),
+            Some(Field {
+                ident: format_ident!("{}", l.name),
                 name: l.name.clone(),
                 ty,
                 doc,
-            });
-        };
-        // Each step is split in three so the observed pass (for calibration) can look between
-        // them: `run` computes the layer into `b`, `act` applies its activation, `bind` names the
-        // result `x_out`.
-        let bind = quote!(let #x_out = &#b;);
-        let (run, act, bind, act_name) = match &l.config {
-            Config::Dense { units, act, .. } => {
-                let (i_dim, o) = (lit(*s.input.last().expect("rank >= 1")), lit(*units));
-                field(field_type(&t, l, s).expect("Dense has parameters"));
-                let run = quote! {
-                    #zeroed
-                    self.#ident.forward(
-                        ::kiln::core::tensor::Rows::<#t, #i_dim>::rows(#x_in),
-                        ::kiln::core::tensor::Rows::<#t, #o>::rows_mut(&mut #b),
-                    );
-                };
-                (run, act_on(&t, act, *units, &b), bind, act.name)
-            }
-            Config::Conv2D { filters, act, .. } => {
-                field(field_type(&t, l, s).expect("Conv2D has parameters"));
-                let run = quote! {
-                    #zeroed
-                    self.#ident.forward(#x_in, &mut #b);
-                };
-                (run, act_on(&t, act, *filters, &b), bind, act.name)
-            }
-            Config::Pool {
-                max, pool, strides, ..
-            } => {
-                let [ph, pw, sh, sw, pt, pl] =
-                    [pool.0, pool.1, strides.0, strides.1, s.pad.0, s.pad.1].map(lit);
-                let kernel = if *max {
-                    quote!(MaxPool2D)
-                } else {
-                    quote!(AvgPool2D)
-                };
-                let run = quote! {
-                    #zeroed
-                    ::kiln::core::layers::#kernel::<#ph, #pw, #sh, #sw, #pt, #pl>.forward(#x_in, &mut #b);
-                };
-                (run, TokenStream::new(), bind, "linear")
-            }
-            Config::GlobalAvgPool => {
-                let run = quote! {
-                    #zeroed
-                    ::kiln::core::layers::GlobalAvgPool2D.forward(#x_in, &mut #b);
-                };
-                (run, TokenStream::new(), bind, "linear")
-            }
-            Config::Flatten | Config::Reshape { .. } => {
-                let bind = quote!(let #x_out: &#ty_out = ::kiln::core::tensor::reshape(#x_in););
-                (TokenStream::new(), TokenStream::new(), bind, "linear")
-            }
-            Config::Dropout { .. } => {
-                // Dropout is the identity at inference.
-                let bind = quote!(let #x_out: &#ty_out = #x_in;);
-                (TokenStream::new(), TokenStream::new(), bind, "linear")
-            }
-            Config::Activation { act } => {
-                let run = quote!(let mut #b: #ty_out = *#x_in;);
-                let act_tokens = act_on(&t, act, *s.output.last().expect("rank >= 1"), &b);
-                (run, act_tokens, bind, act.name)
-            }
-            Config::Nested { path, .. } => {
-                field(field_type(&t, l, s).expect("a nested model has parameters"));
-                let run = quote! {
-                    let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#ident, #x_in);
-                };
-                (run, TokenStream::new(), bind, "linear")
-            }
-        };
-        let (pos, lname, class) = (l.pos, &l.name, &l.class);
-        let observe = |v: TokenStream| {
-            quote! {
-                f(::kiln::core::Observed {
-                    position: #pos,
-                    name: #lname,
-                    class: #class,
-                    activation: #act_name,
-                    output: ::kiln::core::tensor::flat(#v),
-                });
-            }
-        };
-        body.extend(quote!(#run #act #bind));
-        observed.extend(if act_name == "softmax" {
-            let seen = observe(quote!(&#b));
-            quote!(#run #seen #act #bind)
-        } else {
-            let seen = observe(quote!(#x_out));
-            quote!(#run #act #bind #seen)
-        });
-    }
-    let x_last = format_ident!("x{}", layers.len());
+            })
+        })
+        .collect();
+    let (body, observed, x_last) = forward::emit(&t, graph, steps);
 
-    let rows: Vec<Row> = layers
-        .iter()
+    let rows: Vec<Row> = graph
+        .layers()
         .zip(steps)
         .map(|(l, s)| Row {
             layer: format!("{} ({})", l.name, l.class),
@@ -202,12 +99,13 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
         scalar: &scalar,
     };
     let answerer = nested::answerer(name, Some(shapes), &snake);
-    let train = crate::codegen_train::emit(&t, name, vis, input, layers, steps);
-    let batch = crate::codegen_batch::emit(&t, name, input, layers, steps);
-    let infer = crate::codegen_infer::emit(&t, name, input, layers, steps);
+    let train = train::emit(&t, name, vis, graph, steps);
+    let batch = batch::emit(&t, name, graph, steps);
+    let infer = infer::emit(&t, name, graph, steps);
     let embedded = match &def.weights {
-        Some(path) => crate::codegen_infer::embed(&t, name, layers, steps, path)
-            .unwrap_or_else(|e| e.to_compile_error()),
+        Some(path) => {
+            weights::embed(&t, name, graph, steps, path).unwrap_or_else(|e| e.to_compile_error())
+        }
         None => TokenStream::new(),
     };
 

@@ -2,10 +2,10 @@
 //! and its name, given by hand or made up as Keras does; unknown layers and clashing names are
 //! reported here.
 
-use crate::args::keyword_tokens;
-use crate::catalog::{self, LayerInfo};
 use crate::diagnostics::Errors;
-use crate::nested::{path_key, KnownModel};
+use crate::graph::args::keyword_tokens;
+use crate::graph::nested::{path_key, KnownModel};
+use crate::layers::{self as catalog, LayerInfo};
 use crate::suggest::did_you_mean;
 use crate::syntax::{Arg, LayerCall};
 use proc_macro2::TokenStream;

@@ -3,80 +3,117 @@
 //! inference in which each pooling layer runs inside the convolution that feeds it.
 
 use crate::diagnostics::Errors;
-use crate::layer::{Config, Layer};
-use crate::nested;
+use crate::emit::types::{lit, tensor_ty};
+use crate::emit::weights::{self, Need, WeightFile};
+use crate::graph::{nested, Graph};
+use crate::layers::{Act, Fusion, Window};
 use crate::plan::plan;
-use crate::shape::{fmt_shape, Step};
+use crate::shapes::{fmt_shape, Step};
 use crate::syntax::ModelDef;
-use crate::types::{lit, tensor_ty};
-use crate::weights::{self, Need, WeightFile};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
+use syn::Ident;
 
 /// What one step of int8 inference does.
 enum Op {
-    /// A Conv2D (layer index), with the pooling layer that follows it fused in, if any.
-    Conv(usize, Option<usize>),
-    Dense(usize),
+    /// A Conv2D or Dense (layer index), with the pooling layer fused into it, if any.
+    Weighted(usize, Option<usize>),
     Pool(usize),
     /// Flatten, Reshape, Dropout: the same bytes seen as another shape.
     Alias(usize),
 }
 
-const SUPPORTED: &str = "int8 models support Conv2D and Dense (activation relu, relu6 or none; softmax on the last layer), \
+pub const SUPPORTED: &str = "int8 models support Conv2D and Dense (activation relu, relu6 or none; softmax on the last layer), \
                          MaxPooling2D, AveragePooling2D, Flatten, Reshape and Dropout";
 
+/// A layer's place in an int8 model.
+pub enum Role {
+    /// Has quantized parameters (Conv2D, Dense).
+    Weighted,
+    Pool,
+    /// Its output is its input's bytes.
+    Alias,
+    /// Not quantizable (yet): the message the user reads.
+    Unsupported(String),
+}
+
+/// What a layer's `int8` sees, to say whether it can run in int8.
+pub struct Check<'a> {
+    pub label: String,
+    pub s: &'a Step,
+    /// Whether it is the model's last layer (softmax is then left to the caller).
+    pub last: bool,
+}
+
+impl Check<'_> {
+    /// Why activation `act` has no int8 kernel here, or `None` when it has one.
+    pub fn activation_missing(&self, act: &Act) -> Option<String> {
+        let ok =
+            matches!(act.name, "relu" | "relu6" | "linear") || (act.name == "softmax" && self.last);
+        (!ok).then(|| {
+            format!(
+                "{}: activation `{}` has no int8 kernel{}; {SUPPORTED}",
+                self.label,
+                act.name,
+                if act.name == "softmax" {
+                    " except on the last layer"
+                } else {
+                    ""
+                }
+            )
+        })
+    }
+
+    /// The message of a layer with no int8 kernel at all.
+    pub fn no_kernel(&self) -> String {
+        format!("{} has no int8 kernel; {SUPPORTED}", self.label)
+    }
+}
+
+/// What a layer's `int8_code` sees.
+pub struct Cx<'a> {
+    pub s: &'a Step,
+    pub field: Ident,
+    /// The arguments of a weighted layer's `const fn new`, from the file.
+    pub ctor_args: TokenStream,
+    /// A pooling layer computed inside this convolution: its window and its step.
+    pub pooled: Option<(Window, &'a Step)>,
+}
+
+/// A layer's int8 field (type, constructor) if it has one, and its call between `x` and `y`.
+pub struct Code {
+    pub field: Option<(TokenStream, TokenStream)>,
+    pub call: TokenStream,
+}
+
 /// Checks that every layer has an int8 kernel and plans the steps.
-fn ops(layers: &[Layer], steps: &[Step], errs: &mut Errors) -> Vec<Op> {
+fn ops(graph: &Graph, steps: &[Step], errs: &mut Errors) -> Vec<Op> {
+    let nodes = &graph.nodes;
     let mut ops = Vec::new();
     let mut k = 0;
-    while k < layers.len() {
-        let (l, s) = (&layers[k], &steps[k]);
-        let last = k + 1 == layers.len();
-        let act_ok =
-            |name: &str| matches!(name, "relu" | "relu6" | "linear") || (name == "softmax" && last);
-        match &l.config {
-            Config::Conv2D { act, .. } | Config::Dense { act, .. } if !act_ok(act.name) => errs.at(
-                &l.tokens,
-                format!(
-                    "{}: activation `{}` has no int8 kernel{}; {SUPPORTED}",
-                    l.label(),
-                    act.name,
-                    if act.name == "softmax" { " except on the last layer" } else { "" }
-                ),
-            ),
-            Config::Conv2D { .. } => {
-                let fused = layers.get(k + 1).zip(steps.get(k + 1)).and_then(|(p, ps)| {
-                    (matches!(p.config, Config::Pool { .. }) && ps.pad == (0, 0)).then_some(k + 1)
-                });
-                ops.push(Op::Conv(k, fused));
+    while k < nodes.len() {
+        let l = &nodes[k].layer;
+        let check = Check {
+            label: l.label(),
+            s: &steps[k],
+            last: k + 1 == nodes.len(),
+        };
+        match l.kind.int8(&check) {
+            Role::Unsupported(why) => errs.at(&l.tokens, why),
+            Role::Weighted => {
+                let fused = match (l.kind.fusion(), nodes.get(k + 1)) {
+                    (Fusion::Conv(_), Some(next)) => {
+                        (matches!(next.layer.kind.fusion(), Fusion::Pool(_))
+                            && steps[k + 1].pad == (0, 0))
+                            .then_some(k + 1)
+                    }
+                    _ => None,
+                };
+                ops.push(Op::Weighted(k, fused));
                 k += usize::from(fused.is_some());
             }
-            Config::Dense { .. } if s.input.len() != 1 => errs.at(
-                &l.tokens,
-                format!(
-                    "{}: an int8 Dense needs a flat input, but gets {}; put `Flatten` before it",
-                    l.label(),
-                    fmt_shape(&s.input)
-                ),
-            ),
-            Config::Dense { .. } => ops.push(Op::Dense(k)),
-            Config::Pool { .. } => ops.push(Op::Pool(k)),
-            Config::Flatten | Config::Reshape { .. } | Config::Dropout { .. } => ops.push(Op::Alias(k)),
-            Config::Activation { act } => errs.at(
-                &l.tokens,
-                format!(
-                    "{}: a separate `{}` layer has no int8 kernel; give the activation to the layer before it \
-                     (e.g. `Conv2D(32, 3, {})`); {SUPPORTED}",
-                    l.label(),
-                    l.class,
-                    act.name
-                ),
-            ),
-            Config::GlobalAvgPool | Config::Nested { .. } => errs.at(
-                &l.tokens,
-                format!("{} has no int8 kernel; {SUPPORTED}", l.label()),
-            ),
+            Role::Pool => ops.push(Op::Pool(k)),
+            Role::Alias => ops.push(Op::Alias(k)),
         }
         k += 1;
     }
@@ -84,7 +121,7 @@ fn ops(layers: &[Layer], steps: &[Step], errs: &mut Errors) -> Vec<Op> {
 }
 
 /// The tensors an int8 file holds for this model (the format `kiln::quantize` writes).
-fn needs(layers: &[Layer], steps: &[Step]) -> Vec<Need> {
+fn needs(graph: &Graph, steps: &[Step]) -> Vec<Need> {
     let input = "the model's input".to_string();
     let mut needs = vec![
         Need {
@@ -100,7 +137,7 @@ fn needs(layers: &[Layer], steps: &[Step]) -> Vec<Need> {
             owner: input,
         },
     ];
-    for f in weights::float_needs(layers, steps, "I8") {
+    for f in weights::float_needs(graph, steps, "I8") {
         let Some(layer) = f.name.strip_suffix("/kernel") else {
             continue;
         };
@@ -135,13 +172,14 @@ fn ints<T: Copy + Into<i64>>(v: &[T]) -> Vec<TokenStream> {
         .collect()
 }
 
-pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -> TokenStream {
+pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let name = &def.name;
     let mut errs = Errors::default();
-    let ops = ops(layers, steps, &mut errs);
-    if !layers
-        .iter()
-        .any(|l| matches!(l.config, Config::Conv2D { .. } | Config::Dense { .. }))
+    let ops = ops(graph, steps, &mut errs);
+    if !graph
+        .layers()
+        .zip(steps)
+        .any(|(l, s)| !l.kind.weights(s).is_empty())
     {
         errs.at(
             &def.brackets,
@@ -178,7 +216,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
             "help: `{name}<i8>` embeds a file written by `kiln::quantize` for the float version of this model \
              (int8 `<layer>/kernel`, int32 `<layer>/bias`, `<layer>/multiplier`, `<layer>/shift`, … and `input/scale`)"
         );
-        weights::check(&f, &needs(layers, steps), &name.to_string(), path, &help).map(|()| f)
+        weights::check(&f, &needs(graph, steps), &name.to_string(), path, &help).map(|()| f)
     }) {
         Ok(f) => f,
         Err(e) => {
@@ -186,7 +224,7 @@ pub fn emit(def: &ModelDef, input: &[usize], layers: &[Layer], steps: &[Step]) -
             return placeholder(def, errs);
         }
     };
-    generate(def, input, layers, steps, &ops, &file)
+    generate(def, graph, steps, &ops, &file)
 }
 
 fn placeholder(def: &ModelDef, errs: Errors) -> TokenStream {
@@ -198,12 +236,12 @@ fn placeholder(def: &ModelDef, errs: Errors) -> TokenStream {
 
 fn generate(
     def: &ModelDef,
-    input: &[usize],
-    layers: &[Layer],
+    graph: &Graph,
     steps: &[Step],
     ops: &[Op],
     file: &WeightFile,
 ) -> TokenStream {
+    let (input, nodes) = (&graph.input[..], &graph.nodes[..]);
     let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
     let i8t = quote!(i8);
     let scalar1 = |n: &str| file.tensors[n].i32s()[0];
@@ -219,8 +257,8 @@ fn generate(
     let mut shapes = vec![input.to_vec()];
     for op in ops {
         let (k, is_alias) = match op {
-            Op::Conv(k, p) => (p.unwrap_or(*k), false),
-            Op::Dense(k) | Op::Pool(k) => (*k, false),
+            Op::Weighted(k, p) => (p.unwrap_or(*k), false),
+            Op::Pool(k) => (*k, false),
             Op::Alias(k) => (*k, true),
         };
         shapes.push(steps[k].output.clone());
@@ -235,8 +273,8 @@ fn generate(
         let (xt, yt) = (tensor_ty(&i8t, &shapes[j]), tensor_ty(&i8t, &shapes[j + 1]));
         let io = quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b););
         match *op {
-            Op::Conv(k, _) | Op::Dense(k) => {
-                let (l, s) = (&layers[k], &steps[k]);
+            Op::Weighted(k, fused) => {
+                let (l, s) = (&nodes[k].layer, &steps[k]);
                 let ident = format_ident!("{}", l.name);
                 let n = |p: &str| format!("{}/{p}", l.name);
                 let kernel = file.tensors[&n("kernel")].i8s();
@@ -251,59 +289,20 @@ fn generate(
                     scalar1(&n("activation_min")),
                     scalar1(&n("activation_max")),
                 );
-                let ctor_args = quote!(#kernel, #bias, #mult, #shift, #zp, #out_zp, #lo, #hi);
-                let (ty, ctor, call) = if let Op::Conv(_, fused) = op {
-                    let Config::Conv2D {
-                        filters,
-                        kernel: (kh, kw),
-                        strides,
-                        ..
-                    } = &l.config
-                    else {
-                        unreachable!("a Conv op is a Conv2D layer")
+                let pooled = fused.map(|q| {
+                    let Fusion::Pool(win) = nodes[q].layer.kind.fusion() else {
+                        unreachable!("only a pooling layer is fused")
                     };
-                    let k4 = (kh * kw * s.input[2]).div_ceil(4) * 4;
-                    let [kh, kw, ci, co, sh, sw, pt, pl, k4] = [
-                        *kh, *kw, s.input[2], *filters, strides.0, strides.1, s.pad.0, s.pad.1, k4,
-                    ]
-                    .map(lit);
-                    let ty = quote!(::kiln::core::quant::QConv2D<#kh, #kw, #ci, #co, #sh, #sw, #pt, #pl, #k4>);
-                    let ctor = quote!(::kiln::core::quant::QConv2D::<#kh, #kw, #ci, #co, #sh, #sw, #pt, #pl, #k4>::new(#ctor_args));
-                    let call = match fused.map(|q| (&layers[q].config, &steps[q])) {
-                        Some((
-                            Config::Pool {
-                                max,
-                                pool,
-                                strides: ps,
-                                ..
-                            },
-                            qs,
-                        )) => {
-                            let [h, w, oh, ow, ph, pw, psh, psw, poh, pow] = [
-                                s.input[0],
-                                s.input[1],
-                                s.output[0],
-                                s.output[1],
-                                pool.0,
-                                pool.1,
-                                ps.0,
-                                ps.1,
-                                qs.output[0],
-                                qs.output[1],
-                            ]
-                            .map(lit);
-                            quote!(self.#ident.forward_pooled::<#h, #w, #oh, #ow, #ph, #pw, #psh, #psw, #max, #poh, #pow>(x, y);)
-                        }
-                        _ => quote!(self.#ident.forward(x, y);),
-                    };
-                    (ty, ctor, call)
-                } else {
-                    let (i, o) = (s.input[0], s.output[0]);
-                    let [i, o, i4] = [i, o, i.div_ceil(4) * 4].map(lit);
-                    let ty = quote!(::kiln::core::quant::QDense<#i, #o, #i4>);
-                    let ctor = quote!(::kiln::core::quant::QDense::<#i, #o, #i4>::new(#ctor_args));
-                    (ty, ctor, quote!(self.#ident.forward(x, y);))
+                    (win, &steps[q])
+                });
+                let cx = Cx {
+                    s,
+                    field: ident.clone(),
+                    ctor_args: quote!(#kernel, #bias, #mult, #shift, #zp, #out_zp, #lo, #hi),
+                    pooled,
                 };
+                let Code { field, call } = l.kind.int8_code(&cx);
+                let (ty, ctor) = field.expect("a weighted layer has a field");
                 let doc = format!(
                     "Layer {}, `{}` ({}, int8): {} → {}.",
                     l.pos,
@@ -319,36 +318,15 @@ fn generate(
                 scale = file.tensors[&n("output_scale")].f32s()[0];
             }
             Op::Pool(k) => {
-                let (l, s) = (&layers[k], &steps[k]);
-                let Config::Pool {
-                    max, pool, strides, ..
-                } = &l.config
-                else {
-                    unreachable!("a Pool op is a pooling layer")
+                let (l, s) = (&nodes[k].layer, &steps[k]);
+                let cx = Cx {
+                    s,
+                    field: format_ident!("{}", l.name),
+                    ctor_args: TokenStream::new(),
+                    pooled: None,
                 };
-                let f = if *max {
-                    quote!(max_pool2d)
-                } else {
-                    quote!(avg_pool2d)
-                };
-                let [c, h, w, oh, ow, ph, pw, sh, sw, pt, pl] = [
-                    s.input[2],
-                    s.input[0],
-                    s.input[1],
-                    s.output[0],
-                    s.output[1],
-                    pool.0,
-                    pool.1,
-                    strides.0,
-                    strides.1,
-                    s.pad.0,
-                    s.pad.1,
-                ]
-                .map(lit);
-                body.extend(quote!({
-                    #io
-                    ::kiln::core::quant::#f::<#c, #h, #w, #oh, #ow, #ph, #pw, #sh, #sw, #pt, #pl>(x, y);
-                }));
+                let call = l.kind.int8_code(&cx).call;
+                body.extend(quote!({ #io #call }));
             }
             Op::Alias(_) => {}
         }
@@ -360,7 +338,7 @@ fn generate(
         tensor_ty(&quote!(f32), &output),
     );
     let (arena, last) = (p.arena, *p.offsets.last().expect("input"));
-    let impls = crate::codegen_infer::arena_impls(name, &in_ty, &out_ty, arena, &body, last);
+    let impls = crate::emit::infer::arena_impls(name, &in_ty, &out_ty, arena, &body, last);
     let params: usize = steps.iter().map(|s| s.params).sum();
     let (in_dims, out_dims) = (
         input.iter().map(|&d| lit(d)),

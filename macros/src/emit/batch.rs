@@ -1,0 +1,275 @@
+//! Emits the batched forward pass `predict` runs (`kiln::core::model::ForwardBatch`): samples
+//! go through the network a block at a time, layer by layer, so that a Dense layer multiplies
+//! the whole block's rows by its kernel at once (read from memory once per block, not once
+//! per sample).
+//!
+//! Layers fall in three kinds. Dense layers and nested models take the whole block. Conv2D and
+//! the pools take one sample at a time: a run of them (with the reshapes, dropouts and
+//! activations between them) is one loop over the block's samples, so each sample's images
+//! stay in cache from one layer to the next, and only the run's last output is kept for every
+//! sample. Reshapes, dropouts and activation layers work either way, as their neighbours do.
+//! Every buffer is a field of one scratch struct, built once per `predict` call.
+
+use crate::emit::types::{lit, tensor_ty};
+use crate::graph::Graph;
+use crate::layers::{Act, Mode};
+use crate::shapes::Step;
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+/// What a layer's `batch` sees.
+pub struct Cx<'a> {
+    pub t: TokenStream,
+    pub s: &'a Step,
+    pub field: Ident,
+    /// The layer's index among the nodes, its position and name (for docs).
+    pub index: usize,
+    pub pos: usize,
+    pub name: &'a str,
+    /// Inside a run over samples `r` (`x_in` is then one sample's tensor), or on the block
+    /// (`x_in` is a slice of `n` tensors).
+    pub in_run: bool,
+    /// In a run: the layer's input, `&x[r]` for the run's first layer.
+    pub x: TokenStream,
+    /// In a run: whether the layer is the run's last, whose output is kept for every sample.
+    pub run_end: bool,
+    pub x_in: Ident,
+    pub x_out: Ident,
+    /// The layer's scratch field.
+    pub b: Ident,
+    pub ty_in: TokenStream,
+    pub ty_out: TokenStream,
+    pub c_in: Literal,
+    pub c_out: Literal,
+    pub block: TokenStream,
+}
+
+/// A layer's batched code and the scratch fields it needs (name, type, doc).
+pub struct Parts {
+    pub fields: Vec<(Ident, TokenStream, String)>,
+    pub code: TokenStream,
+}
+
+impl Cx<'_> {
+    fn doc(&self) -> String {
+        format!("The output of layer {}, `{}`.", self.pos, self.name)
+    }
+
+    /// Applies `act` in place to the rows of `c` floats in `rows` (a slice of tensors).
+    pub fn apply_act(&self, act: &Act, c: usize, rows: TokenStream) -> TokenStream {
+        let (t, lit_c) = (&self.t, lit(c));
+        let rows = quote!(::kiln::core::bytemuck::cast_slice_mut::<_, [#t; #lit_c]>(#rows));
+        crate::emit::forward::apply_act(t, act, c, rows)
+    }
+
+    /// In a run: the output field (one sample's, or every sample's at the run's end) and the
+    /// expression of this sample's output in it.
+    pub fn sample_output(&self) -> (Parts, TokenStream) {
+        let (b, ty_out, block) = (&self.b, &self.ty_out, &self.block);
+        let (out, ty) = if self.run_end {
+            (quote!(s.#b[r]), quote!([#ty_out; #block]))
+        } else {
+            (quote!(s.#b), ty_out.clone())
+        };
+        let p = Parts {
+            fields: vec![(b.clone(), ty, self.doc())],
+            code: TokenStream::new(),
+        };
+        (p, out)
+    }
+
+    /// `e` as a slice of one tensor.
+    pub fn one(&self, e: &TokenStream) -> TokenStream {
+        quote!(::core::slice::from_mut(&mut #e))
+    }
+
+    /// On the block: the output field, one tensor per sample.
+    pub fn block_output(&self) -> Parts {
+        let (b, ty_out, block) = (&self.b, &self.ty_out, &self.block);
+        Parts {
+            fields: vec![(b.clone(), quote!([#ty_out; #block]), self.doc())],
+            code: TokenStream::new(),
+        }
+    }
+
+    /// On the block: the block's outputs, `&mut s.b[..n]`.
+    pub fn block_out(&self) -> TokenStream {
+        let b = &self.b;
+        quote!(&mut s.#b[..n])
+    }
+
+    /// On the block: the inputs as rows of their last axis.
+    pub fn rows_in(&self) -> TokenStream {
+        let (t, ty_in, c_in, x_in) = (&self.t, &self.ty_in, &self.c_in, &self.x_in);
+        quote!(::kiln::core::bytemuck::must_cast_slice::<#ty_in, [#t; #c_in]>(#x_in))
+    }
+
+    /// The input's bytes seen as the output's shape.
+    pub fn reshaped(&self) -> Parts {
+        let (x, x_in, x_out, ty_in, ty_out) =
+            (&self.x, &self.x_in, &self.x_out, &self.ty_in, &self.ty_out);
+        let code = if self.in_run {
+            quote!(let #x_out: &#ty_out = ::kiln::core::tensor::reshape::<#ty_in, #ty_out>(#x);)
+        } else {
+            quote!(let #x_out: &[#ty_out] = ::kiln::core::bytemuck::must_cast_slice::<#ty_in, #ty_out>(#x_in);)
+        };
+        Parts {
+            fields: Vec::new(),
+            code,
+        }
+    }
+
+    /// The input itself.
+    pub fn identity(&self) -> Parts {
+        let (x, x_in, x_out, ty_out) = (&self.x, &self.x_in, &self.x_out, &self.ty_out);
+        let code = if self.in_run {
+            quote!(let #x_out: &#ty_out = #x;)
+        } else {
+            quote!(let #x_out: &[#ty_out] = #x_in;)
+        };
+        Parts {
+            fields: Vec::new(),
+            code,
+        }
+    }
+}
+
+/// The scratch struct, the `ForwardBatch` impl of model `name` with element type `t`.
+pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
+    let input = &graph.input[..];
+    let scratch = format_ident!("{}BatchScratch", name);
+    let block = quote!(::kiln::core::model::BLOCK);
+    let kinds: Vec<Mode> = graph.layers().map(|l| l.kind.mode()).collect();
+    // A run of per-sample layers goes from a `Sample` layer to the last `Sample` layer before
+    // the next `Block` one (or the end); `in_run[i]` says whether layer `i` is inside one,
+    // `run_end[i]` whether it is the run's last.
+    let n = kinds.len();
+    let mut in_run = vec![false; n];
+    let mut run_end = vec![false; n];
+    let mut i = 0;
+    while i < n {
+        if kinds[i] != Mode::Sample {
+            i += 1;
+            continue;
+        }
+        let mut last = i;
+        let mut j = i;
+        while j < n && kinds[j] != Mode::Block {
+            if kinds[j] == Mode::Sample {
+                last = j;
+            }
+            j += 1;
+        }
+        in_run[i..=last].iter_mut().for_each(|f| *f = true);
+        run_end[last] = true;
+        i = last + 1;
+    }
+
+    let mut fields = TokenStream::new();
+    let mut field_tys: Vec<TokenStream> = Vec::new();
+    let mut body = TokenStream::new();
+    // The loop over one run's samples, being built.
+    let mut run = TokenStream::new();
+    let in_ty = tensor_ty(t, input);
+    let out_ty = tensor_ty(
+        t,
+        &steps.last().map_or(input.to_vec(), |s| s.output.clone()),
+    );
+
+    for (idx, (node, s)) in graph.nodes.iter().zip(steps).enumerate() {
+        let l = &node.layer;
+        let (x_in, x_out) = (
+            format_ident!("x{}", node.inputs[0]),
+            format_ident!("x{}", node.output),
+        );
+        let first = idx == 0 || !in_run[idx - 1];
+        let cx = Cx {
+            t: t.clone(),
+            s,
+            field: format_ident!("{}", l.name),
+            index: idx,
+            pos: l.pos,
+            name: &l.name,
+            in_run: in_run[idx],
+            x: if first {
+                quote!(&#x_in[r])
+            } else {
+                quote!(#x_in)
+            },
+            run_end: run_end[idx],
+            x_in,
+            x_out,
+            b: format_ident!("b{}", node.output),
+            ty_in: tensor_ty(t, &s.input),
+            ty_out: tensor_ty(t, &s.output),
+            c_in: lit(*s.input.last().expect("rank >= 1")),
+            c_out: lit(*s.output.last().expect("rank >= 1")),
+            block: block.clone(),
+        };
+        let p = l.kind.batch(&cx);
+        for (f, ty, doc) in p.fields {
+            fields.extend(quote!(#[doc = #doc] pub #f: #ty,));
+            field_tys.push(ty);
+        }
+        if !cx.in_run {
+            body.extend(p.code);
+            continue;
+        }
+        run.extend(p.code);
+        if cx.run_end {
+            let (x_out, b, ty_out) = (&cx.x_out, &cx.b, &cx.ty_out);
+            body.extend(quote! {
+                for r in 0..n {
+                    #run
+                }
+                let #x_out: &[#ty_out] = &s.#b[..n];
+            });
+            run = TokenStream::new();
+        }
+    }
+    let x_last = format_ident!("x{}", graph.nodes.last().map_or(0, |n| n.output));
+    let doc = format!(
+        "The buffers of one block of `{name}`'s batched forward pass (`kiln::core::model::ForwardBatch`)."
+    );
+
+    quote! {
+        #[doc = #doc]
+        #[doc(hidden)]
+        #[repr(C)]
+        pub struct #scratch {
+            #fields
+        }
+
+        // SAFETY: every field is an array of floats or the scratch struct of a nested model,
+        // for which all-zero bytes are a valid value; `_zeroable_fields` proves each is
+        // `Zeroable`.
+        unsafe impl ::kiln::core::bytemuck::Zeroable for #scratch {}
+        const _: () = {
+            fn _zeroable_fields() {
+                fn zeroable<Z: ::kiln::core::bytemuck::Zeroable>() {}
+                #( zeroable::<#field_tys>(); )*
+            }
+        };
+
+        impl ::kiln::core::model::ForwardBatch<#in_ty, #out_ty> for #name {
+            type Scratch = #scratch;
+
+            #[allow(unused_variables)]
+            fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty], s: &mut #scratch) {
+                ::core::assert_eq!(
+                    xs.len(),
+                    ys.len(),
+                    "forward_batch: {} inputs but room for {} outputs",
+                    xs.len(),
+                    ys.len(),
+                );
+                for (x0, ys) in xs.chunks(#block).zip(ys.chunks_mut(#block)) {
+                    let n = x0.len();
+                    #body
+                    ys.copy_from_slice(#x_last);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! Emits the training half of a model: a cache struct holding a block of up to
+//! `kiln::core::train::BLOCK` samples' intermediates, a `forward_train` that fills it, and a
+//! `backward` that walks the layers in reverse. Every layer owns its output `a{i}` and the
+//! gradient `g{i}` with respect to that output, one per sample of the block (one in all, when
+//! only per-sample layers touch it), so each step reads and writes distinct fields and the code
+//! stays uniform.
+//!
+//! Dense layers and nested models run on the whole block at once: a Dense layer is one product
+//! of the block's rows with its kernel, forward and backward, so the kernel is read from memory
+//! once per block rather than once per sample. Every other layer runs sample by sample, and a
+//! run of such layers is one loop over the block's samples, so that each sample's images stay in
+//! cache from one layer to the next.
+
+use crate::emit::types::{lit, tensor_ty};
+use crate::graph::Graph;
+use crate::layers::{Act, Mode};
+use crate::shapes::Step;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::Ident;
+
+fn act_ty(act: &Act) -> TokenStream {
+    let ty = format_ident!("{}", act.ty);
+    quote!(::kiln::core::activations::#ty)
+}
+
+/// `Some(Fused::…)` when this activation can be fused with a loss.
+fn fused_of(act: &Act) -> TokenStream {
+    match act.name {
+        "softmax" => quote!(::core::option::Option::Some(
+            ::kiln::core::losses::Fused::Softmax
+        )),
+        "sigmoid" => quote!(::core::option::Option::Some(
+            ::kiln::core::losses::Fused::Sigmoid
+        )),
+        _ => quote!(::core::option::Option::None),
+    }
+}
+
+/// One layer's pieces of the generated training code. In a block layer, `n` is the number of
+/// samples and `d_prev` a slice of `n` input gradients; in a per-sample one, `s` is the sample
+/// and `d_prev` its input gradient.
+pub struct Parts {
+    /// The layer's fields of the cache struct.
+    pub fields: TokenStream,
+    /// Their types, to check each is `Zeroable`.
+    pub cache_tys: Vec<TokenStream>,
+    pub forward: TokenStream,
+    /// Runs before the input gradient is formed (activation and dropout backward).
+    pub pre: TokenStream,
+    /// Forms the input gradient into `d_prev` (and adds parameter gradients).
+    pub with_dx: TokenStream,
+    /// Adds parameter gradients only: the first layer of a top-level model.
+    pub params_only: TokenStream,
+    /// `(pre-activation, output)` of the block, when this is the last layer.
+    pub outputs: TokenStream,
+    /// The activation a loss may fuse with, when this is the last layer.
+    pub last_activation: TokenStream,
+}
+
+/// What a layer's `train` sees. Its cache fields are named for its output value `i`: output
+/// `a{i}`, its gradient `g{i}`, pre-activation `z{i}`, dropout mask `m{i}`, nested cache `n{i}`.
+pub struct Cx<'a> {
+    pub t: TokenStream,
+    pub s: &'a Step,
+    pub field: Ident,
+    pub a: Ident,
+    pub g: Ident,
+    pub z: Ident,
+    pub m: Ident,
+    pub n: Ident,
+    /// Whether the layer runs on the whole block (else on sample `s`).
+    pub blocked: bool,
+    /// Whether one gradient buffer serves every sample (see `emit`).
+    pub single: bool,
+    pub is_last: bool,
+    /// The layer's input: `&xs[s]`, `&xs[..n]` or the previous layer's output.
+    pub input: TokenStream,
+    pub in_ty: TokenStream,
+    pub out_ty: TokenStream,
+    /// The widths of the input's and output's last axes.
+    pub cin: proc_macro2::Literal,
+    pub cout: proc_macro2::Literal,
+    pub block: TokenStream,
+    pub cast: TokenStream,
+    pub cast_mut: TokenStream,
+}
+
+impl Cx<'_> {
+    /// This layer's view of field `f`: sample `s`'s tensor, or the block's first `n`.
+    pub fn at(&self, f: &Ident) -> TokenStream {
+        if self.blocked {
+            quote!(cache.#f[..n])
+        } else if self.single && *f == self.g {
+            quote!(cache.#f[0])
+        } else {
+            quote!(cache.#f[s])
+        }
+    }
+
+    /// The rows of `cout` floats of field `f`, for the activations.
+    pub fn rows(&self, f: &Ident) -> TokenStream {
+        let (v, t, cout, cast) = (self.at(f), &self.t, &self.cout, &self.cast);
+        if self.blocked {
+            quote!(#cast::<_, [#t; #cout]>(&#v))
+        } else {
+            quote!(::kiln::core::tensor::Rows::<#t, #cout>::rows(&#v))
+        }
+    }
+
+    fn rows_mut(&self, f: &Ident) -> TokenStream {
+        let (v, t, cout, cast_mut) = (self.at(f), &self.t, &self.cout, &self.cast_mut);
+        if self.blocked {
+            quote!(#cast_mut::<_, [#t; #cout]>(&mut #v))
+        } else {
+            quote!(::kiln::core::tensor::Rows::<#t, #cout>::rows_mut(&mut #v))
+        }
+    }
+
+    fn copy(&self, to: &Ident, from: &Ident) -> TokenStream {
+        let (to, from) = (self.at(to), self.at(from));
+        if self.blocked {
+            quote!(#to.copy_from_slice(&#from);)
+        } else {
+            quote!(#to = #from;)
+        }
+    }
+
+    /// Where a layer with activation `act` writes before activating: `z`, or `a` for none.
+    pub fn target(&self, act: &Act) -> &Ident {
+        if act.name != "linear" {
+            &self.z
+        } else {
+            &self.a
+        }
+    }
+
+    /// The parts every layer starts from: its output and gradient fields.
+    pub fn parts(&self) -> Parts {
+        let (a, g, out_ty, block) = (&self.a, &self.g, &self.out_ty, &self.block);
+        let g_len = if self.single {
+            quote!(1)
+        } else {
+            block.clone()
+        };
+        Parts {
+            fields: quote!(pub #a: [#out_ty; #block], pub #g: [#out_ty; #g_len],),
+            cache_tys: vec![quote!([#out_ty; #block]), quote!([#out_ty; #g_len])],
+            forward: TokenStream::new(),
+            pre: TokenStream::new(),
+            with_dx: TokenStream::new(),
+            params_only: TokenStream::new(),
+            outputs: quote!((&cache.#a[..], &cache.#a[..])),
+            last_activation: quote!(::core::option::Option::None),
+        }
+    }
+
+    /// Adds a cache field `f` holding one output-shaped tensor per sample.
+    pub fn field(&self, p: &mut Parts, f: &Ident) {
+        let (out_ty, block) = (&self.out_ty, &self.block);
+        p.fields.extend(quote!(pub #f: [#out_ty; #block],));
+        p.cache_tys.push(quote!([#out_ty; #block]));
+    }
+
+    /// Activation `act` from `z` (already written) into `a`, and its backward; the loss may
+    /// fuse with it when this is the last layer.
+    pub fn activated(&self, p: &mut Parts, act: &Act) {
+        let (t, cout, a, z, g) = (&self.t, &self.cout, &self.a, &self.z, &self.g);
+        self.field(p, z);
+        let at = act_ty(act);
+        let (a_rows, z_rows, g_rows, a_view) = (
+            self.rows_mut(a),
+            self.rows(z),
+            self.rows_mut(g),
+            self.rows(a),
+        );
+        let backward = quote! {
+            <#at as ::kiln::core::activations::Activation>::backward::<#t, #cout>(
+                #z_rows, #a_view, #g_rows,
+            );
+        };
+        p.forward.extend(self.copy(a, z));
+        p.forward.extend(
+            quote!(<#at as ::kiln::core::activations::Activation>::apply::<#t, #cout>(#a_rows);),
+        );
+        p.pre = if self.is_last {
+            quote!(if !fused { #backward })
+        } else {
+            backward
+        };
+        p.outputs = quote!((&cache.#z[..], &cache.#a[..]));
+        p.last_activation = fused_of(act);
+    }
+
+    /// The input's bytes seen as the output's shape, forward and backward.
+    pub fn reshaped(&self) -> Parts {
+        let (in_ty, out_ty, input) = (&self.in_ty, &self.out_ty, &self.input);
+        let mut p = self.parts();
+        let (out, dy) = (self.at(&self.a), self.at(&self.g));
+        p.forward = quote!(#out = *::kiln::core::tensor::reshape::<#in_ty, #out_ty>(#input););
+        p.with_dx = quote!(*d_prev = *::kiln::core::tensor::reshape::<#out_ty, #in_ty>(&#dy););
+        p
+    }
+}
+
+/// The cache struct, the `Flat` and `Train` impls of model `name` with element type `t`.
+pub fn emit(
+    t: &TokenStream,
+    name: &syn::Ident,
+    vis: &syn::Visibility,
+    graph: &Graph,
+    steps: &[Step],
+) -> TokenStream {
+    let t = t.clone();
+    let input = &graph.input[..];
+    let cache = format_ident!("{}TrainCache", name);
+    let block = quote!(::kiln::core::train::BLOCK);
+    let cast = quote!(::kiln::core::bytemuck::cast_slice);
+    let cast_mut = quote!(::kiln::core::bytemuck::cast_slice_mut);
+    let nodes = &graph.nodes;
+    let last = nodes.len();
+    let on_block: Vec<bool> = nodes
+        .iter()
+        .map(|n| n.layer.kind.mode() == Mode::Block)
+        .collect();
+    let mut all = Vec::new();
+    let mut cache_tys = Vec::new();
+    let mut last_activation = quote!(::core::option::Option::None);
+    let mut outputs = TokenStream::new();
+    // The gradient of a per-sample layer's output is only needed while that sample goes back
+    // through the run of per-sample layers it belongs to, unless a block layer reads or writes
+    // it: then one buffer serves every sample, and stays in cache.
+    let g_single: Vec<bool> = (0..last)
+        .map(|idx| !on_block[idx] && idx + 1 < last && !on_block[idx + 1])
+        .collect();
+
+    for (idx, (node, s)) in nodes.iter().zip(steps).enumerate() {
+        let l = &node.layer;
+        let (i, x) = (node.output, node.inputs[0]);
+        let blocked = on_block[idx];
+        let input_expr = match (x, blocked) {
+            (0, false) => quote!(&xs[s]),
+            (0, true) => quote!(&xs[..n]),
+            _ => {
+                let prev = format_ident!("a{}", x);
+                if blocked {
+                    quote!(&cache.#prev[..n])
+                } else {
+                    quote!(&cache.#prev[s])
+                }
+            }
+        };
+        let cx = Cx {
+            t: t.clone(),
+            s,
+            field: format_ident!("{}", l.name),
+            a: format_ident!("a{}", i),
+            g: format_ident!("g{}", i),
+            z: format_ident!("z{}", i),
+            m: format_ident!("m{}", i),
+            n: format_ident!("n{}", i),
+            blocked,
+            single: g_single[idx],
+            is_last: idx + 1 == last,
+            input: input_expr,
+            in_ty: tensor_ty(&t, if x == 0 { input } else { &s.input }),
+            out_ty: tensor_ty(&t, &s.output),
+            cin: lit(*s.input.last().expect("rank >= 1")),
+            cout: lit(*s.output.last().expect("rank >= 1")),
+            block: block.clone(),
+            cast: cast.clone(),
+            cast_mut: cast_mut.clone(),
+        };
+        let p = l.kind.train(&cx);
+        cache_tys.extend(p.cache_tys.iter().cloned());
+        outputs = p.outputs.clone();
+        last_activation = p.last_activation.clone();
+        all.push(p);
+    }
+
+    // Runs of consecutive layers of one kind, `(first, end, on the block)`.
+    let mut groups: Vec<(usize, usize, bool)> = Vec::new();
+    for (idx, &blocked) in on_block.iter().enumerate() {
+        match groups.last_mut() {
+            Some((_, end, false)) if !blocked => *end = idx + 1,
+            _ => groups.push((idx, idx + 1, blocked)),
+        }
+    }
+
+    let fields = all.iter().map(|p| &p.fields);
+    let forward = groups.iter().map(|&(first, end, blocked)| {
+        let code = all[first..end].iter().map(|p| &p.forward);
+        if blocked {
+            quote!(#(#code)*)
+        } else {
+            quote!(for s in 0..n { #(#code)* })
+        }
+    });
+    let backward = groups.iter().rev().map(|&(first, end, blocked)| {
+        let code = (first..end).rev().map(|idx| {
+            let p = &all[idx];
+            let (pre, with_dx, params_only) = (&p.pre, &p.with_dx, &p.params_only);
+            let mine = if blocked { quote!([..n]) } else { quote!([s]) };
+            let prev = if idx > 0 && g_single[idx - 1] {
+                quote!([0])
+            } else {
+                mine.clone()
+            };
+            if idx == 0 {
+                quote! {
+                    #pre
+                    match dx.as_deref_mut() {
+                        ::core::option::Option::Some(d) => { let d_prev = &mut d #mine; #with_dx }
+                        ::core::option::Option::None => { #params_only }
+                    }
+                }
+            } else {
+                let g_prev = format_ident!("g{}", idx);
+                quote! {
+                    #pre
+                    {
+                        let d_prev = &mut cache.#g_prev #prev;
+                        #with_dx
+                    }
+                }
+            }
+        });
+        if blocked {
+            quote!(#(#code)*)
+        } else {
+            quote!(for s in 0..n { #(#code)* })
+        }
+    });
+    let g_last = format_ident!("g{}", last);
+    let out_ty = tensor_ty(&t, &steps.last().expect("a model has layers").output);
+    let in_ty = tensor_ty(&t, input);
+    let field_tys: Vec<TokenStream> = graph
+        .layers()
+        .zip(steps)
+        .filter_map(|(l, s)| l.kind.field_type(&t, s))
+        .collect();
+    let doc = format!("A block of samples' training state for [`{name}`]: layer outputs, pre-activations, dropout masks and gradients.");
+
+    quote! {
+        #[doc = #doc]
+        #[doc(hidden)]
+        #[repr(C)]
+        #vis struct #cache { #(#fields)* }
+
+        // SAFETY: every field is an array of floats or a nested model's cache, all `Zeroable`
+        // (checked below), so all-zero bytes are a valid value.
+        unsafe impl ::kiln::core::bytemuck::Zeroable for #cache {}
+        const _: () = {
+            fn _zeroable_fields() {
+                fn zeroable<Z: ::kiln::core::bytemuck::Zeroable>() {}
+                #( zeroable::<#cache_tys>(); )*
+            }
+        };
+
+        // SAFETY: `#name` is `#[repr(C)]` and holds only layers that are themselves `Flat`
+        // (checked below): contiguous `f32`s with no padding.
+        unsafe impl ::kiln::core::train::Flat<#t> for #name {}
+        const _: () = {
+            fn _flat_fields() {
+                fn flat<F: ::kiln::core::train::Flat<#t>>() {}
+                #( flat::<#field_tys>(); )*
+            }
+        };
+
+        impl ::kiln::core::train::Train for #name {
+            type Cache = #cache;
+            const LAST_ACTIVATION: ::core::option::Option<::kiln::core::losses::Fused> = #last_activation;
+
+            #[allow(unused_variables)]
+            fn forward_train(&self, xs: &[#in_ty], cache: &mut #cache, rngs: &mut [::kiln::core::init::Rng]) {
+                let n = xs.len();
+                assert!(n <= #block && rngs.len() >= n, "a block is at most BLOCK samples, each with its generator");
+                #(#forward)*
+            }
+
+            fn outputs(cache: &#cache) -> (&[#out_ty], &[#out_ty]) {
+                #outputs
+            }
+
+            fn output_grad(cache: &mut #cache) -> &mut [#out_ty] {
+                &mut cache.#g_last[..]
+            }
+
+            #[allow(unused_variables, unused_mut)]
+            fn backward(
+                &self,
+                xs: &[#in_ty],
+                cache: &mut #cache,
+                fused: bool,
+                grads: &mut Self,
+                mut dx: ::core::option::Option<&mut [#in_ty]>,
+            ) {
+                let n = xs.len();
+                assert!(n <= #block, "a block is at most BLOCK samples");
+                #(#backward)*
+            }
+        }
+    }
+}

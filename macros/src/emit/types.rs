@@ -1,0 +1,18 @@
+//! The Rust types the generated code names: tensors as nested arrays, layers with every size
+//! as a literal. Shared by the inference and the training code generators.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+/// An unsuffixed `usize` literal, for const generic arguments and array lengths.
+pub fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
+/// The nested-array type of a tensor: `[[[f32; 1]; 28]; 28]` for `[28, 28, 1]`.
+pub fn tensor_ty(t: &TokenStream, shape: &[usize]) -> TokenStream {
+    shape.iter().rev().fold(t.clone(), |inner, &d| {
+        let d = lit(d);
+        quote!([#inner; #d])
+    })
+}
