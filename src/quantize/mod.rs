@@ -18,7 +18,7 @@
 //! Supported: `Conv2D` and `Dense` with `linear`, `relu` or `relu6` (and `softmax` on the last
 //! layer: the int8 model outputs its logits, which have the same argmax), with
 //! `MaxPooling2D`, `AveragePooling2D`, `Flatten`, `Reshape` and `Dropout` between them, which
-//! keep their input's scale and zero point. [`reference`] runs a quantized model with plain
+//! keep their input's scale and zero point. [`reference`](mod@reference) runs a quantized model with plain
 //! integer loops, to measure its accuracy on the host and to check faster int8 code against.
 
 mod calibrate;
