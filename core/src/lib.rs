@@ -36,7 +36,7 @@ pub use arena::{Arena, Infer, Planned};
 #[cfg(feature = "alloc")]
 pub use error::Error;
 pub use model::Model;
-pub use observe::{Observe, Observed};
+pub use observe::{Observe, Observed, QuantRole};
 pub use scalar::Scalar;
 
 #[doc(hidden)]

@@ -2,6 +2,19 @@
 
 use crate::model::Model;
 
+/// What post-training int8 quantization does with a layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantRole {
+    /// Quantized parameters, run by `kiln_core::quant::QConv2D`.
+    Conv2D,
+    /// Quantized parameters, run by `kiln_core::quant::QDense`.
+    Dense,
+    /// Keeps its input's scale and zero point (pooling, reshapes, dropout).
+    PassThrough,
+    /// Has no int8 kernel yet.
+    Unsupported,
+}
+
 /// One layer's output during [`Observe::forward_observed`].
 #[derive(Clone, Copy, Debug)]
 pub struct Observed<'a, T> {
@@ -13,6 +26,8 @@ pub struct Observed<'a, T> {
     pub class: &'static str,
     /// The activation fused into the layer (`relu`, `softmax`, …), `linear` if none.
     pub activation: &'static str,
+    /// What int8 quantization does with the layer, as its `model!` definition says.
+    pub role: QuantRole,
     /// The layer's output, flattened, as an int8 model stores it: after the activation, except
     /// that a softmax is not applied (these are its logits; an int8 model leaves softmax out,
     /// since it does not change which class is largest).

@@ -1,7 +1,7 @@
 //! Calibration: the range of the input and of every layer's output over sample inputs.
 
 use crate::core::bytemuck;
-use crate::core::{Observe, Observed};
+use crate::core::{Observe, Observed, QuantRole};
 use crate::Error;
 
 /// One layer as [`Observe::forward_observed`] shows it, with its output's range so far.
@@ -11,6 +11,7 @@ pub(crate) struct LayerRange {
     pub name: &'static str,
     pub class: &'static str,
     pub activation: &'static str,
+    pub role: QuantRole,
     pub min: f32,
     pub max: f32,
 }
@@ -39,6 +40,7 @@ impl Ranges {
                 name: o.name,
                 class: o.class,
                 activation: o.activation,
+                role: o.role,
                 min,
                 max,
             });

@@ -33,20 +33,11 @@ pub use scheme::{activation_range, effective_scale, quantize_bias, quantize_kern
 
 use crate::core::kernels::{with_isa, Isa};
 use crate::core::quant::quantize_multiplier;
-use crate::core::Observe;
+use crate::core::{Observe, QuantRole};
 use crate::Error;
 use calibrate::{LayerRange, Ranges};
 use std::collections::HashMap;
 use std::path::Path;
-
-/// The layers that keep their input's quantization.
-const PASS_THROUGH: [&str; 5] = [
-    "MaxPooling2D",
-    "AveragePooling2D",
-    "Flatten",
-    "Reshape",
-    "Dropout",
-];
 
 /// What [`quantize`] supports, for error messages.
 const SUPPORTED: &str = "int8 quantization supports Conv2D and Dense with activation linear, \
@@ -89,7 +80,7 @@ pub fn quantize<M: Observe<Scalar = f32>>(
     for l in ranges
         .layers
         .iter()
-        .filter(|l| !PASS_THROUGH.contains(&l.class))
+        .filter(|l| l.role != QuantRole::PassThrough)
     {
         let layer = quantize_layer(l, current, &mut params)?;
         current = layer.output;
@@ -119,17 +110,18 @@ impl Quantized {
 fn check_supported(layers: &[LayerRange]) -> Result<(), Error> {
     let last = layers.last().map_or(0, |l| l.position);
     for l in layers {
-        let weighted = matches!(l.class, "Conv2D" | "Dense");
-        let problem: String = if !weighted && !PASS_THROUGH.contains(&l.class) {
-            "is not supported".into()
-        } else if !weighted {
-            continue;
-        } else if l.activation == "softmax" && l.position != last {
-            "has softmax before the last layer".into()
-        } else if !matches!(l.activation, "linear" | "relu" | "relu6" | "softmax") {
-            format!("has activation `{}`", l.activation)
-        } else {
-            continue;
+        let problem: String = match l.role {
+            QuantRole::Unsupported => "is not supported".into(),
+            QuantRole::PassThrough => continue,
+            QuantRole::Conv2D | QuantRole::Dense => {
+                if l.activation == "softmax" && l.position != last {
+                    "has softmax before the last layer".into()
+                } else if !matches!(l.activation, "linear" | "relu" | "relu6" | "softmax") {
+                    format!("has activation `{}`", l.activation)
+                } else {
+                    continue;
+                }
+            }
         };
         return Err(Error::InvalidArgument(format!(
             "quantize: layer {} `{}` ({}) {problem}; {SUPPORTED}",
@@ -145,7 +137,7 @@ fn quantize_layer(
     input: QuantParams,
     params: &mut HashMap<String, (Vec<usize>, Vec<f32>)>,
 ) -> Result<QuantizedLayer, Error> {
-    let kind = if l.class == "Conv2D" {
+    let kind = if l.role == QuantRole::Conv2D {
         Weighted::Conv2D
     } else {
         Weighted::Dense

@@ -119,6 +119,7 @@ pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, Tok
             act_name,
         } = l.kind.forward(&cx);
         let (pos, lname, class, x_out, b) = (l.pos, &l.name, &l.class, &cx.x_out, &cx.b);
+        let role = format_ident!("{}", format!("{:?}", l.kind.quant_role()));
         let observe = |v: TokenStream| {
             quote! {
                 f(::kiln::core::Observed {
@@ -126,6 +127,7 @@ pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, Tok
                     name: #lname,
                     class: #class,
                     activation: #act_name,
+                    role: ::kiln::core::QuantRole::#role,
                     output: ::kiln::core::tensor::flat(#v),
                 });
             }

@@ -1,7 +1,7 @@
 //! `Activation(name)`: an activation on its own, applied along the last axis, Keras's
 //! `Activation`. The activations themselves are listed in `layers::ACTIVATIONS`.
 
-use super::{p, Act, Fusion, LayerInfo, LayerKind, Mode, Weight, NAME};
+use super::{p, Act, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -131,5 +131,9 @@ impl LayerKind for Activation {
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
         unreachable!("Activation has no int8 kernel yet")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Unsupported
     }
 }

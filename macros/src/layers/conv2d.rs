@@ -1,7 +1,7 @@
 //! `Conv2D(filters, kernel_size[, activation])`: a 2-D convolution over channels-last images,
 //! Keras's `Conv2D` (`valid` or `same` padding, strides, bias).
 
-use super::{p, Act, Conv, Fusion, LayerInfo, LayerKind, Mode, Padding, Weight, NAME};
+use super::{p, Act, Conv, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -226,5 +226,9 @@ impl LayerKind for Conv2D {
             field: Some((ty, ctor)),
             call,
         }
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Conv2D
     }
 }

@@ -1,6 +1,6 @@
 //! `Dense(units[, activation])`: a kernel product along the last axis, Keras's `Dense`.
 
-use super::{p, Act, Fusion, LayerInfo, LayerKind, Mode, Weight, NAME};
+use super::{p, Act, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -191,5 +191,9 @@ impl LayerKind for Dense {
             )),
             call: quote!(self.#f.forward(x, y);),
         }
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Dense
     }
 }

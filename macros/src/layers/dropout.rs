@@ -1,7 +1,7 @@
 //! `Dropout(rate)`: zeroes a `rate` fraction of its inputs in training and scales the rest,
 //! Keras's `Dropout`; the identity at inference.
 
-use super::{p, Fusion, LayerInfo, LayerKind, Mode, Weight, NAME};
+use super::{p, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -114,5 +114,9 @@ impl LayerKind for Dropout {
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
         unreachable!("Dropout is an alias in int8 models")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::PassThrough
     }
 }

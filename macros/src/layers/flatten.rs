@@ -1,6 +1,6 @@
 //! `Flatten`: the same values as a vector, Keras's `Flatten`. A zero-copy view everywhere.
 
-use super::{Fusion, LayerInfo, LayerKind, Mode, Weight, NAME};
+use super::{Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -82,5 +82,9 @@ impl LayerKind for Flatten {
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
         unreachable!("Flatten is an alias in int8 models")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::PassThrough
     }
 }

@@ -1,6 +1,6 @@
 //! `GlobalAvgPool`: each channel's mean over height and width, Keras's `GlobalAveragePooling2D`.
 
-use super::{Fusion, LayerInfo, LayerKind, Mode, Weight, NAME};
+use super::{Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -117,5 +117,9 @@ impl LayerKind for GlobalAvgPool {
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
         unreachable!("GlobalAvgPool has no int8 kernel yet")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Unsupported
     }
 }

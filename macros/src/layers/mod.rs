@@ -161,6 +161,15 @@ pub struct Weight {
     pub stored: bool,
 }
 
+/// What `kiln::quantize` does with a layer: the variant of `kiln_core::QuantRole` it names.
+#[derive(Clone, Copy, Debug)]
+pub enum QuantRole {
+    Conv2D,
+    Dense,
+    PassThrough,
+    Unsupported,
+}
+
 /// A layer kind's behaviour in every phase. One impl per file of this folder.
 pub trait LayerKind {
     /// Output shape, parameter count and leading padding from the input shape, by Keras's
@@ -200,4 +209,6 @@ pub trait LayerKind {
     fn int8(&self, cx: &int8::Check) -> int8::Role;
     /// Its int8 field and code; called only for layers whose role has code.
     fn int8_code(&self, cx: &int8::Cx) -> int8::Code;
+    /// What `kiln::quantize` does with it at run time (`kiln_core::QuantRole`).
+    fn quant_role(&self) -> QuantRole;
 }

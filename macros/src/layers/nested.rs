@@ -1,7 +1,7 @@
 //! A model made with `model!`, used as a layer: its shapes come from its callback
 //! (`graph::nested`), and every way of running calls the nested model's own impls.
 
-use super::{Fusion, LayerKind, Mode, Weight};
+use super::{Fusion, LayerKind, Mode, QuantRole, Weight};
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::nested::KnownModel;
 use crate::shapes::{describe, fmt_shape, ShapeCx, Step};
@@ -172,5 +172,9 @@ impl LayerKind for Nested {
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
         unreachable!("nested models have no int8 kernel yet")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Unsupported
     }
 }

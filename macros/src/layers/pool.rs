@@ -2,7 +2,7 @@
 //! `AveragePooling2D`. One file for both: they share arguments, shape rule and window code,
 //! and differ only in the `kiln_core` kernel they call.
 
-use super::{p, Fusion, LayerInfo, LayerKind, Mode, Padding, Weight, Window, NAME};
+use super::{p, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, Window, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -206,5 +206,9 @@ impl LayerKind for Pool {
             field: None,
             call: quote!(::kiln::core::quant::#f::<#c, #h, #w, #oh, #ow, #ph, #pw, #sh, #sw, #pt, #pl>(x, y);),
         }
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::PassThrough
     }
 }

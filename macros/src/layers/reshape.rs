@@ -1,7 +1,7 @@
 //! `Reshape(dims...)`: the same values in another shape, one `-1` inferred, Keras's `Reshape`.
 //! A zero-copy view everywhere.
 
-use super::{p, Fusion, LayerInfo, LayerKind, Mode, Weight, NAME};
+use super::{p, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -131,6 +131,10 @@ impl LayerKind for Reshape {
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
         unreachable!("Reshape is an alias in int8 models")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::PassThrough
     }
 }
 
