@@ -23,8 +23,8 @@ pub struct Cx<'a> {
     pub t: TokenStream,
     pub s: &'a Step,
     pub field: Ident,
-    /// The layer's index among the nodes, its position and name (for docs).
-    pub index: usize,
+    /// The layer's output value (names its fields), its position and name (for docs).
+    pub value: usize,
     pub pos: usize,
     pub name: &'a str,
     /// Inside a run over samples `r` (`x_in` is then one sample's tensor), or on the block
@@ -188,7 +188,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
             t: t.clone(),
             s,
             field: format_ident!("{}", l.name),
-            index: idx,
+            value: node.output,
             pos: l.pos,
             name: &l.name,
             in_run: in_run[idx],

@@ -133,7 +133,7 @@ impl LayerKind for Nested {
         let (f, x_in, x_out, b) = (&cx.field, &cx.x_in, &cx.x_out, &cx.b);
         let (ty_in, ty_out) = (&cx.ty_in, &cx.ty_out);
         let mut p = cx.block_output();
-        let nested = format_ident!("n{}", cx.index + 1);
+        let nested = format_ident!("n{}", cx.value);
         let inner = &self.path;
         let inner_scratch = quote! {
             <#inner as ::kiln::core::model::ForwardBatch<#ty_in, #ty_out>>::Scratch
