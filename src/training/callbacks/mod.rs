@@ -10,7 +10,10 @@ use kiln_core::train::Train;
 mod csv_logger;
 mod early_stopping;
 mod model_checkpoint;
+mod python_format;
 mod reduce_lr_on_plateau;
+
+use python_format::python_float;
 
 pub use csv_logger::CSVLogger;
 pub use early_stopping::EarlyStopping;
@@ -185,58 +188,9 @@ fn missing_figure<'a>(who: &str, name: &str, available: impl Iterator<Item = &'a
     ))
 }
 
-/// `repr(x)` of a Python float, the way Keras writes a logged value in messages, file names
-/// and CSV: the shortest digits that read back as `x`, in scientific notation (`1e-05`) below
-/// 1e-4 and from 1e16, with `.0` on whole numbers, `nan`, `inf`.
-fn python_float(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let scientific = format!("{x:e}");
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .expect("`{:e}` always writes an exponent");
-    let exponent: i32 = exponent.parse().expect("`{:e}` writes an integer exponent");
-    if x == 0.0 || (-4..16).contains(&exponent) {
-        let fixed = format!("{x}");
-        if fixed.contains('.') {
-            fixed
-        } else {
-            fixed + ".0"
-        }
-    } else {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn python_float_matches_python_repr() {
-        for (x, repr) in [
-            (1e-5, "1e-05"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (1e16, "1e+16"),
-            (123456789012345678.0, "1.2345678901234568e+17"),
-            (1.0, "1.0"),
-            (1e15, "1000000000000000.0"),
-            (0.0001, "0.0001"),
-            (0.00001234, "1.234e-05"),
-            (f64::NAN, "nan"),
-            (f64::NEG_INFINITY, "-inf"),
-            (-0.0, "-0.0"),
-            (2.5e-7, "2.5e-07"),
-            (1e-100, "1e-100"),
-        ] {
-            assert_eq!(python_float(x), repr, "repr({x:e})");
-        }
-    }
 
     #[test]
     fn auto_mode_follows_the_metric_direction() {
