@@ -11,7 +11,6 @@ pub mod activation;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
-pub mod flatten;
 pub mod global_avg_pool;
 pub mod nested;
 pub mod pool;
@@ -30,7 +29,7 @@ pub const LAYERS: &[LayerInfo] = &[
     pool::MAX_INFO,
     pool::AVG_INFO,
     global_avg_pool::INFO,
-    flatten::INFO,
+    reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,
     activation::INFO,

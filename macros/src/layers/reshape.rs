@@ -1,5 +1,6 @@
-//! `Reshape(dims...)`: the same values in another shape, one `-1` inferred, Keras's `Reshape`.
-//! A zero-copy view everywhere.
+//! `Reshape(dims...)` and `Flatten`: the same values in another shape (one `-1` inferred, or
+//! all in one vector), Keras's `Reshape` and `Flatten`. One file for both: they differ only in
+//! their shape rule, and are a zero-copy view everywhere.
 
 use super::{p, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
@@ -19,13 +20,24 @@ pub const INFO: LayerInfo = LayerInfo {
     build,
 };
 
+pub const FLATTEN_INFO: LayerInfo = LayerInfo {
+    spellings: &["Flatten"],
+    keras_class: "Flatten",
+    auto_name: "flatten",
+    params: &[NAME],
+    variadic: false,
+    usage: "Flatten",
+    build: |_, _| Box::new(Reshape { dims: None }),
+};
+
+/// `dims` as written, or `None` for `Flatten`.
 pub struct Reshape {
-    pub dims: Vec<i64>,
+    pub dims: Option<Vec<i64>>,
 }
 
 fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
     Box::new(Reshape {
-        dims: reshape_dims(args.call, &args.label, errs).unwrap_or_default(),
+        dims: Some(reshape_dims(args.call, &args.label, errs).unwrap_or_default()),
     })
 }
 
@@ -40,7 +52,10 @@ fn divisors(n: usize) -> Option<String> {
 
 impl LayerKind for Reshape {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
-        let (dims, label, from) = (&self.dims, &cx.label, &cx.from);
+        let Some(dims) = &self.dims else {
+            return Ok(cx.step(input, vec![input.iter().product()], 0, (0, 0)));
+        };
+        let (label, from) = (&cx.label, &cx.from);
         let total: usize = input.iter().product();
         let fixed: usize = dims
             .iter()
@@ -78,7 +93,8 @@ impl LayerKind for Reshape {
     }
 
     fn output_alone(&self, _: &ShapeCx) -> Option<Vec<usize>> {
-        (!self.dims.contains(&-1)).then(|| self.dims.iter().map(|&d| d as usize).collect())
+        let dims = self.dims.as_ref()?;
+        (!dims.contains(&-1)).then(|| dims.iter().map(|&d| d as usize).collect())
     }
 
     fn is_broken(&self, _: &ShapeCx) -> bool {
@@ -130,7 +146,7 @@ impl LayerKind for Reshape {
     }
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
-        unreachable!("Reshape is an alias in int8 models")
+        unreachable!("Reshape and Flatten are aliases in int8 models")
     }
 
     fn quant_role(&self) -> QuantRole {
