@@ -38,6 +38,44 @@ kiln::model! {
     struct Regressor<f64>: [4] => < Dense(5, relu6), Dense(3, hard_sigmoid), Dense(2) >
 }
 
+kiln::model! {
+    /// The functional form: a residual block (a value read by two layers), `Add`, pooling.
+    struct Residual<f64> {
+        input image: [6, 6, 2];
+        let x = Conv2D(3, 3, padding = same, activation = tanh)(image);
+        let y = Conv2D(3, 3, padding = same)(x);
+        let x = Activation(elu)(Add(x, y));
+        let x = GlobalAvgPool(MaxPool(2)(x));
+        output class = Dense(3, softmax)(x);
+    }
+}
+
+kiln::model! {
+    /// Branches from the input (its gradient summed over three readers), every elementwise
+    /// merge, and a shared layer whose gradients add up.
+    struct Branches<f64> {
+        input v: [6];
+        let enc = Dense(4, tanh);
+        let a = enc(Dense(6, sigmoid)(v));
+        let b = enc(v);
+        let c = Dense(4)(v);
+        let m = Concatenate(Multiply(a, b), Subtract(a, c), Average(a, b, c), Maximum(a, b, c), Minimum(b, c));
+        output y = Dense(2, sigmoid)(m);
+    }
+}
+
+kiln::model! {
+    /// Images joined along the channels and along the height, one value read twice by one layer.
+    struct Joined<f64> {
+        input img: [4, 4, 1];
+        let p = Conv2D(2, 3, padding = same, activation = relu)(img);
+        let q = Conv2D(3, 1)(img);
+        let j = Concatenate(p, q);
+        let k = Concatenate(axis = 1)(j, j);
+        output y = Dense(2)(Flatten(k));
+    }
+}
+
 /// A deterministic pseudo-random value in [-1, 1).
 fn noise(i: usize, salt: u64) -> f64 {
     let h = (i as u64 ^ salt)
@@ -177,4 +215,24 @@ fn only_softmax_and_sigmoid_endings_fuse() {
         Some(kiln::core::losses::Fused::Sigmoid)
     );
     assert_eq!(<Regressor as Train>::LAST_ACTIVATION, None);
+}
+
+#[test]
+fn graph_with_a_residual_add() {
+    check::<Residual>(7, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+    check::<Residual>(8, Target::Dense(&[0.2, 0.3, 0.5]), Loss::MeanSquaredError);
+}
+
+#[test]
+fn graph_with_branches_every_merge_and_a_shared_layer() {
+    assert_eq!(
+        Branches::PARAMS,
+        6 * 6 + 6 + 6 * 4 + 4 + 6 * 4 + 4 + 20 * 2 + 2
+    );
+    check::<Branches>(9, Target::Dense(&[1.0, 0.0]), Loss::BinaryCrossentropy);
+}
+
+#[test]
+fn graph_with_concatenations() {
+    check::<Joined>(10, Target::Dense(&[0.5, -0.5]), Loss::MeanSquaredError);
 }

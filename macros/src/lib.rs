@@ -42,15 +42,12 @@ pub fn model(input: TokenStream) -> TokenStream {
 
 /// Checks and emits the model, one layer after the other so that errors come in source order.
 fn expand(def: &ModelDef) -> TokenStream2 {
+    if def.functional.is_some() {
+        return expand_functional(def);
+    }
     let mut errs = Errors::default();
     let input = input_shape(def, &mut errs);
-    if let Some(t) = def
-        .scalar
-        .as_ref()
-        .filter(|t| *t != "f32" && *t != "f64" && *t != "i8")
-    {
-        errs.at(t, format!("`{}` computes in `f32`, `f64` or `i8` (quantized), not `{t}`; write `struct {}<f64>: …`, or leave the type out for `f32`", def.name, def.name));
-    }
+    check_scalar(def, &mut errs);
     if def.layers.is_empty() {
         errs.at(
             &def.brackets,
@@ -111,6 +108,53 @@ fn expand(def: &ModelDef) -> TokenStream2 {
     }
 }
 
+/// The functional form: its layers built as in the Sequential form, then wired into a graph.
+fn expand_functional(def: &ModelDef) -> TokenStream2 {
+    let f = def.functional.as_ref().expect("the functional form");
+    let mut errs = Errors::default();
+    let mut input = None;
+    for i in &f.inputs {
+        let shape = shape_dims(&i.name, &i.shape, &mut errs);
+        input = input.or(shape);
+    }
+    check_scalar(def, &mut errs);
+    let heads = head::heads(&def.layers, &def.known);
+    let mut layers = Vec::new();
+    for (i, written) in heads.iter().enumerate() {
+        layers.push(graph::build(written, &mut errs));
+        head::check_name(&heads, i, &mut errs);
+    }
+    let wired = graph::functional::wire(def, f, &heads, layers, input, &mut errs);
+    match (errs.combined(), wired) {
+        (None, Some((graph, steps))) => {
+            if def.scalar.as_ref().is_some_and(|t| t == "i8") {
+                if !graph.is_chain() {
+                    let msg = format!(
+                        "`{}` is a graph (a layer reads a value other than the one before it, or is shared);                          int8 models are chains of layers for now: quantize a Sequential model",
+                        def.name
+                    );
+                    return placeholder(def, Some(syn::Error::new_spanned(&f.braces, msg)));
+                }
+                emit::int8::emit(def, &graph, &steps)
+            } else {
+                emit::emit(def, &graph, &steps)
+            }
+        }
+        (err, _) => placeholder(def, err),
+    }
+}
+
+/// Reports an element type other than `f32`, `f64` or `i8`.
+fn check_scalar(def: &ModelDef, errs: &mut Errors) {
+    if let Some(t) = def
+        .scalar
+        .as_ref()
+        .filter(|t| *t != "f32" && *t != "f64" && *t != "i8")
+    {
+        errs.at(t, format!("`{}` computes in `f32`, `f64` or `i8` (quantized), not `{t}`; write `struct {}<f64>: …`, or leave the type out for `f32`", def.name, def.name));
+    }
+}
+
 /// What a model with errors expands to: its errors, a unit struct so that its name resolves,
 /// and a nesting macro that answers `broken` so models using it add no errors about it.
 fn placeholder(def: &ModelDef, err: Option<syn::Error>) -> TokenStream2 {
@@ -133,6 +177,15 @@ fn input_shape(def: &ModelDef, errs: &mut Errors) -> Option<Vec<usize>> {
         );
         return None;
     };
+    shape_dims(name, shape, errs)
+}
+
+/// The dimensions of `name`'s input shape, checked: 1 to 3 positive integer literals.
+fn shape_dims(
+    name: &syn::Ident,
+    shape: &syntax::InputShape,
+    errs: &mut Errors,
+) -> Option<Vec<usize>> {
     let before = errs.len();
     let mut dims = Vec::new();
     for (i, e) in shape.dims.iter().enumerate() {

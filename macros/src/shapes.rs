@@ -8,7 +8,10 @@ use crate::layers::Padding;
 
 /// What inference found out about one layer.
 pub struct Step {
+    /// The first input's shape (a merge's others are in `inputs`).
     pub input: Vec<usize>,
+    /// Every input's shape, in order.
+    pub inputs: Vec<Vec<usize>>,
     pub output: Vec<usize>,
     pub params: usize,
     /// Top and left zero padding (Conv2D and pooling).
@@ -25,6 +28,8 @@ pub struct ShapeCx<'a> {
     pub from: String,
     /// Whether the input is the model's own (no layer before it).
     pub first: bool,
+    /// A merge's other inputs: their shapes, and where each comes from.
+    pub others: Vec<(Vec<usize>, String)>,
     /// The nested models' shapes, from their callbacks.
     pub known: &'a [KnownModel],
     /// The model's element type.
@@ -47,6 +52,7 @@ impl<'a> ShapeCx<'a> {
                 |p| format!("layer {} `{}`", p.pos, p.name),
             ),
             first: prev.is_none(),
+            others: Vec::new(),
             known,
             scalar,
         }
@@ -61,6 +67,7 @@ impl<'a> ShapeCx<'a> {
     ) -> Step {
         Step {
             input: input.to_vec(),
+            inputs: vec![input.to_vec()],
             output,
             params,
             pad,

@@ -19,6 +19,7 @@ pub mod dense;
 pub mod dropout;
 pub mod global_avg_pool2d;
 pub mod max_pool2d;
+pub mod merge;
 
 pub use avg_pool2d::AvgPool2D;
 pub use conv2d::Conv2D;
@@ -26,6 +27,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use global_avg_pool2d::GlobalAvgPool2D;
 pub use max_pool2d::MaxPool2D;
+pub use merge::Merge;
 
 #[cfg(test)]
 pub(crate) mod grad_check;

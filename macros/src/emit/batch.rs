@@ -137,10 +137,13 @@ impl Cx<'_> {
 
 /// The scratch struct, the `ForwardBatch` impl of model `name` with element type `t`.
 pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
+    if !graph.is_chain() {
+        return sample_by_sample(t, name, graph, steps);
+    }
     let input = &graph.input[..];
     let scratch = format_ident!("{}BatchScratch", name);
     let block = quote!(::kiln::core::model::BLOCK);
-    let kinds: Vec<Mode> = graph.layers().map(|l| l.kind.mode()).collect();
+    let kinds: Vec<Mode> = graph.nodes.iter().map(|n| n.layer.kind.mode()).collect();
     // A run of per-sample layers goes from a `Sample` layer to the last `Sample` layer before
     // the next `Block` one (or the end); `in_run[i]` says whether layer `i` is inside one,
     // `run_end[i]` whether it is the run's last.
@@ -268,6 +271,31 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
                     let n = x0.len();
                     #body
                     ys.copy_from_slice(#x_last);
+                }
+            }
+        }
+    }
+}
+
+/// A graph's `forward_batch`: `forward` on each sample. The block plan above assumes a chain;
+/// a graph's own is still to come.
+fn sample_by_sample(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
+    let in_ty = tensor_ty(t, &graph.input);
+    let out_ty = tensor_ty(t, &steps.last().expect("a model has layers").output);
+    quote! {
+        impl ::kiln::core::model::ForwardBatch<#in_ty, #out_ty> for #name {
+            type Scratch = ();
+
+            fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty], _: &mut ()) {
+                ::core::assert_eq!(
+                    xs.len(),
+                    ys.len(),
+                    "forward_batch: {} inputs but room for {} outputs",
+                    xs.len(),
+                    ys.len(),
+                );
+                for (x, y) in xs.iter().zip(ys.iter_mut()) {
+                    *y = <Self as ::kiln::Model>::forward(self, x);
                 }
             }
         }

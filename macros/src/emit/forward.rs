@@ -30,6 +30,8 @@ pub struct Cx<'a> {
     pub field: Ident,
     /// The input value, a reference to a tensor.
     pub x_in: Ident,
+    /// Every input value, `x_in` first (a merge reads several).
+    pub x_ins: Vec<Ident>,
     /// The output value, bound by [`Parts::bind`].
     pub x_out: Ident,
     /// The layer's own output buffer, when it has one.
@@ -108,6 +110,7 @@ pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, Tok
             s,
             field: format_ident!("{}", l.name),
             x_in: format_ident!("x{}", node.inputs[0]),
+            x_ins: node.inputs.iter().map(|v| format_ident!("x{v}")).collect(),
             x_out: format_ident!("x{}", node.output),
             b: format_ident!("b{}", node.output),
             ty_out: tensor_ty(t, &s.output),

@@ -177,8 +177,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let mut errs = Errors::default();
     let ops = ops(graph, steps, &mut errs);
     if !graph
-        .layers()
-        .zip(steps)
+        .owners(steps)
         .any(|(l, s)| !l.kind.weights(s).is_empty())
     {
         errs.at(

@@ -38,11 +38,10 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let snake = crate::naming::snake_case(&name.to_string());
     let output = steps.last().map_or(input.to_vec(), |s| s.output.clone());
     let (in_ty, out_ty) = (tensor_ty(&t, input), tensor_ty(&t, &output));
-    let params: usize = steps.iter().map(|s| s.params).sum();
+    let params: usize = graph.owners(steps).map(|(_, s)| s.params).sum();
 
     let fields: Vec<Field> = graph
-        .layers()
-        .zip(steps)
+        .owners(steps)
         .filter_map(|(l, s)| {
             let ty = l.kind.field_type(&t, s)?;
             let doc = format!(
@@ -64,15 +63,32 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         .collect();
     let (body, observed, x_last) = forward::emit(&t, graph, steps);
 
-    let rows: Vec<Row> = graph
-        .layers()
-        .zip(steps)
-        .map(|(l, s)| Row {
+    let mut rows: Vec<Row> = Vec::new();
+    let functional = def.functional.is_some();
+    if functional {
+        rows.push(Row {
+            layer: format!("{} (InputLayer)", graph.value_names[0]),
+            output: input.to_vec(),
+            params: 0,
+            connected: Some(vec!["-".to_string()]),
+        });
+    }
+    rows.extend(graph.owners(steps).map(|(l, s)| {
+        let connected = functional.then(|| {
+            graph
+                .nodes
+                .iter()
+                .filter(|n| std::ptr::eq(&*n.layer, l))
+                .flat_map(|n| n.inputs.iter().map(|&v| graph.refs[v].clone()))
+                .collect()
+        });
+        Row {
             layer: format!("{} ({})", l.name, l.class),
             output: s.output.clone(),
             params: s.params,
-        })
-        .collect();
+            connected,
+        }
+    }));
     let summary = summary::render(&snake, &rows, if scalar == "f64" { 8 } else { 4 });
 
     let attrs = &def.attrs;
@@ -101,7 +117,12 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let answerer = nested::answerer(name, Some(shapes), &snake);
     let train = train::emit(&t, name, vis, graph, steps);
     let batch = batch::emit(&t, name, graph, steps);
-    let infer = infer::emit(&t, name, graph, steps);
+    // Arena inference plans a chain; a graph's liveness plan is still to come.
+    let infer = if graph.is_chain() {
+        infer::emit(&t, name, graph, steps)
+    } else {
+        TokenStream::new()
+    };
     let embedded = match &def.weights {
         Some(path) => {
             weights::embed(&t, name, graph, steps, path).unwrap_or_else(|e| e.to_compile_error())

@@ -25,14 +25,17 @@ fn bytes(n: usize) -> String {
     format!("{v:.2} {}", units[u])
 }
 
-/// One row: `name (Class)`, output shape, parameter count.
+/// One row: `name (Class)`, output shape, parameter count, and in a graph the layers it reads
+/// (Keras's "Connected to": `conv2d[0][0]`, one per line; `-` for an input).
 pub struct Row {
     pub layer: String,
     pub output: Vec<usize>,
     pub params: usize,
+    pub connected: Option<Vec<String>>,
 }
 
-/// The whole table, as Keras 3 prints it (box-drawing borders, a rule between rows).
+/// The whole table, as Keras 3 prints it (box-drawing borders, a rule between rows); with a
+/// "Connected to" column when the rows say what they read.
 pub fn render(model: &str, rows: &[Row], scalar_bytes: usize) -> String {
     let shape = |s: &[usize]| {
         format!(
@@ -43,48 +46,71 @@ pub fn render(model: &str, rows: &[Row], scalar_bytes: usize) -> String {
                 .join(", ")
         )
     };
-    let cells: Vec<[String; 3]> = rows
+    let graph = rows.iter().any(|r| r.connected.is_some());
+    let cols = if graph { 4 } else { 3 };
+    // Each cell as its lines.
+    let cells: Vec<Vec<Vec<String>>> = rows
         .iter()
-        .map(|r| [r.layer.clone(), shape(&r.output), thousands(r.params)])
+        .map(|r| {
+            let mut c = vec![
+                vec![r.layer.clone()],
+                vec![shape(&r.output)],
+                vec![thousands(r.params)],
+            ];
+            if graph {
+                c.push(r.connected.clone().unwrap_or_default());
+            }
+            c
+        })
         .collect();
-    let header = ["Layer (type)", "Output Shape", "Param #"];
-    let mut w = [33usize, 24, 15];
-    for c in cells
+    let header: Vec<Vec<String>> = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+        [..cols]
         .iter()
-        .chain(std::iter::once(&header.map(String::from)))
-    {
-        for i in 0..3 {
-            w[i] = w[i].max(c[i].chars().count() + 2);
+        .map(|h| vec![h.to_string()])
+        .collect();
+    let mut w = if graph {
+        vec![28usize, 22, 12, 22]
+    } else {
+        vec![33usize, 24, 15]
+    };
+    for c in cells.iter().chain(std::iter::once(&header)) {
+        for (i, lines) in c.iter().enumerate() {
+            for l in lines {
+                w[i] = w[i].max(l.chars().count() + 2);
+            }
         }
     }
     let rule = |l: &str, m: &str, r: &str, f: &str| {
-        format!(
-            "{l}{}{m}{}{m}{}{r}\n",
-            f.repeat(w[0]),
-            f.repeat(w[1]),
-            f.repeat(w[2])
-        )
+        let parts: Vec<String> = w.iter().map(|&n| f.repeat(n)).collect();
+        format!("{l}{}{r}\n", parts.join(m))
     };
-    let line = |bar: &str, c: [&str; 3]| {
-        format!(
-            "{bar} {:<a$} {bar} {:<b$} {bar} {:>d$} {bar}\n",
-            c[0],
-            c[1],
-            c[2],
-            a = w[0] - 2,
-            b = w[1] - 2,
-            d = w[2] - 2
-        )
+    let lines = |bar: &str, c: &[Vec<String>]| {
+        let height = c.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let mut out = String::new();
+        for k in 0..height {
+            out += bar;
+            for (i, col) in c.iter().enumerate() {
+                let text = col.get(k).map_or("", String::as_str);
+                // "Param #" is right-aligned, the others left.
+                out += &if i == 2 {
+                    format!(" {:>n$} {bar}", text, n = w[i] - 2)
+                } else {
+                    format!(" {:<n$} {bar}", text, n = w[i] - 2)
+                };
+            }
+            out += "\n";
+        }
+        out
     };
     let mut out = format!("Model: \"{model}\"\n");
     out += &rule("┏", "┳", "┓", "━");
-    out += &line("┃", header);
+    out += &lines("┃", &header);
     out += &rule("┡", "╇", "┩", "━");
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
             out += &rule("├", "┼", "┤", "─");
         }
-        out += &line("│", [&c[0], &c[1], &c[2]]);
+        out += &lines("│", c);
     }
     out += &rule("└", "┴", "┘", "─");
     let total: usize = rows.iter().map(|r| r.params).sum();

@@ -76,6 +76,8 @@ pub struct Cx<'a> {
     pub is_last: bool,
     /// The layer's input: `&xs[s]`, `&xs[..n]` or the previous layer's output.
     pub input: TokenStream,
+    /// Every input, `input` first (a merge reads several; its gradients go to `d_prev_0`, …).
+    pub inputs: Vec<TokenStream>,
     pub in_ty: TokenStream,
     pub out_ty: TokenStream,
     /// The widths of the input's and output's last axes.
@@ -227,29 +229,69 @@ pub fn emit(
     let mut cache_tys = Vec::new();
     let mut last_activation = quote!(::core::option::Option::None);
     let mut outputs = TokenStream::new();
+    // Runs of consecutive layers of one kind, `(first, end, on the block)`.
+    let mut groups: Vec<(usize, usize, bool)> = Vec::new();
+    for (idx, &blocked) in on_block.iter().enumerate() {
+        match groups.last_mut() {
+            Some((_, end, false)) if !blocked => *end = idx + 1,
+            _ => groups.push((idx, idx + 1, blocked)),
+        }
+    }
+    let group_of = |idx: usize| groups.iter().position(|g| (g.0..g.1).contains(&idx));
     // The gradient of a per-sample layer's output is only needed while that sample goes back
     // through the run of per-sample layers it belongs to, unless a block layer reads or writes
-    // it: then one buffer serves every sample, and stays in cache.
-    let g_single: Vec<bool> = (0..last)
-        .map(|idx| !on_block[idx] && idx + 1 < last && !on_block[idx + 1])
+    // it, or it leaves the run: then it is kept for every sample. Otherwise one buffer serves
+    // every sample, and stays in cache. By value: `single[v]`.
+    let consumers: Vec<Vec<(usize, usize)>> = (0..=last).map(|v| graph.consumers(v)).collect();
+    let single: Vec<bool> = (0..=last)
+        .map(|v| {
+            let Some(p) = v.checked_sub(1) else {
+                return false;
+            };
+            let users = &consumers[v];
+            !on_block[p]
+                && !users.is_empty()
+                && users
+                    .iter()
+                    .all(|&(c, _)| !on_block[c] && group_of(c) == group_of(p))
+        })
         .collect();
+    // A value several layers read gets one gradient buffer per reader, `h{v}_{j}`, summed
+    // into `g{v}` before the layer that made it goes back.
+    let mut extra = TokenStream::new();
+    for v in 0..=last {
+        if consumers[v].len() < 2 {
+            continue;
+        }
+        let ty = tensor_ty(&t, if v == 0 { input } else { &steps[v - 1].output });
+        let len = if single[v] { quote!(1) } else { block.clone() };
+        for j in 0..consumers[v].len() {
+            let h = format_ident!("h{v}_{j}");
+            extra.extend(quote!(pub #h: [#ty; #len],));
+            cache_tys.push(quote!([#ty; #len]));
+        }
+    }
 
     for (idx, (node, s)) in nodes.iter().zip(steps).enumerate() {
         let l = &node.layer;
         let (i, x) = (node.output, node.inputs[0]);
         let blocked = on_block[idx];
-        let input_expr = match (x, blocked) {
-            (0, false) => quote!(&xs[s]),
-            (0, true) => quote!(&xs[..n]),
-            _ => {
-                let prev = format_ident!("a{}", x);
-                if blocked {
-                    quote!(&cache.#prev[..n])
-                } else {
-                    quote!(&cache.#prev[s])
+        let inputs: Vec<TokenStream> = node
+            .inputs
+            .iter()
+            .map(|&v| match (v, blocked) {
+                (0, false) => quote!(&xs[s]),
+                (0, true) => quote!(&xs[..n]),
+                _ => {
+                    let prev = format_ident!("a{}", v);
+                    if blocked {
+                        quote!(&cache.#prev[..n])
+                    } else {
+                        quote!(&cache.#prev[s])
+                    }
                 }
-            }
-        };
+            })
+            .collect();
         let cx = Cx {
             t: t.clone(),
             s,
@@ -260,9 +302,10 @@ pub fn emit(
             m: format_ident!("m{}", i),
             n: format_ident!("n{}", i),
             blocked,
-            single: g_single[idx],
+            single: single[i],
             is_last: idx + 1 == last,
-            input: input_expr,
+            input: inputs[0].clone(),
+            inputs,
             in_ty: tensor_ty(&t, if x == 0 { input } else { &s.input }),
             out_ty: tensor_ty(&t, &s.output),
             cin: lit(*s.input.last().expect("rank >= 1")),
@@ -278,16 +321,7 @@ pub fn emit(
         all.push(p);
     }
 
-    // Runs of consecutive layers of one kind, `(first, end, on the block)`.
-    let mut groups: Vec<(usize, usize, bool)> = Vec::new();
-    for (idx, &blocked) in on_block.iter().enumerate() {
-        match groups.last_mut() {
-            Some((_, end, false)) if !blocked => *end = idx + 1,
-            _ => groups.push((idx, idx + 1, blocked)),
-        }
-    }
-
-    let fields = all.iter().map(|p| &p.fields);
+    let fields = all.iter().map(|p| &p.fields).chain(std::iter::once(&extra));
     let forward = groups.iter().map(|&(first, end, blocked)| {
         let code = all[first..end].iter().map(|p| &p.forward);
         if blocked {
@@ -296,30 +330,85 @@ pub fn emit(
             quote!(for s in 0..n { #(#code)* })
         }
     });
+    let flat = quote!(::kiln::core::tensor::flat::<#t, _>);
+    let flat_mut = quote!(::kiln::core::tensor::flat_mut::<#t, _>);
+    let sum = quote!(::kiln::core::layers::merge::sum_into::<#t>);
+    // Where the gradient for input slot `k` of node `idx` goes, indexed for its context.
+    let target = |idx: usize, k: usize, mine: &TokenStream| {
+        let v = nodes[idx].inputs[k];
+        let at = if single[v] { quote!([0]) } else { mine.clone() };
+        if consumers[v].len() > 1 {
+            let j = consumers[v]
+                .iter()
+                .position(|&c| c == (idx, k))
+                .expect("a consumer");
+            let h = format_ident!("h{v}_{j}");
+            quote!(cache.#h #at)
+        } else {
+            let g = format_ident!("g{v}");
+            quote!(cache.#g #at)
+        }
+    };
+    // `g{v} = Σ h{v}_j`, sample by sample.
+    let summed = |v: usize, one: bool, to: TokenStream| {
+        let parts = (0..consumers[v].len()).map(|j| {
+            let h = format_ident!("h{v}_{j}");
+            let at = if one { quote!([0]) } else { quote!([s]) };
+            quote!(#flat(&cache.#h #at))
+        });
+        quote!(#sum(#flat_mut(#to), &[#(#parts),*]);)
+    };
     let backward = groups.iter().rev().map(|&(first, end, blocked)| {
         let code = (first..end).rev().map(|idx| {
             let p = &all[idx];
             let (pre, with_dx, params_only) = (&p.pre, &p.with_dx, &p.params_only);
             let mine = if blocked { quote!([..n]) } else { quote!([s]) };
-            let prev = if idx > 0 && g_single[idx - 1] {
-                quote!([0])
+            let out = nodes[idx].output;
+            let gather = if consumers[out].len() > 1 {
+                let g = format_ident!("g{out}");
+                if single[out] {
+                    summed(out, true, quote!(&mut cache.#g[0]))
+                } else {
+                    let one = summed(out, false, quote!(&mut cache.#g[s]));
+                    if blocked {
+                        quote!(for s in 0..n { #one })
+                    } else {
+                        one
+                    }
+                }
             } else {
-                mine.clone()
+                TokenStream::new()
             };
-            if idx == 0 {
+            let ins = &nodes[idx].inputs;
+            if ins == &[0] && consumers[0].len() == 1 {
                 quote! {
+                    #gather
                     #pre
                     match dx.as_deref_mut() {
                         ::core::option::Option::Some(d) => { let d_prev = &mut d #mine; #with_dx }
                         ::core::option::Option::None => { #params_only }
                     }
                 }
-            } else {
-                let g_prev = format_ident!("g{}", idx);
+            } else if ins.len() == 1 {
+                let to = target(idx, 0, &mine);
                 quote! {
+                    #gather
                     #pre
                     {
-                        let d_prev = &mut cache.#g_prev #prev;
+                        let d_prev = &mut #to;
+                        #with_dx
+                    }
+                }
+            } else {
+                let binds = (0..ins.len()).map(|k| {
+                    let (d, to) = (format_ident!("d_prev_{k}"), target(idx, k, &mine));
+                    quote!(let #d = &mut #to;)
+                });
+                quote! {
+                    #gather
+                    #pre
+                    {
+                        #(#binds)*
                         #with_dx
                     }
                 }
@@ -331,12 +420,22 @@ pub fn emit(
             quote!(for s in 0..n { #(#code)* })
         }
     });
+    // The model's input read by several layers: its gradient is the sum of theirs.
+    let input_grad = if consumers[0].len() > 1 {
+        let one = summed(0, false, quote!(&mut d[s]));
+        quote! {
+            if let ::core::option::Option::Some(d) = dx.as_deref_mut() {
+                for s in 0..n { #one }
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     let g_last = format_ident!("g{}", last);
     let out_ty = tensor_ty(&t, &steps.last().expect("a model has layers").output);
     let in_ty = tensor_ty(&t, input);
     let field_tys: Vec<TokenStream> = graph
-        .layers()
-        .zip(steps)
+        .owners(steps)
         .filter_map(|(l, s)| l.kind.field_type(&t, s))
         .collect();
     let doc = format!("A block of samples' training state for [`{name}`]: layer outputs, pre-activations, dropout masks and gradients.");
@@ -398,6 +497,7 @@ pub fn emit(
                 let n = xs.len();
                 assert!(n <= #block, "a block is at most BLOCK samples");
                 #(#backward)*
+                #input_grad
             }
         }
     }

@@ -86,7 +86,7 @@ pub fn read(lit: &LitStr) -> syn::Result<WeightFile> {
 /// The float tensors a model of `dtype` (`F32`/`F64`) needs, named as `save_weights` names them.
 pub fn float_needs(graph: &Graph, steps: &[Step], dtype: &'static str) -> Vec<Need> {
     let mut needs = Vec::new();
-    for (l, s) in graph.layers().zip(steps) {
+    for (l, s) in graph.owners(steps) {
         for w in l.kind.weights(s).into_iter().filter(|w| w.stored) {
             needs.push(Need {
                 name: format!("{}/{}", l.name, w.name),
@@ -110,7 +110,7 @@ pub fn embed(
 ) -> syn::Result<TokenStream> {
     let dtype = if t.to_string() == "f64" { "F64" } else { "F32" };
     let mut types = Vec::new();
-    for l in graph.layers() {
+    for (l, _) in graph.owners(steps) {
         match l.kind.embedded_type() {
             Ok(ty) => types.push(ty),
             Err(what) => {
@@ -140,7 +140,7 @@ pub fn embed(
     );
     check(&file, &needs, &name.to_string(), lit_path, &help)?;
     let mut fields = Vec::new();
-    for ((l, s), ty) in graph.layers().zip(steps).zip(types) {
+    for ((l, s), ty) in graph.owners(steps).zip(types) {
         let Some(ty) = ty else { continue };
         let mut params = Vec::new();
         for w in l.kind.weights(s) {

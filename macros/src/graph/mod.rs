@@ -5,6 +5,7 @@
 //! [`Node::inputs`] and [`Node::output`], never from positions.
 
 pub mod args;
+pub mod functional;
 pub mod head;
 pub mod nested;
 pub mod values;
@@ -15,6 +16,7 @@ use crate::layers::LayerKind;
 use head::{unknown, Head, What};
 use proc_macro2::TokenStream;
 use quote::ToTokens;
+use std::rc::Rc;
 use values::layer_name;
 
 /// One layer, ready for shape inference.
@@ -43,18 +45,24 @@ impl ToTokens for Layer {
     }
 }
 
-/// One application of a layer: the values it reads and the value it writes.
+/// One application of a layer: the values it reads and the value it writes. A layer applied
+/// twice (shared) is one `Layer` in two nodes.
 pub struct Node {
-    pub layer: Layer,
+    pub layer: Rc<Layer>,
     pub inputs: Vec<usize>,
     pub output: usize,
 }
 
 /// The model as a graph of values, its nodes in an order where each reads only values made
-/// before it. Value 0 is the model's input.
+/// before it. Value 0 is the model's input; the last node's output is the model's output.
 pub struct Graph {
     pub input: Vec<usize>,
     pub nodes: Vec<Node>,
+    /// Each value's name: an input's, or the layer that made it.
+    pub value_names: Vec<String>,
+    /// How Keras's summary refers to each value: `image[0][0]`, `conv2d[0][0]`, and
+    /// `dense[1][0]` for a shared layer's second application.
+    pub refs: Vec<String>,
 }
 
 impl Graph {
@@ -64,16 +72,63 @@ impl Graph {
             .into_iter()
             .enumerate()
             .map(|(i, layer)| Node {
-                layer,
+                layer: Rc::new(layer),
                 inputs: vec![i],
                 output: i + 1,
             })
+            .collect::<Vec<_>>();
+        let value_names: Vec<String> = std::iter::once("input".to_string())
+            .chain(nodes.iter().map(|n| n.layer.name.clone()))
             .collect();
-        Graph { input, nodes }
+        let refs = value_names.iter().map(|n| format!("{n}[0][0]")).collect();
+        Graph {
+            input,
+            nodes,
+            value_names,
+            refs,
+        }
     }
 
-    pub fn layers(&self) -> impl Iterator<Item = &Layer> {
-        self.nodes.iter().map(|n| &n.layer)
+    /// Whether every node reads the value the one before it wrote (a Sequential model, or a
+    /// functional one that is a chain): the plans of `infer`, `predict` and int8 assume it.
+    pub fn is_chain(&self) -> bool {
+        self.nodes
+            .iter()
+            .enumerate()
+            .all(|(i, n)| n.inputs == [i] && n.output == i + 1)
+            && self.owners_len() == self.nodes.len()
+    }
+
+    /// Each layer once, with the step of its first application: the layers that own fields.
+    pub fn owners<'a, S>(&'a self, steps: &'a [S]) -> impl Iterator<Item = (&'a Layer, &'a S)> {
+        self.nodes
+            .iter()
+            .zip(steps)
+            .enumerate()
+            .filter(|(i, (n, _))| {
+                !self.nodes[..*i]
+                    .iter()
+                    .any(|m| Rc::ptr_eq(&m.layer, &n.layer))
+            })
+            .map(|(_, (n, s))| (&*n.layer, s))
+    }
+
+    fn owners_len(&self) -> usize {
+        let steps = vec![(); self.nodes.len()];
+        self.owners(&steps).count()
+    }
+
+    /// The nodes that read value `v`, with the input slot each reads it in.
+    pub fn consumers(&self, v: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            for (k, &x) in n.inputs.iter().enumerate() {
+                if x == v {
+                    out.push((i, k));
+                }
+            }
+        }
+        out
     }
 }
 

@@ -106,6 +106,22 @@ pub fn nonneg(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<u6
     }
 }
 
+/// An axis, as Keras counts them: negative from the end, 0 the batch (refused by the layer).
+pub fn axis(e: &Expr, label: &str, errs: &mut Errors) -> Option<i64> {
+    let v = int_of(e);
+    if v.is_none() {
+        errs.at(
+            e,
+            format!(
+                "{label}: `axis` must be an integer literal, e.g. `axis = -1` (the last), got `{}`{}",
+                shown(e),
+                literal_note(e)
+            ),
+        );
+    }
+    v
+}
+
 /// An integer or a pair `(h, w)`.
 pub fn size2(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<(usize, usize)> {
     let (meaning, example) = about(what);

@@ -1,7 +1,7 @@
 //! `Activation(name)`: an activation on its own, applied along the last axis, Keras's
 //! `Activation`. The activations themselves are listed in `layers::ACTIVATIONS`.
 
-use super::{p, Act, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -15,6 +15,7 @@ pub const INFO: LayerInfo = LayerInfo {
     auto_name: "activation",
     params: &[p("activation", true, true), NAME],
     variadic: false,
+    arity: Arity::One,
     usage: "Activation(name), e.g. `Activation(relu)`",
     build,
 };

@@ -1,7 +1,9 @@
 //! `Conv2D(filters, kernel_size[, activation])`: a 2-D convolution over channels-last images,
 //! Keras's `Conv2D` (`valid` or `same` padding, strides, bias).
 
-use super::{p, Act, Conv, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, NAME};
+use super::{
+    p, Act, Arity, Conv, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -24,6 +26,7 @@ pub const INFO: LayerInfo = LayerInfo {
         NAME,
     ],
     variadic: false,
+    arity: Arity::One,
     usage: "Conv2D(filters, kernel_size[, activation]), e.g. `Conv2D(32, 3, relu)`",
     build,
 };

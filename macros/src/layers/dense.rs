@@ -1,6 +1,6 @@
 //! `Dense(units[, activation])`: a kernel product along the last axis, Keras's `Dense`.
 
-use super::{p, Act, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -20,6 +20,7 @@ pub const INFO: LayerInfo = LayerInfo {
         NAME,
     ],
     variadic: false,
+    arity: Arity::One,
     usage: "Dense(units[, activation]), e.g. `Dense(128, relu)`",
     build,
 };

@@ -1,7 +1,7 @@
 //! `Dropout(rate)`: zeroes a `rate` fraction of its inputs in training and scales the rest,
 //! Keras's `Dropout`; the identity at inference.
 
-use super::{p, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -16,6 +16,7 @@ pub const INFO: LayerInfo = LayerInfo {
     auto_name: "dropout",
     params: &[p("rate", true, true), p("seed", false, false), NAME],
     variadic: false,
+    arity: Arity::One,
     usage: "Dropout(rate), e.g. `Dropout(0.5)`",
     build,
 };

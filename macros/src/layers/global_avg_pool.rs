@@ -1,6 +1,6 @@
 //! `GlobalAvgPool`: each channel's mean over height and width, Keras's `GlobalAveragePooling2D`.
 
-use super::{Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -14,6 +14,7 @@ pub const INFO: LayerInfo = LayerInfo {
     auto_name: "global_average_pooling2d",
     params: &[NAME],
     variadic: false,
+    arity: Arity::One,
     usage: "GlobalAvgPool",
     build,
 };

@@ -12,6 +12,7 @@ pub mod conv2d;
 pub mod dense;
 pub mod dropout;
 pub mod global_avg_pool;
+pub mod merge;
 pub mod nested;
 pub mod pool;
 pub mod reshape;
@@ -33,6 +34,13 @@ pub const LAYERS: &[LayerInfo] = &[
     reshape::INFO,
     dropout::INFO,
     activation::INFO,
+    merge::ADD_INFO,
+    merge::SUBTRACT_INFO,
+    merge::MULTIPLY_INFO,
+    merge::AVERAGE_INFO,
+    merge::MAXIMUM_INFO,
+    merge::MINIMUM_INFO,
+    merge::CONCATENATE_INFO,
 ];
 
 /// One argument a layer takes.
@@ -65,11 +73,23 @@ pub struct LayerInfo {
     pub params: &'static [Param],
     /// Every positional argument goes to the first parameter (`Reshape(28, 28, 1)`).
     pub variadic: bool,
+    /// How many values it reads, in the functional form.
+    pub arity: Arity,
     /// How to write it, shown when it is used wrongly.
     pub usage: &'static str,
     /// Reads the bound arguments into the layer, reporting each bad value (the layer is then
     /// discarded, so a bad value may be replaced by any default).
     pub build: fn(&Args, &mut Errors) -> Box<dyn LayerKind>,
+}
+
+/// How many values a layer reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    One,
+    /// A merge: two values or more, at most `max` (`Subtract`: exactly two).
+    Merge {
+        max: Option<usize>,
+    },
 }
 
 /// Finds a layer by any of its spellings.

@@ -2,7 +2,9 @@
 //! `AveragePooling2D`. One file for both: they share arguments, shape rule and window code,
 //! and differ only in the `kiln_core` kernel they call.
 
-use super::{p, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, Window, NAME};
+use super::{
+    p, Arity, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, Window, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -24,6 +26,7 @@ pub const MAX_INFO: LayerInfo = LayerInfo {
     auto_name: "max_pooling2d",
     params: PARAMS,
     variadic: false,
+    arity: Arity::One,
     usage: "MaxPool(pool_size[, strides[, padding]]), e.g. `MaxPool(2)`",
     build: |args, errs| build(true, args, errs),
 };
@@ -34,6 +37,7 @@ pub const AVG_INFO: LayerInfo = LayerInfo {
     auto_name: "average_pooling2d",
     params: PARAMS,
     variadic: false,
+    arity: Arity::One,
     usage: "AvgPool(pool_size[, strides[, padding]]), e.g. `AvgPool(2)`",
     build: |args, errs| build(false, args, errs),
 };

@@ -2,7 +2,7 @@
 //! all in one vector), Keras's `Reshape` and `Flatten`. One file for both: they differ only in
 //! their shape rule, and are a zero-copy view everywhere.
 
-use super::{p, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -16,6 +16,7 @@ pub const INFO: LayerInfo = LayerInfo {
     auto_name: "reshape",
     params: &[p("target_shape", true, true), NAME],
     variadic: true,
+    arity: Arity::One,
     usage: "Reshape(dims...), e.g. `Reshape(28, 28, 1)` or `Reshape(-1, 4)`",
     build,
 };
@@ -26,6 +27,7 @@ pub const FLATTEN_INFO: LayerInfo = LayerInfo {
     auto_name: "flatten",
     params: &[NAME],
     variadic: false,
+    arity: Arity::One,
     usage: "Flatten",
     build: |_, _| Box::new(Reshape { dims: None }),
 };

@@ -7,13 +7,19 @@
 //! arg     := expr | ident '=' expr
 //! known   := '@kiln_known' '{' ... '}'      // written by a nested model's callback, see nested.rs
 //! ```
+//!
+//! or, in the functional form, `vis 'struct' Ident ('<' Ident '>')? body (',' option)*` with the
+//! body of [`functional`].
+
+pub mod functional;
 
 use crate::graph::nested::KnownModel;
+use functional::Functional;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{bracketed, parenthesized, Attribute, Expr, Ident, Path, Token, Visibility};
+use syn::{parenthesized, Attribute, Expr, Ident, Path, Token, Visibility};
 
 /// One `model!` invocation.
 pub struct ModelDef {
@@ -31,6 +37,8 @@ pub struct ModelDef {
     pub brackets: TokenStream,
     /// `weights = "file.safetensors"`: weights to embed, read and checked at compile time.
     pub weights: Option<syn::LitStr>,
+    /// The functional form's statements; its layers are in `layers`, in source order.
+    pub functional: Option<Functional>,
 }
 
 /// `[28, 28, 1]`: the shape of one input sample.
@@ -124,18 +132,27 @@ impl Parse for ModelDef {
         } else {
             None
         };
+        if input.peek(syn::token::Brace) {
+            let mut layers = Vec::new();
+            let body = functional::parse_body(input, &mut layers)?;
+            let brackets = body.braces.clone();
+            let weights = options(input)?;
+            return Ok(ModelDef {
+                known,
+                attrs,
+                vis,
+                name,
+                scalar,
+                input: None,
+                layers,
+                brackets,
+                weights,
+                functional: Some(body),
+            });
+        }
         let shape = if input.peek(Token![:]) {
             input.parse::<Token![:]>()?;
-            let content;
-            let bracket = bracketed!(content in input);
-            let dims: Punctuated<Expr, Token![,]> =
-                content.parse_terminated(Expr::parse, Token![,])?;
-            let mut tokens = TokenStream::new();
-            bracket.surround(&mut tokens, |t| dims.to_tokens(t));
-            Some(InputShape {
-                dims: dims.into_iter().collect(),
-                tokens,
-            })
+            Some(functional::parse_shape(input)?)
         } else {
             None
         };
@@ -167,32 +184,7 @@ impl Parse for ModelDef {
         }
         let close = input.parse::<Token![>]>()?;
         let brackets = quote::quote!(#open #close);
-        let mut weights = None;
-        while input.peek(Token![,]) {
-            input.parse::<Token![,]>()?;
-            if input.is_empty() {
-                break;
-            }
-            let key: Ident = input.parse().map_err(|e| {
-                syn::Error::new(e.span(), "expected an option after the layer list, e.g. `weights = \"model.safetensors\"`")
-            })?;
-            if key != "weights" {
-                return Err(syn::Error::new(
-                    key.span(),
-                    format!("unknown option `{key}`; after the layer list `model!` takes `weights = \"file.safetensors\"`"),
-                ));
-            }
-            input.parse::<Token![=]>()?;
-            let path: syn::LitStr = input.parse().map_err(|e| {
-                syn::Error::new(e.span(), "`weights` takes a file path in quotes, relative to the crate's Cargo.toml: `weights = \"model.safetensors\"`")
-            })?;
-            if weights.replace(path).is_some() {
-                return Err(syn::Error::new(key.span(), "`weights` is given twice"));
-            }
-        }
-        if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the layer list"));
-        }
+        let weights = options(input)?;
         Ok(ModelDef {
             known,
             attrs,
@@ -203,6 +195,41 @@ impl Parse for ModelDef {
             layers,
             brackets,
             weights,
+            functional: None,
         })
     }
+}
+
+/// The options after the layer list or the body: `, weights = "file.safetensors"`.
+fn options(input: ParseStream) -> syn::Result<Option<syn::LitStr>> {
+    let mut weights = None;
+    while input.peek(Token![,]) {
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        let key: Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected an option after the layer list, e.g. `weights = \"model.safetensors\"`",
+            )
+        })?;
+        if key != "weights" {
+            return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown option `{key}`; after the layer list `model!` takes `weights = \"file.safetensors\"`"),
+                ));
+        }
+        input.parse::<Token![=]>()?;
+        let path: syn::LitStr = input.parse().map_err(|e| {
+                syn::Error::new(e.span(), "`weights` takes a file path in quotes, relative to the crate's Cargo.toml: `weights = \"model.safetensors\"`")
+            })?;
+        if weights.replace(path).is_some() {
+            return Err(syn::Error::new(key.span(), "`weights` is given twice"));
+        }
+    }
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after the layer list"));
+    }
+    Ok(weights)
 }

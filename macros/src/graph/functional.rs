@@ -1,0 +1,428 @@
+//! The functional form, from statements to a graph of values: each name bound, each layer
+//! applied, every mistake in the wiring reported at its tokens (an undefined or unused value,
+//! a missing output, a layer given the wrong number of values, a shared layer given two
+//! shapes), then shapes inferred node by node, in the order the values are made.
+
+use crate::diagnostics::Errors;
+use crate::graph::head::{Head, What};
+use crate::graph::{Graph, Layer, Node};
+use crate::layers::{self as catalog, Arity};
+use crate::shapes::{fmt_shape, ShapeCx, Step};
+use crate::suggest::did_you_mean;
+use crate::syntax::functional::{Applied, Functional, Stmt, Value};
+use crate::syntax::ModelDef;
+use proc_macro2::TokenStream;
+use std::collections::HashMap;
+use std::rc::Rc;
+use syn::Ident;
+
+/// One value of the graph while it is wired.
+struct Val {
+    /// How messages name it: "input `image`", "`x` (layer 1 `conv2d`)".
+    label: String,
+    /// How Keras's summary refers to it: `conv2d[0][0]`.
+    reference: String,
+    /// Its name, for the value names of the graph.
+    name: String,
+    /// The `let` or `input` name that bound it, for "never used".
+    bound: Option<Ident>,
+    used: bool,
+}
+
+/// One application while it is wired: layer `layer` (an index into the model's layers) reads
+/// `inputs` and makes value `output`.
+struct Wire {
+    layer: usize,
+    inputs: Vec<usize>,
+    tokens: TokenStream,
+}
+
+struct Wiring<'a> {
+    heads: &'a [Head<'a>],
+    values: Vec<Val>,
+    wires: Vec<Wire>,
+    /// The value each name is bound to now.
+    env: HashMap<String, usize>,
+    /// Layers bound with `let`, to be shared: name → layer index.
+    shared: HashMap<String, usize>,
+    /// How many times each layer has been applied.
+    applied: Vec<usize>,
+    /// Values `0..inputs` are the model's inputs.
+    inputs: usize,
+}
+
+impl Wiring<'_> {
+    fn value(&mut self, v: &Value, errs: &mut Errors) -> Option<usize> {
+        match v {
+            Value::Name(name) => self.name(name, errs),
+            Value::Layer { tokens, .. } => {
+                errs.at(
+                    tokens,
+                    format!(
+                        "`{}` is a layer, not a value: apply it to a value, e.g. `{}(x)`, or bind it \
+                         with `let` to apply it later (and share its weights)",
+                        crate::diagnostics::shown(tokens),
+                        crate::diagnostics::shown(tokens)
+                    ),
+                );
+                None
+            }
+            Value::Apply {
+                layer,
+                inputs,
+                tokens,
+            } => {
+                let index = match layer {
+                    Applied::Inline(i) => *i,
+                    Applied::Shared(name) => self.shared[&name.to_string()],
+                };
+                // Every input is read, so that all their mistakes are reported.
+                let ins: Vec<Option<usize>> = inputs.iter().map(|i| self.value(i, errs)).collect();
+                if inputs.is_empty() {
+                    errs.at(
+                        tokens,
+                        format!(
+                            "{} is applied to no value; give it its input, e.g. `…(x)`",
+                            self.heads[index].label()
+                        ),
+                    );
+                    return None;
+                }
+                let ins: Vec<usize> = ins.into_iter().collect::<Option<_>>()?;
+                let head = &self.heads[index];
+                let k = self.applied[index];
+                self.applied[index] += 1;
+                self.wires.push(Wire {
+                    layer: index,
+                    inputs: ins,
+                    tokens: tokens.clone(),
+                });
+                self.values.push(Val {
+                    label: head.label(),
+                    reference: format!("{}[{k}][0]", head.name),
+                    name: head.name.clone(),
+                    bound: None,
+                    used: false,
+                });
+                Some(self.values.len() - 1)
+            }
+        }
+    }
+
+    fn name(&mut self, name: &Ident, errs: &mut Errors) -> Option<usize> {
+        let key = name.to_string();
+        if let Some(&v) = self.env.get(&key) {
+            self.values[v].used = true;
+            return Some(v);
+        }
+        let msg = if self.shared.contains_key(&key) {
+            format!("`{key}` is a layer, not a value: apply it, as `{key}(x)`")
+        } else if catalog::layer(&key).is_some() {
+            format!("`{key}` is a layer, not a value: apply it to a value, as `{key}(x)`")
+        } else {
+            let known: Vec<&str> = self.env.keys().map(String::as_str).collect();
+            let list = if known.is_empty() {
+                "none yet".to_string()
+            } else {
+                let mut k = known.clone();
+                k.sort_unstable();
+                k.iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!(
+                "no value named `{key}` is defined before this{}\n  defined so far: {list}",
+                did_you_mean(&key, known.iter().copied())
+            )
+        };
+        errs.at(name, msg);
+        None
+    }
+}
+
+/// What the functional form's statements make: the graph and each node's shapes, or `None`
+/// when something was reported. `layers` are the built layers, in the order of `def.layers`.
+pub fn wire(
+    def: &ModelDef,
+    f: &Functional,
+    heads: &[Head],
+    layers: Vec<Option<Layer>>,
+    input_shape: Option<Vec<usize>>,
+    errs: &mut Errors,
+) -> Option<(Graph, Vec<Step>)> {
+    let name = &def.name;
+    let mut w = Wiring {
+        heads,
+        values: Vec::new(),
+        wires: Vec::new(),
+        env: HashMap::new(),
+        shared: HashMap::new(),
+        applied: vec![0; heads.len()],
+        inputs: f.inputs.len(),
+    };
+    match f.inputs.len() {
+        0 => errs.at(
+            &f.braces,
+            format!("`{name}` has no input: declare one first, e.g. `input image: [28, 28, 1];`"),
+        ),
+        1 => {}
+        _ => errs.at(
+            &f.inputs[1].name,
+            format!(
+                "`{name}` declares a second input, `{}`; kiln's functional models take one input for now \
+                 (several inputs are planned), so join them into one before the model",
+                f.inputs[1].name
+            ),
+        ),
+    }
+    for i in &f.inputs {
+        w.env.insert(i.name.to_string(), w.values.len());
+        w.values.push(Val {
+            label: format!("input `{}`", i.name),
+            reference: format!("{}[0][0]", i.name),
+            name: i.name.to_string(),
+            bound: Some(i.name.clone()),
+            used: false,
+        });
+    }
+    let mut outputs: Vec<(Ident, usize)> = Vec::new();
+    let mut shared_at: Vec<(Ident, usize)> = Vec::new();
+    for stmt in &f.stmts {
+        match stmt {
+            Stmt::Let {
+                name,
+                value: Value::Layer { index, .. },
+            } => {
+                w.shared.insert(name.to_string(), *index);
+                shared_at.push((name.clone(), *index));
+            }
+            Stmt::Let { name, value } => {
+                w.shared.remove(&name.to_string());
+                if let Some(v) = w.value(value, errs) {
+                    bind(&mut w, name, v);
+                } else {
+                    w.env.remove(&name.to_string());
+                }
+            }
+            Stmt::Output { name, value } => {
+                let v = match value {
+                    Some(value) => w.value(value, errs),
+                    None => w.name(name, errs),
+                };
+                if let Some(v) = v {
+                    if value.is_some() {
+                        bind(&mut w, name, v);
+                    }
+                    w.values[v].used = true;
+                    outputs.push((name.clone(), v));
+                }
+            }
+        }
+    }
+    let has_output = f.stmts.iter().any(|s| matches!(s, Stmt::Output { .. }));
+    if !has_output {
+        errs.at(
+            &f.braces,
+            format!("`{name}` has no output: end it with `output name = …;`, e.g. `output class = Dense(10, softmax)(x);`"),
+        );
+    }
+    if let Some((second, _)) = outputs.get(1) {
+        errs.at(
+            second,
+            format!(
+                "`{name}` has a second output, `{second}`; kiln's functional models have one output for now \
+                 (several outputs are planned)"
+            ),
+        );
+    }
+    for (n, index) in &shared_at {
+        if w.applied[*index] == 0 {
+            errs.at(
+                n,
+                format!(
+                    "the layer `{n}` ({}) is never applied; apply it to a value, as `{n}(x)`, or remove it",
+                    heads[*index].label()
+                ),
+            );
+        }
+    }
+    for (i, v) in w.values.iter().enumerate() {
+        if let (false, Some(b)) = (v.used, &v.bound) {
+            let what = if i < w.inputs {
+                "the input"
+            } else {
+                "the value"
+            };
+            errs.at(
+                b,
+                format!(
+                    "{what} `{b}` is never used: every value must lead to the output (use it, or remove \
+                     the statement that makes it{})",
+                    if what == "the input" { "" } else { "; a later `let` with the same name replaces it" }
+                ),
+            );
+        }
+    }
+
+    // Shapes, node by node.
+    let scalar = def.scalar_name();
+    let mut shapes: Vec<Option<Vec<usize>>> = vec![input_shape.clone(); f.inputs.len()];
+    let mut steps: Vec<Step> = Vec::new();
+    let mut first_input: HashMap<usize, (Vec<usize>, String)> = HashMap::new();
+    let mut incomplete = false;
+    for wire in &w.wires {
+        let out = shape_of(
+            def,
+            &w,
+            wire,
+            heads,
+            &layers,
+            &shapes,
+            &scalar,
+            &mut first_input,
+            &mut incomplete,
+            errs,
+        );
+        if let Some(step) = out {
+            shapes.push(Some(step.output.clone()));
+            steps.push(step);
+        } else {
+            shapes.push(None);
+        }
+    }
+    let input = input_shape?;
+    if errs.len() > 0 || incomplete || outputs.len() != 1 || f.inputs.len() != 1 {
+        return None;
+    }
+    if w.wires.is_empty() || outputs[0].1 != w.wires.len() {
+        errs.at(
+            &outputs[0].0,
+            format!(
+                "the output `{}` must be made by the model's last layer, not be its input",
+                outputs[0].0
+            ),
+        );
+        return None;
+    }
+    let owned: Vec<Option<Rc<Layer>>> = layers.into_iter().map(|l| l.map(Rc::new)).collect();
+    let nodes = w
+        .wires
+        .iter()
+        .enumerate()
+        .map(|(k, wire)| Node {
+            layer: owned[wire.layer].clone().expect("no errors"),
+            inputs: wire.inputs.clone(),
+            output: k + 1,
+        })
+        .collect();
+    let graph = Graph {
+        input,
+        nodes,
+        value_names: w.values.iter().map(|v| v.name.clone()).collect(),
+        refs: w.values.iter().map(|v| v.reference.clone()).collect(),
+    };
+    Some((graph, steps))
+}
+
+/// `let name = v`: the value takes the name, in messages too.
+fn bind(w: &mut Wiring, name: &Ident, v: usize) {
+    let val = &mut w.values[v];
+    if val.bound.is_none() {
+        val.label = format!("`{name}` ({})", val.label);
+        val.bound = Some(name.clone());
+    }
+    w.env.insert(name.to_string(), v);
+}
+
+/// One node's shapes, checked: the number of values it reads, a shared layer's shape, and
+/// the layer's own rule.
+#[allow(clippy::too_many_arguments)]
+fn shape_of(
+    def: &ModelDef,
+    w: &Wiring,
+    wire: &Wire,
+    heads: &[Head],
+    layers: &[Option<Layer>],
+    shapes: &[Option<Vec<usize>>],
+    scalar: &str,
+    first_input: &mut HashMap<usize, (Vec<usize>, String)>,
+    incomplete: &mut bool,
+    errs: &mut Errors,
+) -> Option<Step> {
+    let layer = layers[wire.layer].as_ref()?;
+    let n = wire.inputs.len();
+    if let What::Layer(info) = heads[wire.layer].what {
+        let wrong = match info.arity {
+            Arity::One if n != 1 => Some(format!(
+                "{} reads one value, but is given {n}; merge them first (e.g. `Add(x, y)` or `Concatenate(x, y)`)",
+                layer.label()
+            )),
+            Arity::Merge { .. } if n < 2 => Some(format!(
+                "{} merges two values or more, but is given one; give it the others, as `{}(x, y)`",
+                layer.label(),
+                info.spellings[0]
+            )),
+            Arity::Merge { max: Some(m) } if n > m => Some(format!(
+                "{} takes exactly {m} values, but is given {n}",
+                layer.label()
+            )),
+            _ => None,
+        };
+        if let Some(msg) = wrong {
+            errs.at(&wire.tokens, msg);
+            return None;
+        }
+    } else if n != 1 {
+        errs.at(
+            &wire.tokens,
+            format!("{} reads one value, but is given {n}", layer.label()),
+        );
+        return None;
+    }
+    let from = |v: usize| w.values[v].label.clone();
+    let ins: Vec<Vec<usize>> = wire
+        .inputs
+        .iter()
+        .map(|&v| shapes[v].clone())
+        .collect::<Option<_>>()?;
+    let mut cx = ShapeCx::new(layer, None, &def.known, scalar);
+    cx.from = from(wire.inputs[0]);
+    cx.first = wire.inputs[0] < w.inputs;
+    cx.others = wire.inputs[1..]
+        .iter()
+        .zip(&ins[1..])
+        .map(|(&v, s)| (s.clone(), from(v)))
+        .collect();
+    if layer.kind.is_broken(&cx) {
+        *incomplete = true;
+        return None;
+    }
+    match first_input.get(&wire.layer) {
+        Some((shape, first_from)) if *shape != ins[0] => {
+            errs.at(
+                &wire.tokens,
+                format!(
+                    "{} is shared, so it must read one shape each time, but it was applied to {} from {first_from} \
+                     and here to {} from {}; a shared layer has one set of weights for one input shape",
+                    layer.label(),
+                    fmt_shape(shape),
+                    fmt_shape(&ins[0]),
+                    cx.from
+                ),
+            );
+            return None;
+        }
+        Some(_) => {}
+        None => {
+            first_input.insert(wire.layer, (ins[0].clone(), cx.from.clone()));
+        }
+    }
+    match layer.kind.infer(&ins[0], &cx) {
+        Ok(step) => Some(step),
+        Err(msg) => {
+            errs.at(&wire.tokens, msg);
+            None
+        }
+    }
+}

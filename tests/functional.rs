@@ -1,0 +1,246 @@
+//! The functional form: a graph of values computes what its layers compute one by one, trains
+//! with `fit`, predicts, summarises with "Connected to", and saves its weights under Keras's
+//! names. Gradients are checked by finite differences in `gradients.rs`.
+
+use kiln::prelude::*;
+
+kiln::model! {
+    /// The example: a residual block.
+    pub struct ResNetTiny {
+        input image: [8, 8, 1];
+        let x = Conv2D(4, 3, padding = same, activation = relu)(image);
+        let y = Conv2D(4, 3, padding = same)(x);
+        let x = Activation(relu)(Add(x, y));
+        let x = GlobalAvgPool(MaxPool(2)(x));
+        output class = Dense(3, softmax)(x);
+    }
+}
+
+// The same layers one at a time, to compute the graph's output independently.
+kiln::model! { struct First: [8, 8, 1] => < Conv2D(4, 3, padding = same, activation = relu) > }
+kiln::model! { struct Second: [8, 8, 4] => < Conv2D(4, 3, padding = same) > }
+kiln::model! { struct Rest: [8, 8, 4] => < MaxPool(2), GlobalAvgPool, Dense(3, softmax) > }
+
+kiln::model! {
+    /// A layer shared by two branches, concatenated.
+    struct Siamese {
+        input v: [6];
+        let enc = Dense(3, tanh, name = "encoder");
+        let a = enc(v);
+        let b = enc(Dense(6)(v));
+        output y = Dense(2, softmax)(Concatenate(a, b));
+    }
+}
+
+kiln::model! {
+    /// A functional model nested in a Sequential one, as a layer.
+    struct WithBlock: [8, 8, 1] => < ResNetTiny, Dense(2, softmax) >
+}
+
+fn image(seed: usize) -> [[[f32; 1]; 8]; 8] {
+    let mut x = [[[0.0f32; 1]; 8]; 8];
+    for (i, v) in x.iter_mut().flatten().flatten().enumerate() {
+        *v = (((i + seed * 31) * 2654435761) % 1000) as f32 / 1000.0 - 0.3;
+    }
+    x
+}
+
+fn softmax2(z: [f32; 2]) -> [f32; 2] {
+    let m = z[0].max(z[1]);
+    let e = z.map(|z| (z - m).exp());
+    e.map(|v| v / (e[0] + e[1]))
+}
+
+#[test]
+fn forward_is_the_layers_composed_by_hand() {
+    let m = ResNetTiny::init(3);
+    let (mut first, mut second, mut rest) = (First::init(0), Second::init(0), Rest::init(0));
+    first.conv2d = m.conv2d;
+    second.conv2d = m.conv2d_1;
+    rest.dense = m.dense;
+    for seed in 0..3 {
+        let x = image(seed);
+        let a = first.forward(&x);
+        let b = second.forward(&a);
+        let mut s = a;
+        for (s, b) in s
+            .iter_mut()
+            .flatten()
+            .flatten()
+            .zip(b.iter().flatten().flatten())
+        {
+            *s = (*s + b).max(0.0);
+        }
+        assert_eq!(m.forward(&x), rest.forward(&s));
+    }
+}
+
+#[test]
+fn a_shared_layer_is_one_field_with_one_set_of_weights() {
+    // encoder 6·3+3, dense 6·6+6, dense_1 6·2+2: the encoder is counted once.
+    assert_eq!(Siamese::PARAMS, 21 + 42 + 14);
+    let m = Siamese::init(1);
+    let v = [0.5, -1.0, 0.25, 2.0, 0.0, -0.5];
+    // By hand: the encoder applied to `v` and to `dense(v)`, then the head on both.
+    let dense = |w: &[[f32; 3]; 6], b: &[f32; 3], x: &[f32; 6]| {
+        let mut y = *b;
+        for (i, x) in x.iter().enumerate() {
+            for (j, y) in y.iter_mut().enumerate() {
+                *y += x * w[i][j];
+            }
+        }
+        y.map(f32::tanh)
+    };
+    let mut d = m.dense.bias;
+    for (i, x) in v.iter().enumerate() {
+        for (j, d) in d.iter_mut().enumerate() {
+            *d += x * m.dense.kernel[i][j];
+        }
+    }
+    let a = dense(&m.encoder.kernel, &m.encoder.bias, &v);
+    let b = dense(&m.encoder.kernel, &m.encoder.bias, &d);
+    let joined: Vec<f32> = a.iter().chain(&b).copied().collect();
+    let mut z = m.dense_1.bias;
+    for (i, x) in joined.iter().enumerate() {
+        for (j, z) in z.iter_mut().enumerate() {
+            *z += x * m.dense_1.kernel[i][j];
+        }
+    }
+    let want = softmax2(z);
+    let got = m.forward(&v);
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-6, "{got:?} against {want:?}");
+    }
+}
+
+#[test]
+fn summary_has_the_input_and_a_connected_to_column() {
+    let s = ResNetTiny::summary();
+    let rows: Vec<&str> = s.lines().collect();
+    assert_eq!(rows[0], "Model: \"res_net_tiny\"");
+    assert!(rows[2].contains("Connected to"), "{s}");
+    for (layer, shape, params, from) in [
+        ("image (InputLayer)", "(None, 8, 8, 1)", "0", "-"),
+        ("conv2d (Conv2D)", "(None, 8, 8, 4)", "40", "image[0][0]"),
+        (
+            "conv2d_1 (Conv2D)",
+            "(None, 8, 8, 4)",
+            "148",
+            "conv2d[0][0]",
+        ),
+        ("add (Add)", "(None, 8, 8, 4)", "0", "conv2d[0][0]"),
+        (
+            "dense (Dense)",
+            "(None, 3)",
+            "15",
+            "global_average_pooling2d[0][0]",
+        ),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r.contains(layer))
+            .unwrap_or_else(|| panic!("no row for {layer} in\n{s}"));
+        let cells: Vec<&str> = row.split('│').map(str::trim).collect();
+        assert_eq!(&cells[1..5], &[layer, shape, params, from], "{s}");
+    }
+    // The merge's second input is on the next line of its cell.
+    let add = rows.iter().position(|r| r.contains("add (Add)")).unwrap();
+    assert!(rows[add + 1].contains("conv2d_1[0][0]"), "{s}");
+    assert!(s.contains(" Total params: 203 "), "{s}");
+}
+
+#[test]
+fn fit_learns_and_predict_is_forward() {
+    // Three classes: which third of the image is brightest.
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..192 {
+        let mut img = image(i);
+        let c = i % 3;
+        for (r, row) in img.iter_mut().enumerate() {
+            if r * 3 / 8 == c {
+                row.iter_mut().for_each(|p| p[0] += 1.0);
+            }
+        }
+        x.push(img);
+        y.push(c as u8);
+    }
+    let mut m = ResNetTiny::init(5);
+    let mut trainer = m.compile(
+        Adam::new(0.01),
+        Loss::SparseCategoricalCrossentropy,
+        &[Metric::Accuracy],
+    );
+    let history = trainer
+        .fit(
+            &x,
+            &y,
+            FitOptions {
+                epochs: 15,
+                batch_size: 16,
+                verbose: 0,
+                seed: 2,
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+    let loss = history.get("loss").unwrap();
+    assert!(
+        loss.last().unwrap() < &(loss[0] * 0.5),
+        "the loss should at least halve: {loss:?}"
+    );
+    let [_, accuracy] = trainer.evaluate::<_, 2>(&x, &y).unwrap();
+    assert!(accuracy > 0.9, "accuracy {accuracy}");
+    drop(trainer);
+    let ys = m.predict(&x[..5]);
+    for (x, y) in x.iter().zip(&ys) {
+        assert_eq!(&m.forward(x), y);
+    }
+}
+
+#[test]
+fn weights_are_saved_under_keras_names_and_load_back() {
+    let dir = std::env::temp_dir().join(format!("kiln-functional-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("siamese.safetensors");
+    let a = Siamese::init(1);
+    a.save_weights(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = file.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "dense/bias",
+            "dense/kernel",
+            "dense_1/bias",
+            "dense_1/kernel",
+            "encoder/bias",
+            "encoder/kernel"
+        ]
+    );
+    let mut b = Siamese::init(2);
+    let v = [0.1, 0.2, 0.3, -0.4, 0.5, 0.6];
+    assert_ne!(a.forward(&v), b.forward(&v));
+    b.load_weights(&path).unwrap();
+    assert_eq!(a.forward(&v), b.forward(&v));
+}
+
+#[test]
+fn a_functional_model_nests_as_a_layer() {
+    let m = WithBlock::init(4);
+    let x = image(1);
+    let inner = m.res_net_tiny.forward(&x);
+    let mut z = m.dense.bias;
+    for (i, v) in inner.iter().enumerate() {
+        for (j, z) in z.iter_mut().enumerate() {
+            *z += v * m.dense.kernel[i][j];
+        }
+    }
+    let want = softmax2(z);
+    let got = m.forward(&x);
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-6, "{got:?} against {want:?}");
+    }
+}
