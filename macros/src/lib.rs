@@ -26,7 +26,9 @@ use shapes::ShapeCx;
 use syn::{Expr, ExprLit, Lit};
 use syntax::ModelDef;
 
-/// Defines a network as a list of Keras layers; see the `kiln` crate's documentation.
+/// Defines a network: a list of Keras layers (`struct Net: [28, 28, 1] => < … >`) or, in the
+/// functional form, statements over values (`struct Net { input x: [4]; output y = Dense(2)(x); }`);
+/// see the README and the `kiln` crate's documentation.
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     let input = TokenStream2::from(input);
@@ -65,8 +67,25 @@ fn expand(def: &ModelDef) -> TokenStream2 {
     // Set when a nested model has errors of its own: this model cannot be emitted either.
     let mut incomplete = false;
     for (i, written) in heads.iter().enumerate() {
-        let built = graph::build(written, &mut errs);
+        let mut built = graph::build(written, &mut errs);
         head::check_name(&heads, i, &mut errs);
+        if let (head::What::Layer(info), Some(l)) = (&written.what, &built) {
+            if matches!(info.arity, layers::Arity::Merge { .. }) {
+                errs.at(
+                    &l.tokens,
+                    format!(
+                        "{}: a merge combines several values, but a layer list gives each layer only \
+                         the one before it; write `{}` as a functional model: \
+                         `struct {} {{ input x: […]; …; output y = {}(a, b); }}`",
+                        l.label(),
+                        info.spellings[0],
+                        def.name,
+                        info.spellings[0]
+                    ),
+                );
+                built = None;
+            }
+        }
         let prev = layers.last().and_then(Option::as_ref);
         shape = match &built {
             Some(l) => {
@@ -130,7 +149,8 @@ fn expand_functional(def: &ModelDef) -> TokenStream2 {
             if def.scalar.as_ref().is_some_and(|t| t == "i8") {
                 if !graph.is_chain() {
                     let msg = format!(
-                        "`{}` is a graph (a layer reads a value other than the one before it, or is shared);                          int8 models are chains of layers for now: quantize a Sequential model",
+                        "`{}` is a graph (a layer reads a value other than the one before it, or is shared); \
+                         int8 models are chains of layers for now: quantize a Sequential model",
                         def.name
                     );
                     return placeholder(def, Some(syn::Error::new_spanned(&f.braces, msg)));

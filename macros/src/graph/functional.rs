@@ -98,7 +98,7 @@ impl Wiring<'_> {
                     tokens: tokens.clone(),
                 });
                 self.values.push(Val {
-                    label: head.label(),
+                    label: format!("layer {} `{}`", head.pos, head.name),
                     reference: format!("{}[{k}][0]", head.name),
                     name: head.name.clone(),
                     bound: None,

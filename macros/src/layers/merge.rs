@@ -175,10 +175,14 @@ impl LayerKind for Merge {
             Op::Concatenate(axis) => {
                 let rank = input.len();
                 let Some(a) = Self::axis(axis, rank) else {
+                    let axes = if rank == 1 {
+                        "one axis: 1, or -1 from the end".to_string()
+                    } else {
+                        format!("{rank} axes: 1 to {rank}, or -1 to -{rank} from the end")
+                    };
                     return Err(format!(
-                        "{}: `axis = {axis}` is not an axis of {} from {} (a sample has {rank} \
-                         axes: 1 to {rank}, or -1 to -{rank} from the end; the batch axis 0 \
-                         cannot be joined)",
+                        "{}: `axis = {axis}` is not an axis of {} from {}, which has {axes} \
+                         (axis 0 is the batch, which cannot be joined)",
                         cx.label,
                         fmt_shape(input),
                         first.1

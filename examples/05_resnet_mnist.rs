@@ -1,0 +1,70 @@
+//! A small residual network in the functional form, trained on MNIST: two residual blocks
+//! (`Add` of a block's input and its two convolutions), pooling between them, one Dense head.
+//!
+//! Run: `cargo run --release --example 05_resnet_mnist` (5 epochs; `--epochs N`,
+//! `--batch-size N`, `--limit N` as in `03_mnist_cnn`).
+
+mod common;
+
+use kiln::datasets::{images_to_f32, mnist, to_categorical};
+use kiln::prelude::*;
+
+kiln::model! {
+    /// Conv → pool → residual block of 32 → conv → pool → residual block of 64 → Dense.
+    pub struct ResNetMnist {
+        input image: [28, 28, 1];
+        let x = Conv2D(32, 3, activation = relu)(image);
+        let x = MaxPool(2)(x);
+        let y = Conv2D(32, 3, padding = same, activation = relu)(x);
+        let y = Conv2D(32, 3, padding = same)(y);
+        let x = Activation(relu)(Add(x, y));
+        let x = MaxPool(2)(Conv2D(64, 3, activation = relu)(x));
+        let y = Conv2D(64, 3, padding = same, activation = relu)(x);
+        let y = Conv2D(64, 3, padding = same)(y);
+        let x = Activation(relu)(Add(x, y));
+        let x = Dropout(0.3)(Flatten(x));
+        output class = Dense(10, softmax)(x);
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    common::run(train)
+}
+
+fn train() -> Result<(), kiln::Error> {
+    let args = common::Args::parse(5);
+    let ((x_train, y_train), (x_test, y_test)) = mnist::load_data()?;
+    let n = args.limit.unwrap_or(x_train.len()).min(x_train.len());
+    let (x_train, y_train) = (
+        images_to_f32(&x_train[..n]),
+        to_categorical::<10>(&y_train[..n])?,
+    );
+    let (x_test, y_test) = (images_to_f32(&x_test), to_categorical::<10>(&y_test)?);
+    println!(
+        "{} training images, {} test images",
+        x_train.len(),
+        x_test.len()
+    );
+    print!("{}", ResNetMnist::summary());
+
+    let mut net = ResNetMnist::init(42);
+    let mut trainer = net.compile(
+        Adam::default(),
+        Loss::CategoricalCrossentropy,
+        &[Metric::Accuracy],
+    );
+    trainer.fit(
+        &x_train,
+        &y_train,
+        FitOptions {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: 42,
+            verbose: 1,
+            ..Default::default()
+        },
+    )?;
+    let [_loss, accuracy] = trainer.evaluate(&x_test, &y_test)?;
+    println!("test accuracy: {accuracy:.4}");
+    Ok(())
+}
