@@ -1,5 +1,6 @@
 //! A small residual network in the functional form, trained on MNIST: two residual blocks
-//! (`Add` of a block's input and its two convolutions), pooling between them, one Dense head.
+//! (`Add` of a block's input and its two convolutions), pooling between them, one Dense head,
+//! trained with Adam and a cosine-decayed learning rate.
 //!
 //! Run: `cargo run --release --example 05_resnet_mnist` (5 epochs; `--epochs N`,
 //! `--batch-size N`, `--limit N` as in `03_mnist_cnn`).
@@ -48,12 +49,14 @@ fn train() -> Result<(), kiln::Error> {
     print!("{}", ResNetMnist::summary());
 
     let mut net = ResNetMnist::init(42);
+    // Adam with its learning rate decayed along a half cosine to 0 over the whole run.
+    let steps = (args.epochs * x_train.len().div_ceil(args.batch_size)) as u64;
     let mut trainer = net.compile(
-        Adam::default(),
+        Adam::new(schedules::CosineDecay::new(2e-3, steps)),
         Loss::CategoricalCrossentropy,
         &[Metric::Accuracy],
     );
-    trainer.fit(
+    let history = trainer.fit(
         &x_train,
         &y_train,
         FitOptions {
@@ -64,6 +67,7 @@ fn train() -> Result<(), kiln::Error> {
             ..Default::default()
         },
     )?;
+    common::save_history(&history)?;
     let [_loss, accuracy] = trainer.evaluate(&x_test, &y_test)?;
     println!("test accuracy: {accuracy:.4}");
     Ok(())

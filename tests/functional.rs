@@ -244,3 +244,44 @@ fn a_functional_model_nests_as_a_layer() {
         assert!((g - w).abs() < 1e-6, "{got:?} against {want:?}");
     }
 }
+
+kiln::model! {
+    /// Small enough to plan by hand: a value read twice, an in-place activation on a value
+    /// another layer still reads, and a merge.
+    struct Planned {
+        input v: [8];
+        let a = Dense(4)(v);
+        let b = Activation(relu)(a);
+        let c = Dense(4)(a);
+        output y = Dense(2)(Concatenate(b, c));
+    }
+}
+
+#[test]
+fn arena_infer_gives_forward_s_outputs() {
+    let m = ResNetTiny::init(3);
+    let mut arena = kiln::Arena::<ResNetTiny>::new();
+    for seed in 0..3 {
+        let x = image(seed);
+        assert_eq!(m.infer(&mut arena, &x), &m.forward(&x));
+    }
+    let m = Siamese::init(1);
+    let mut arena = kiln::Arena::<Siamese>::new();
+    let v = [0.5, -1.0, 0.25, 2.0, 0.0, -0.5];
+    assert_eq!(m.infer(&mut arena, &v), &m.forward(&v));
+    let m = Planned::init(2);
+    let mut arena = kiln::Arena::<Planned>::new();
+    let v = [0.5, -1.0, 0.25, 2.0, 0.0, -0.5, 1.5, 0.75];
+    assert_eq!(m.infer(&mut arena, &v), &m.forward(&v));
+}
+
+#[test]
+fn the_arena_is_planned_by_liveness() {
+    // Values (bytes, 16-aligned): v 32, a 16, b 16, c 16, concat 32, y 16. While `b` is made,
+    // `a` must live on (c reads it), so b is a copy: v at 0, a at 32, b at 0 (v is dead),
+    // c at 16, the concatenation at 32 (a is dead, b and c are not), y at 0.
+    assert_eq!(Planned::ARENA_BYTES, 64);
+    // ResNetTiny: conv2d and conv2d_1 (1 KiB each) live until the add, which needs a third;
+    // the image (256 B) fits in one of those before it is made, so 3 KiB in all.
+    assert_eq!(ResNetTiny::ARENA_BYTES, 3 * 1024);
+}

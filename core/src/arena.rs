@@ -132,6 +132,31 @@ pub fn io3<A: Pod, B: Pod, C: Pod>(
     }
 }
 
+/// A merge's tensors: `N` inputs of `T`s, each `(offset, count)` (two may be the same tensor),
+/// and its output `(offset, count)`, apart from every input (the plan keeps it so; a range
+/// that crosses the output or the arena's end panics here).
+#[inline(always)]
+pub fn many<T: Pod, const N: usize>(
+    buf: &mut [u8],
+    ins: [(usize, usize); N],
+    out: (usize, usize),
+) -> ([&[T]; N], &mut [T]) {
+    let size = core::mem::size_of::<T>();
+    let (lo, rest) = buf.split_at_mut(out.0);
+    let (y, hi) = rest.split_at_mut(out.1 * size);
+    let (lo, hi): (&[u8], &[u8]) = (lo, hi);
+    let end = out.0 + out.1 * size;
+    let xs = ins.map(|(at, n)| {
+        let bytes = if at < out.0 {
+            &lo[at..at + n * size]
+        } else {
+            &hi[at - end..at - end + n * size]
+        };
+        bytemuck::cast_slice(bytes)
+    });
+    (xs, bytemuck::cast_slice_mut(y))
+}
+
 /// Inference into a caller-provided [`Arena`]: what both float and int8 models offer, and what
 /// firmware calls.
 pub trait Infer: Planned + Sized {
@@ -152,6 +177,24 @@ mod tests {
     impl Planned for Tiny {
         type Buffer = [Chunk; 4];
         const ARENA_BYTES: usize = 64;
+    }
+
+    #[test]
+    fn many_reads_inputs_on_both_sides_of_the_output() {
+        let mut a = Arena::<Tiny>::new();
+        let buf = a.bytes_mut();
+        *view_mut::<[f32; 2]>(buf, 0) = [1.0, 2.0];
+        *view_mut::<[f32; 2]>(buf, 48) = [10.0, 20.0];
+        let ([x, z, w], y) = many::<f32, 3>(buf, [(0, 2), (48, 2), (0, 2)], (16, 4));
+        y.copy_from_slice(&[x[0] + z[0], x[1] + z[1], w[0], z[1]]);
+        assert_eq!(*view::<[f32; 4]>(buf, 16), [11.0, 22.0, 1.0, 20.0]);
+    }
+
+    #[test]
+    #[should_panic]
+    fn many_refuses_an_input_that_crosses_the_output() {
+        let mut a = Arena::<Tiny>::new();
+        let _ = many::<f32, 1>(a.bytes_mut(), [(8, 4)], (16, 4));
     }
 
     #[test]

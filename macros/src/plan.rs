@@ -1,5 +1,9 @@
 //! The RAM plan of inference: where each tensor lives in the arena.
 //!
+//! A graph (see [`liveness`]) places each value at the lowest offset free for as long as it
+//! lives: from the node that makes it to the last node that reads it. A chain gets the plan
+//! below, which also knows how to band a convolution into the pool after it.
+//!
 //! A chain of layers needs, at any moment, the input and the output of the layer running. So
 //! tensors alternate between the two ends of one buffer: tensor 0 (the model's input) at the
 //! start, tensor 1 at the end, tensor 2 at the start again… The buffer is then the largest
@@ -60,6 +64,69 @@ impl Plan {
     }
 }
 
+/// Places buffers in `order`, each at the lowest offset where it overlaps none placed before
+/// it that is alive at the same time as it (`[v, end[v]]`); the offsets and the arena's size.
+fn first_fit(order: &[usize], sizes: &[usize], end: &[usize]) -> (Vec<usize>, usize) {
+    let mut offsets = vec![0usize; sizes.len()];
+    let mut placed: Vec<usize> = Vec::new();
+    let mut arena = 16;
+    for &v in order {
+        let size = up16(sizes[v]);
+        let busy: Vec<(usize, usize)> = placed
+            .iter()
+            .filter(|&&u| u.max(v) <= end[u].min(end[v]))
+            .map(|&u| (offsets[u], offsets[u] + up16(sizes[u])))
+            .collect();
+        let mut at = 0;
+        while let Some(&(_, e)) = busy.iter().find(|&&(s, e)| at < e && s < at + size) {
+            at = e;
+        }
+        offsets[v] = at;
+        arena = arena.max(at + size);
+        placed.push(v);
+    }
+    (offsets, arena)
+}
+
+/// A graph's plan. Value `v` (`sizes[v]` bytes) is made at time `v` (value 0, the input, is
+/// there from the start) and read last at time `last_use[v]`; values that are alive at the
+/// same time never overlap. `alias[v] = Some(u)`: `v` takes `u`'s bytes (an in-place layer whose
+/// input has no other reader), so `u`'s bytes live until `v`'s last use. Each value goes at the
+/// lowest offset, a multiple of 16, where it overlaps nothing alive with it, in the better of
+/// two orders (by birth, or largest first).
+pub fn liveness(sizes: &[usize], last_use: &[usize], alias: &[Option<usize>]) -> Plan {
+    let n = sizes.len();
+    // Each value's buffer, and how long that buffer lives (through its aliases).
+    let mut root: Vec<usize> = (0..n).collect();
+    for v in 0..n {
+        if let Some(u) = alias[v] {
+            root[v] = root[u];
+        }
+    }
+    let mut end = last_use.to_vec();
+    for v in (0..n).rev() {
+        let r = root[v];
+        end[r] = end[r].max(last_use[v]);
+    }
+    // Two greedy orders, the better kept: by birth, and largest first (as TFLite's planner).
+    let roots: Vec<usize> = (0..n).filter(|&v| root[v] == v).collect();
+    let mut by_size = roots.clone();
+    by_size.sort_by_key(|&v| std::cmp::Reverse(up16(sizes[v])));
+    let (mut offsets, arena) = [roots, by_size]
+        .into_iter()
+        .map(|order| first_fit(&order, sizes, &end))
+        .min_by_key(|(_, arena)| *arena)
+        .expect("two orders");
+    for v in 0..n {
+        offsets[v] = offsets[root[v]];
+    }
+    Plan {
+        arena,
+        offsets,
+        sizes: sizes.to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +157,19 @@ mod tests {
         assert_eq!(p.arena, 112 + 64 + 48);
         assert_eq!(p.offsets, vec![0, 224 - 48, 0]);
         assert_eq!(p.scratch(1), 112);
+    }
+
+    #[test]
+    fn a_residual_keeps_its_input_until_the_add() {
+        // 0 → 1 (conv) → 2 (conv) → 3 = add(1, 2) → 4 (dense). Value 1 lives until the add.
+        let sizes = [100, 64, 64, 64, 8];
+        let p = liveness(&sizes, &[1, 3, 3, 4, 5], &[None; 5]);
+        // 0 at 0; 1 beside it; 2 where 0 was (0 is dead); 3 past 1 and 2, both alive; 4 at 0.
+        assert_eq!(p.offsets, vec![0, 112, 0, 176, 0]);
+        assert_eq!(p.arena, 240);
+        // An in-place activation after the add takes its bytes.
+        let p = liveness(&[16, 16, 16], &[1, 2, 3], &[None, None, Some(1)]);
+        assert_eq!((p.offsets.clone(), p.arena), (vec![0, 16, 16], 32));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::emit::types::{lit, tensor_ty};
 use crate::graph::{Graph, Layer, Node};
 use crate::layers::{Act, Conv, Fusion, Window};
-use crate::plan::plan_with_scratch;
+use crate::plan::{liveness, plan_with_scratch};
 use crate::shapes::Step;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -27,6 +27,9 @@ pub struct Cx<'a> {
     /// The output's type, and its offset (for in-place layers, also the input's).
     pub yt: TokenStream,
     pub b: usize,
+    /// Every input's offset and element count, and the output's count (for merges).
+    pub ins: Vec<(usize, usize)>,
+    pub out_len: usize,
 }
 
 impl Cx<'_> {
@@ -55,6 +58,9 @@ fn fusable(nodes: &[Node], steps: &[Step], k: usize) -> Option<(Conv, Window)> {
 /// and the pool reduces the band into the output. The convolution's whole output is never
 /// stored (the MCU CNN in f32: 17 KB of arena instead of 54 KB).
 pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
+    if !graph.is_chain() {
+        return emit_graph(t, name, graph, steps);
+    }
     let (input, nodes) = (&graph.input[..], &graph.nodes[..]);
     let elem = if t.to_string() == "f64" { 8 } else { 4 };
     let bytes = |shape: &[usize]| shape.iter().product::<usize>() * elem;
@@ -96,6 +102,8 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
             io: quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b);),
             yt,
             b,
+            ins: vec![(a, s.input.iter().product())],
+            out_len: s.output.iter().product(),
         };
         body.extend(l.kind.arena(&cx));
     }
@@ -106,8 +114,83 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
             &steps.last().map_or(input.to_vec(), |s| s.output.clone()),
         ),
     );
-    let (arena, last) = (p.arena, *p.offsets.last().expect("input"));
-    let impls = arena_impls(name, &in_ty, &out_ty, p.arena, &body, last);
+    let last = *p.offsets.last().expect("input");
+    methods(name, &in_ty, &out_ty, p.arena, &body, (0, last))
+}
+
+/// A graph's arena inference: every value where [`liveness`] puts it. An in-place layer whose
+/// input another layer still reads works on a copy.
+fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
+    let (input, nodes) = (&graph.input[..], &graph.nodes[..]);
+    let elem = if t.to_string() == "f64" { 8 } else { 4 };
+    let shape = |v: usize| {
+        if v == 0 {
+            input
+        } else {
+            &steps[v - 1].output[..]
+        }
+    };
+    let count = |v: usize| shape(v).iter().product::<usize>();
+    let values = nodes.len() + 1;
+    let sizes: Vec<usize> = (0..values).map(|v| count(v) * elem).collect();
+    let readers: Vec<Vec<(usize, usize)>> = (0..values).map(|v| graph.consumers(v)).collect();
+    let last_use: Vec<usize> = (0..values)
+        .map(|v| {
+            readers[v]
+                .iter()
+                .map(|&(c, _)| c + 1)
+                .max()
+                .unwrap_or(values)
+        })
+        .collect();
+    let alias: Vec<Option<usize>> = (0..values)
+        .map(|v| {
+            let n = v.checked_sub(1)?;
+            let u = nodes[n].inputs[0];
+            (nodes[n].layer.kind.in_place() && readers[u].len() == 1).then_some(u)
+        })
+        .collect();
+    let p = liveness(&sizes, &last_use, &alias);
+    let mut body = TokenStream::new();
+    for (k, (node, s)) in nodes.iter().zip(steps).enumerate() {
+        let l = &node.layer;
+        let (a, b) = (p.offsets[node.inputs[0]], p.offsets[k + 1]);
+        if l.kind.in_place() && alias[k + 1].is_none() {
+            let n = sizes[node.inputs[0]];
+            body.extend(quote!(buf.copy_within(#a..#a + #n, #b);));
+        }
+        let (xt, yt) = (tensor_ty(t, &s.input), tensor_ty(t, &s.output));
+        let cx = Cx {
+            t: t.clone(),
+            s,
+            field: format_ident!("{}", l.name),
+            io: quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b);),
+            yt,
+            b,
+            ins: node
+                .inputs
+                .iter()
+                .map(|&v| (p.offsets[v], count(v)))
+                .collect(),
+            out_len: count(k + 1),
+        };
+        body.extend(l.kind.arena(&cx));
+    }
+    let (in_ty, out_ty) = (tensor_ty(t, input), tensor_ty(t, shape(nodes.len())));
+    let at = (p.offsets[0], p.offsets[nodes.len()]);
+    methods(name, &in_ty, &out_ty, p.arena, &body, at)
+}
+
+/// `ARENA_BYTES`, `FLASH_BYTES`, `infer` and the `Planned`/`Infer` impls of a float model.
+fn methods(
+    name: &syn::Ident,
+    in_ty: &TokenStream,
+    out_ty: &TokenStream,
+    arena: usize,
+    body: &TokenStream,
+    at: (usize, usize),
+) -> TokenStream {
+    let impls = arena_impls(name, in_ty, out_ty, arena, body, at);
     quote! {
         #impls
 
@@ -129,15 +212,15 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
 }
 
 /// `Planned` and `Infer` for a model whose planned steps are `body` (reading and writing `buf`),
-/// with the input copied to offset 0 and the output read at `last`. Float and int8 models share
-/// it.
+/// with the input copied in at `at.0` and the output read at `at.1`. Float and int8 models
+/// share it.
 pub fn arena_impls(
     name: &syn::Ident,
     in_ty: &TokenStream,
     out_ty: &TokenStream,
     arena: usize,
     body: &TokenStream,
-    last: usize,
+    (first, last): (usize, usize),
 ) -> TokenStream {
     let chunks = arena / 16;
     quote! {
@@ -152,7 +235,7 @@ pub fn arena_impls(
             #[inline]
             fn infer<'a>(&self, arena: &'a mut ::kiln::core::Arena<Self>, x0: &#in_ty) -> &'a #out_ty {
                 let buf: &'a mut [u8] = arena.bytes_mut();
-                *::kiln::core::arena::view_mut::<#in_ty>(buf, 0) = *x0;
+                *::kiln::core::arena::view_mut::<#in_ty>(buf, #first) = *x0;
                 #body
                 let buf: &'a [u8] = buf;
                 ::kiln::core::arena::view::<#out_ty>(buf, #last)

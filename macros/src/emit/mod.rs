@@ -117,12 +117,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let answerer = nested::answerer(name, Some(shapes), &snake);
     let train = train::emit(&t, name, vis, graph, steps);
     let batch = batch::emit(&t, name, graph, steps);
-    // Arena inference plans a chain; a graph's liveness plan is still to come.
-    let infer = if graph.is_chain() {
-        infer::emit(&t, name, graph, steps)
-    } else {
-        TokenStream::new()
-    };
+    let infer = infer::emit(&t, name, graph, steps);
     let embedded = match &def.weights {
         Some(path) => {
             weights::embed(&t, name, graph, steps, path).unwrap_or_else(|e| e.to_compile_error())

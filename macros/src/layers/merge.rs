@@ -274,8 +274,24 @@ impl LayerKind for Merge {
         false
     }
 
-    fn arena(&self, _: &infer::Cx) -> TokenStream {
-        unreachable!("merges are only in graphs, which have no arena `infer` yet")
+    fn arena(&self, cx: &infer::Cx) -> TokenStream {
+        let (t, b, m, n) = (&cx.t, cx.b, cx.out_len, cx.ins.len());
+        let ins = cx.ins.iter().map(|&(at, len)| quote!((#at, #len)));
+        let merge = quote!(::kiln::core::layers::merge);
+        let call = match self.op {
+            Op::Elementwise(op) => {
+                let op = format_ident!("{op}");
+                quote!(#merge::Merge::#op.forward::<#t>(&xs, y);)
+            }
+            Op::Concatenate(_) => {
+                let chunks = self.chunks(cx.s);
+                quote!(#merge::concat_forward::<#t>(&xs, &[#(#chunks),*], y);)
+            }
+        };
+        quote! {{
+            let (xs, y) = ::kiln::core::arena::many::<#t, #n>(buf, [#(#ins),*], (#b, #m));
+            #call
+        }}
     }
 
     fn fusion(&self) -> Fusion {
