@@ -33,6 +33,18 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// `Siamese` with its weights in the binary (`Siamese::init(11)`, saved).
+    struct SiameseEmbedded {
+        input v: [6];
+        let enc = Dense(3, tanh, name = "encoder");
+        let a = enc(v);
+        let b = enc(Dense(6)(v));
+        output y = Dense(2, softmax)(Concatenate(a, b));
+    },
+    weights = "tests/fixtures/graph_shared.safetensors",
+}
+
+kiln::model! {
     /// A functional model nested in a Sequential one, as a layer.
     struct WithBlock: [8, 8, 1] => < ResNetTiny, Dense(2, softmax) >
 }
@@ -284,4 +296,14 @@ fn the_arena_is_planned_by_liveness() {
     // ResNetTiny: conv2d and conv2d_1 (1 KiB each) live until the add, which needs a third;
     // the image (256 B) fits in one of those before it is made, so 3 KiB in all.
     assert_eq!(ResNetTiny::ARENA_BYTES, 3 * 1024);
+}
+
+#[test]
+fn a_graph_embeds_its_weights_at_compile_time() {
+    static NET: SiameseEmbedded = SiameseEmbedded::WEIGHTS;
+    let m = Siamese::init(11);
+    let v = [0.5, -1.0, 0.25, 2.0, 0.0, -0.5];
+    assert_eq!(NET.forward(&v), m.forward(&v));
+    let mut arena = kiln::Arena::<SiameseEmbedded>::new();
+    assert_eq!(NET.infer(&mut arena, &v), &m.forward(&v));
 }
