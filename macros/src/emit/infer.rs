@@ -222,6 +222,7 @@ pub fn arena_impls(
     body: &TokenStream,
     (first, last): (usize, usize),
 ) -> TokenStream {
+    let first = lit(first);
     let chunks = arena / 16;
     quote! {
         impl ::kiln::core::Planned for #name {
