@@ -4,7 +4,9 @@
 Regenerate (from the repository root) with:
 
     pip install -r scripts/requirements-fixtures.txt
-    python scripts/make_fixtures.py          # writes tests/fixtures/
+    python scripts/make_fixtures.py             # writes tests/fixtures/
+    python scripts/make_fixtures.py 'graph_*'   # writes only the fixtures these patterns match
+                                                # (and README.md, always for all of them)
 
 Generated with (pinned in scripts/requirements-fixtures.txt):
 
@@ -13,12 +15,16 @@ Generated with (pinned in scripts/requirements-fixtures.txt):
     numpy          2.4.6
     safetensors    0.8.0
 
-Every model is a fresh `keras.Sequential` (after `keras.backend.clear_session()`, so Keras's
-automatic layer names restart at `dense`, `conv2d`, ... for each model). All weights are set to
-seeded random values (`np.random.default_rng(seed)`: kernels normal * 0.5, biases normal * 0.1,
-drawn layer by layer, kernel before bias), then three input samples are drawn from the same
-generator (normal * 1.5, times 3.0 for the act_* family) and run through `model(x, training=False)`
-in float32.
+Every model is a fresh `keras.Sequential`, or for the `graph_*` family a functional
+`keras.Model` (`keras.Input`, layers called on values), built after `keras.backend.clear_session()`
+so that Keras's automatic layer names restart at `dense`, `conv2d`, ... for each model. A graph's
+layers are created in the order kiln's functional form writes them (a callee before its
+arguments, as Python evaluates `layers.Dense(3)(layers.Flatten()(x))`), so both name them alike.
+All weights are set to seeded random values (`np.random.default_rng(seed)`: kernels normal * 0.5,
+biases normal * 0.1, drawn layer by layer in `model.layers` order, kernel before bias; a shared
+layer's weights once), then three input samples are drawn from the same generator (normal * 1.5,
+times the spec's `scale`: 3.0 for the act_* family, 0.2 for graph_residual) and run through
+`model(x, training=False)` in float32.
 
 Each `tests/fixtures/<name>.safetensors` holds, all float32:
 
@@ -38,6 +44,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
+import fnmatch  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -137,6 +144,89 @@ def activation_layers():
     ]
 
 
+# The functional (graph) models: each factory takes the `keras.Input` and returns the output
+# value. Layers are created in the order of the kiln statements in each spec's `kiln` text.
+def graph_residual(image):
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(image)
+    y = layers.Conv2D(4, 3, padding="same")(x)
+    x = layers.Activation("relu")(layers.Add()([x, y]))
+    return layers.Dense(3, activation="softmax")(
+        layers.GlobalAveragePooling2D()(layers.MaxPooling2D(2)(x)))
+
+
+def graph_branches_concat(img):
+    p = layers.Conv2D(3, 3, padding="same", activation="tanh")(img)
+    q = layers.Dense(2, activation="relu")(img)
+    j = layers.Concatenate()([p, q])
+    r = layers.Conv2D(5, (3, 1), strides=(2, 1), padding="same")(img)
+    k = layers.Concatenate(axis=1)([j, r])
+    m = layers.Concatenate(axis=2)([k, layers.MaxPooling2D((1, 2))(k)])
+    return layers.Dense(4)(layers.Flatten()(m))
+
+
+def graph_merges(v):
+    a = layers.Dense(4, activation="tanh")(v)
+    b = layers.Dense(4)(v)
+    c = layers.Dense(4, activation="sigmoid")(v)
+    return layers.Concatenate()([
+        layers.Subtract()([a, b]),
+        layers.Multiply()([a, b, c]),
+        layers.Average()([a, b, c]),
+        layers.Maximum()([a, b, c]),
+        layers.Minimum()([b, c]),
+    ])
+
+
+def graph_shared_dense(v):
+    enc = layers.Dense(6, activation="tanh")
+    a = enc(v)
+    b = enc(layers.Dense(6, activation="relu")(v))
+    c = enc(a)
+    return layers.Dense(3, activation="softmax")(layers.Concatenate()([a, b, c]))
+
+
+GRAPHS = [
+    # Inputs × 0.2, or the softmax saturates (outputs within 1e-4 of 0 and 1 at × 1).
+    dict(name="graph_residual", seed=301, input=(8, 8, 2), input_name="image",
+         graph=graph_residual, scale=0.2,
+         kiln="input image: [8, 8, 2]; "
+              "let x = Conv2D(4, 3, padding = same, activation = relu)(image); "
+              "let y = Conv2D(4, 3, padding = same)(x); "
+              "let x = Activation(relu)(Add(x, y)); "
+              "output class = Dense(3, softmax)(GlobalAvgPool(MaxPool(2)(x)));",
+         weights=["conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias",
+                  "dense/kernel", "dense/bias"]),
+    dict(name="graph_branches_concat", seed=302, input=(6, 6, 2), input_name="img",
+         graph=graph_branches_concat,
+         kiln="input img: [6, 6, 2]; "
+              "let p = Conv2D(3, 3, padding = same, activation = tanh)(img); "
+              "let q = Dense(2, relu)(img); "
+              "let j = Concatenate(p, q); "
+              "let r = Conv2D(5, (3, 1), strides = (2, 1), padding = same)(img); "
+              "let k = Concatenate(axis = 1)(j, r); "
+              "let m = Concatenate(axis = 2)(k, MaxPool((1, 2))(k)); "
+              "output y = Dense(4)(Flatten(m));",
+         weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias",
+                  "conv2d_1/kernel", "conv2d_1/bias", "dense_1/kernel", "dense_1/bias"]),
+    # Maximum and Minimum pick one input per element: `merge_gaps` checks that no two
+    # inputs are within 1e-3 of each other there, so no tie decides an output.
+    dict(name="graph_merges", seed=303, input=(6,), input_name="v", graph=graph_merges,
+         merge_gaps=["dense", "dense_1", "dense_2"],
+         kiln="input v: [6]; "
+              "let a = Dense(4, tanh)(v); let b = Dense(4)(v); let c = Dense(4, sigmoid)(v); "
+              "output y = Concatenate(Subtract(a, b), Multiply(a, b, c), Average(a, b, c), "
+              "Maximum(a, b, c), Minimum(b, c));",
+         weights=["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
+                  "dense_2/kernel", "dense_2/bias"]),
+    dict(name="graph_shared_dense", seed=304, input=(6,), input_name="v",
+         graph=graph_shared_dense,
+         kiln="input v: [6]; let enc = Dense(6, tanh); let a = enc(v); "
+              "let b = enc(Dense(6, relu)(v)); let c = enc(a); "
+              "output y = Dense(3, softmax)(Concatenate(a, b, c));",
+         weights=["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
+                  "dense_2/kernel", "dense_2/bias"]),
+]
+
 MODELS = [
     dict(name="small_cnn", seed=101, input=(12, 12, 2), layers=small_cnn,
          kiln="[12, 12, 2] => Conv2D(4, 3, relu), Conv2D(6, (3, 3), activation = relu, "
@@ -196,9 +286,35 @@ def check_activation_defaults():
         "'elu' alpha is not 1"
 
 
-def build(spec):
+def graph_nodes(model):
+    """A functional model's layer applications in the order they run (depth first from the
+    output): `(reference, output shape, input references)`, references as in Keras's summary
+    ("Connected to"), `<layer>[<application>][0]`."""
+    order, seen = [], set()
+
+    def visit(t):
+        op, k, _ = t._keras_history
+        if (op.name, k) in seen:
+            return
+        seen.add((op.name, k))
+        node = op._inbound_nodes[k]
+        for i in node.input_tensors:
+            visit(i)
+        ins = [f"{i._keras_history[0].name}[{i._keras_history[1]}][0]" for i in node.input_tensors]
+        order.append((f"{op.name}[{k}][0]", tuple(node.output_tensors[0].shape[1:]), ins))
+
+    for t in model.outputs:
+        visit(t)
+    return order
+
+
+def build(spec, write=True):
     keras.backend.clear_session()
-    model = keras.Sequential([keras.Input(spec["input"])] + spec["layers"]())
+    if "graph" in spec:
+        inp = keras.Input(spec["input"], name=spec["input_name"])
+        model = keras.Model(inp, spec["graph"](inp))
+    else:
+        model = keras.Sequential([keras.Input(spec["input"])] + spec["layers"]())
     rng = np.random.default_rng(spec["seed"])
     tensors = {}
     for layer in model.layers:
@@ -229,10 +345,22 @@ def build(spec):
     if not np.all(np.isfinite(y)):
         raise RuntimeError(f"{spec['name']}: non-finite output")
 
-    shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
-    for layer, s in zip(model.layers, shapes):
+    if "graph" in spec:
+        shapes = graph_nodes(model)
+    else:
+        shapes = [(layer.name, tuple(layer.output.shape[1:]), None) for layer in model.layers]
+    for name, s, _ in shapes:
         if any(d == 0 for d in s):
-            raise RuntimeError(f"{spec['name']}: layer {layer.name} has an empty output {s}")
+            raise RuntimeError(f"{spec['name']}: layer {name} has an empty output {s}")
+    if "merge_gaps" in spec:
+        # The values Maximum / Minimum choose between must be well apart (no ties).
+        probe = keras.Model(model.input,
+                            [model.get_layer(n).output for n in spec["merge_gaps"]])
+        vs = np.stack([np.asarray(v) for v in probe(x, training=False)])
+        gap = min(np.abs(vs[i] - vs[j]).min()
+                  for i in range(len(vs)) for j in range(i + 1, len(vs)))
+        if gap < 1e-3:
+            raise RuntimeError(f"{spec['name']}: merge inputs {gap:.1e} apart (a near tie)")
     if y.shape != (SAMPLES, *model.output_shape[1:]):
         raise RuntimeError(f"{spec['name']}: output shape {y.shape}")
 
@@ -240,28 +368,41 @@ def build(spec):
     tensors["__output__"] = np.ascontiguousarray(y)
     for k, v in tensors.items():
         assert v.dtype == np.float32, k
-    path = OUT / f"{spec['name']}.safetensors"
-    save_file(tensors, str(path))
-    path.chmod(0o644)  # save_file creates the file 0600
+    if write:
+        path = OUT / f"{spec['name']}.safetensors"
+        save_file(tensors, str(path))
+        path.chmod(0o644)  # save_file creates the file 0600
     return model, shapes, tensors
 
 
 def main():
+    # Optional arguments: shell-style patterns (`graph_*`) naming the fixtures to write; every
+    # model is still built, for README.md, which is always written in full.
+    patterns = sys.argv[1:] or ["*"]
+    names = [spec["name"] for spec in MODELS + GRAPHS]
+    for pat in patterns:
+        if not fnmatch.filter(names, pat):
+            sys.exit(f"no fixture matches {pat!r}; fixtures: {', '.join(names)}")
     OUT.mkdir(parents=True, exist_ok=True)
     check_activation_defaults()
     versions = dict(keras=keras.__version__, tensorflow=tf.__version__,
                     numpy=np.__version__, safetensors=safetensors.__version__)
-    rows = []
-    for spec in MODELS:
-        model, shapes, tensors = build(spec)
+    rows, graph_rows = [], []
+    for spec in MODELS + GRAPHS:
+        write = any(fnmatch.fnmatchcase(spec["name"], pat) for pat in patterns)
+        model, shapes, tensors = build(spec, write)
         params = ", ".join(f"`{k}` {list(v.shape)}" for k, v in tensors.items()
                            if not k.startswith("__"))
-        stages = " → ".join(
-            [str(list(spec["input"]))]
-            + [f"{layer.name} {list(s)}" for layer, s in zip(model.layers, shapes)])
-        rows.append((spec, params, stages, tensors))
-        print(f"{spec['name']:<20} seed {spec['seed']}  in {list(tensors['__input__'].shape)}"
-              f"  out {list(tensors['__output__'].shape)}")
+        if "graph" in spec:
+            stages = "; ".join(f"{ref} {list(s)}" + (f" ← {', '.join(ins)}" if ins else "")
+                               for ref, s, ins in shapes)
+            graph_rows.append((spec, params, stages, tensors))
+        else:
+            stages = " → ".join([str(list(spec["input"]))]
+                                + [f"{name} {list(s)}" for name, s, _ in shapes])
+            rows.append((spec, params, stages, tensors))
+        print(f"{spec['name']:<22} seed {spec['seed']}  in {list(tensors['__input__'].shape)}"
+              f"  out {list(tensors['__output__'].shape)}" + ("" if write else "  (not written)"))
 
     lines = [
         "# Keras reference fixtures",
@@ -272,6 +413,7 @@ def main():
         "```sh",
         "pip install -r scripts/requirements-fixtures.txt",
         "python scripts/make_fixtures.py",
+        "python scripts/make_fixtures.py 'graph_*'   # only the fixtures these patterns match",
         "```",
         "",
         "Generated with keras {keras}, tensorflow-cpu {tensorflow} (backend `tensorflow`), "
@@ -281,13 +423,31 @@ def main():
         " or `/bias` in Keras's layouts (Dense `[in, out]`, Conv2D `[kh, kw, in, out]`), set from"
         " `np.random.default_rng(seed)` (kernels normal × 0.5, biases normal × 0.1, drawn layer by"
         " layer, kernel first); `__input__` `[3, *input]`, three samples drawn next from the same"
-        " generator (normal × 1.5; × 3.0 more for `act_*`); `__output__` `[3, *output]`,"
+        " generator (normal × 1.5; × 3.0 more for `act_*`, × 0.2 for `graph_residual`, whose"
+        " softmax would saturate otherwise); `__output__` `[3, *output]`,"
         " `model(x, training=False)`.",
         "",
         "| fixture | seed | kiln model | weights | shapes (Keras layer names) |",
         "|---|---|---|---|---|",
     ]
     for spec, params, stages, _ in rows:
+        lines.append(f"| `{spec['name']}` | {spec['seed']} | `{spec['kiln']}` | {params} | {stages} |")
+    lines += [
+        "",
+        "## Functional models (`graph_*`)",
+        "",
+        "Built as `keras.Model(keras.Input(input, name=…), output)` with layers called on values,"
+        " the layers created in the order the kiln statements write them (a callee before its"
+        " arguments, as Python evaluates `Dense(3)(Flatten()(x))`), so that Keras's automatic"
+        " names are kiln's. The kiln column is the body of `kiln::model! { struct … { … } }`;"
+        " the last column lists each layer application in the order it runs, as"
+        " `<layer>[<application>][0] [shape] ← <inputs>` (the \"Connected to\" notation of both"
+        " summaries). Weights are drawn in `model.layers` order; a shared layer's once.",
+        "",
+        "| fixture | seed | kiln model | weights | applications (Keras layer names) |",
+        "|---|---|---|---|---|",
+    ]
+    for spec, params, stages, _ in graph_rows:
         lines.append(f"| `{spec['name']}` | {spec['seed']} | `{spec['kiln']}` | {params} | {stages} |")
     lines += [
         "",
@@ -306,11 +466,26 @@ def main():
         "* Automatic layer names count per Keras session; the script calls"
         " `keras.backend.clear_session()` before each model so they restart at `dense`, `conv2d`."
         " Keras's variable `.path` is `sequential/<layer>/<param>`; the fixtures drop the"
-        " `sequential/` prefix.",
+        " `sequential/` prefix (`functional/` for the graphs).",
+        "* A layer applied to several values keeps one set of weights, saved once under its name:"
+        " in `graph_shared_dense`, `dense` is applied three times (to the input, to `dense_1`'s"
+        " output and to its own first output) and its kernel and bias appear once.",
+        "* `Concatenate(axis=k)` counts the batch as axis 0, as kiln does: on images `axis=1` joins"
+        " along the height, `axis=2` along the width, and the default `-1` along the channels.",
+        "* `Average` is the sum divided by the count; `Subtract` takes exactly two inputs. In"
+        " `graph_merges` the three Dense outputs that `Maximum` and `Minimum` choose between are at"
+        " least 1e-3 apart at every element of every sample (checked by the script), so no near"
+        " tie decides an output.",
+        "",
+        "`graph_shared.safetensors` is not from Keras and not written by this script: it is kiln's"
+        " own `save_weights` of `Siamese::init(11)` (`tests/functional.rs`), which `SiameseEmbedded`"
+        " embeds at compile time to check that a graph's weights (a shared layer's once) embed as"
+        " they load.",
         "",
     ]
     (OUT / "README.md").write_text("\n".join(lines))
-    print(f"wrote {len(rows)} fixtures to {OUT}", file=sys.stderr)
+    written = sum(any(fnmatch.fnmatchcase(n, pat) for pat in patterns) for n in names)
+    print(f"wrote {written} of {len(names)} fixtures and README.md to {OUT}", file=sys.stderr)
 
 
 if __name__ == "__main__":

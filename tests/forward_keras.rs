@@ -1,13 +1,15 @@
 //! kiln's forward pass against real Keras.
 //!
 //! Each fixture in `tests/fixtures/` was written by `scripts/make_fixtures.py` from a Keras 3
-//! `Sequential` model with seeded random weights (see `tests/fixtures/README.md`). It holds the
+//! `Sequential` model, or for `graph_*` a functional `keras.Model` declared here in kiln's
+//! functional form, with seeded random weights (see `tests/fixtures/README.md`). It holds the
 //! weights as `<layer>/<param>` in Keras's layouts, three input samples (`__input__`) and
 //! Keras's outputs for them (`__output__`). Each test declares the same model with
 //! `kiln::model!`, loads the weights, and checks every output element against Keras's.
 
 use kiln::core::bytemuck;
 use kiln::prelude::*;
+use kiln::Infer;
 use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
 
@@ -54,7 +56,8 @@ fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
 
 /// Loads the fixture's weights into a fresh `M`, runs every sample of `__input__` and checks
 /// each output element against `__output__`, reporting every element out of tolerance.
-fn check<M: Model<Scalar = f32>>(path: &str) {
+/// Returns the loaded model and the input samples.
+fn check<M: Model<Scalar = f32>>(path: &str) -> (Box<M>, Vec<M::Input>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let file = SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
     let (in_shape, inputs) = tensor(&file, path, "__input__");
@@ -97,12 +100,14 @@ fn check<M: Model<Scalar = f32>>(path: &str) {
     });
     assert_eq!(loaded, M::PARAMS, "{path}: parameter count");
 
+    let xs: Vec<M::Input> = inputs
+        .chunks_exact(in_len)
+        .map(|x| bytemuck::pod_read_unaligned(bytemuck::cast_slice(x)))
+        .collect();
     let mut failures = Vec::new();
     let mut worst = 0.0f32;
-    for s in 0..samples {
-        let x: M::Input =
-            bytemuck::pod_read_unaligned(bytemuck::cast_slice(&inputs[s * in_len..][..in_len]));
-        let y = m.forward(&x);
+    for (s, x) in xs.iter().enumerate() {
+        let y = m.forward(x);
         let got: &[f32] = bytemuck::cast_slice(core::slice::from_ref(&y));
         let want = &expected[s * out_len..][..out_len];
         for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
@@ -127,6 +132,32 @@ fn check<M: Model<Scalar = f32>>(path: &str) {
         "{path}: {} outputs within tolerance, max abs diff {worst:e}",
         expected.len()
     );
+    (m, xs)
+}
+
+/// [`check`] for a graph, whose `predict` and arena `infer` (planned by liveness) are code of
+/// their own: both must also give `forward`'s outputs, bit for bit, so they match Keras too.
+fn check_graph<M>(path: &str)
+where
+    M: Model<Scalar = f32> + Infer<Input = <M as Model>::Input, Output = <M as Model>::Output>,
+{
+    let (m, xs) = check::<M>(path);
+    let want: Vec<<M as Model>::Output> = xs.iter().map(|x| m.forward(x)).collect();
+    let predicted = m.predict(&xs);
+    // An arena of NaN bytes, so a step that reads a buffer before it is written shows up.
+    let mut arena = kiln::Arena::<M>::new();
+    arena.bytes_mut().fill(0xff);
+    for (s, (x, w)) in xs.iter().zip(&want).enumerate() {
+        let w = bytemuck::bytes_of(w);
+        assert!(
+            bytemuck::bytes_of(&predicted[s]) == w,
+            "{path}: sample {s}: predict differs from forward"
+        );
+        assert!(
+            bytemuck::bytes_of(m.infer(&mut arena, x)) == w,
+            "{path}: sample {s}: infer differs from forward"
+        );
+    }
 }
 
 kiln::model! {
@@ -243,4 +274,83 @@ kiln::model! {
 #[test]
 fn activation_layers() {
     check::<ActivationLayers>(fixture!("activation_layers"));
+}
+
+// The functional form against Keras's functional API (`keras.Input`, layers called on values,
+// `keras.Model`): the `graph_*` fixtures. Keras created each model's layers in the order these
+// statements write them, so its automatic names are kiln's.
+
+kiln::model! {
+    struct GraphResidual {
+        input image: [8, 8, 2];
+        let x = Conv2D(4, 3, padding = same, activation = relu)(image);
+        let y = Conv2D(4, 3, padding = same)(x);
+        let x = Activation(relu)(Add(x, y));
+        output class = Dense(3, softmax)(GlobalAvgPool(MaxPool(2)(x)));
+    }
+}
+
+#[test]
+fn graph_residual() {
+    check_graph::<GraphResidual>(fixture!("graph_residual"));
+}
+
+kiln::model! {
+    /// Two branches joined along the channels, then along the height (`axis = 1`) and the
+    /// width (`axis = 2`).
+    struct GraphBranchesConcat {
+        input img: [6, 6, 2];
+        let p = Conv2D(3, 3, padding = same, activation = tanh)(img);
+        let q = Dense(2, relu)(img);
+        let j = Concatenate(p, q);
+        let r = Conv2D(5, (3, 1), strides = (2, 1), padding = same)(img);
+        let k = Concatenate(axis = 1)(j, r);
+        let m = Concatenate(axis = 2)(k, MaxPool((1, 2))(k));
+        output y = Dense(4)(Flatten(m));
+    }
+}
+
+#[test]
+fn graph_branches_concat() {
+    check_graph::<GraphBranchesConcat>(fixture!("graph_branches_concat"));
+}
+
+kiln::model! {
+    /// Every elementwise merge but `Add`, side by side in the output: elements 0–3 `subtract`,
+    /// 4–7 `multiply`, 8–11 `average`, 12–15 `maximum`, 16–19 `minimum`.
+    struct GraphMerges {
+        input v: [6];
+        let a = Dense(4, tanh)(v);
+        let b = Dense(4)(v);
+        let c = Dense(4, sigmoid)(v);
+        output y = Concatenate(
+            Subtract(a, b),
+            Multiply(a, b, c),
+            Average(a, b, c),
+            Maximum(a, b, c),
+            Minimum(b, c),
+        );
+    }
+}
+
+#[test]
+fn graph_merges() {
+    check_graph::<GraphMerges>(fixture!("graph_merges"));
+}
+
+kiln::model! {
+    /// One Dense layer applied three times (once to its own output), its weights loaded once.
+    struct GraphSharedDense {
+        input v: [6];
+        let enc = Dense(6, tanh);
+        let a = enc(v);
+        let b = enc(Dense(6, relu)(v));
+        let c = enc(a);
+        output y = Dense(3, softmax)(Concatenate(a, b, c));
+    }
+}
+
+#[test]
+fn graph_shared_dense() {
+    check_graph::<GraphSharedDense>(fixture!("graph_shared_dense"));
 }
