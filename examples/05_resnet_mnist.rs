@@ -7,7 +7,7 @@
 
 mod common;
 
-use kiln::datasets::{images_to_f32, mnist, to_categorical};
+use kiln::datasets::images_to_f32;
 use kiln::prelude::*;
 
 kiln::model! {
@@ -34,18 +34,7 @@ fn main() -> std::process::ExitCode {
 
 fn train() -> Result<(), kiln::Error> {
     let args = common::Args::parse(5);
-    let ((x_train, y_train), (x_test, y_test)) = mnist::load_data()?;
-    let n = args.limit.unwrap_or(x_train.len()).min(x_train.len());
-    let (x_train, y_train) = (
-        images_to_f32(&x_train[..n]),
-        to_categorical::<10>(&y_train[..n])?,
-    );
-    let (x_test, y_test) = (images_to_f32(&x_test), to_categorical::<10>(&y_test)?);
-    println!(
-        "{} training images, {} test images",
-        x_train.len(),
-        x_test.len()
-    );
+    let ((x_train, y_train), (x_test, y_test)) = common::mnist(args.limit, images_to_f32)?;
     print!("{}", ResNetMnist::summary());
 
     let mut net = ResNetMnist::init(42);

@@ -1,6 +1,30 @@
 //! What the MNIST examples share: their command line and how they report.
 
+use kiln::datasets::mnist::{self, Image};
+use kiln::datasets::to_categorical;
 use kiln::training::History;
+
+/// Inputs and one-hot labels.
+pub type Data<X> = (Vec<X>, Vec<[f32; 10]>);
+
+/// MNIST as the examples train on it: the first `limit` training images (all without one) and
+/// every test image, converted by `images` (to images or to flat vectors), the labels one-hot;
+/// says how many there are. Returns the training and the test data.
+pub fn mnist<X>(
+    limit: Option<usize>,
+    images: impl Fn(&[Image]) -> Vec<X>,
+) -> Result<(Data<X>, Data<X>), kiln::Error> {
+    let ((x_train, y_train), (x_test, y_test)) = mnist::load_data()?;
+    let n = limit.unwrap_or(x_train.len()).min(x_train.len());
+    let train = (images(&x_train[..n]), to_categorical::<10>(&y_train[..n])?);
+    let test = (images(&x_test), to_categorical::<10>(&y_test)?);
+    println!(
+        "{} training images, {} test images",
+        train.0.len(),
+        test.0.len()
+    );
+    Ok((train, test))
+}
 
 /// `--epochs N`, `--batch-size N`, `--limit N` (train on the first N images, for a quick run).
 pub struct Args {

@@ -232,6 +232,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
         }
     }
     let x_last = format_ident!("x{}", graph.nodes.last().map_or(0, |n| n.output));
+    let lengths = lengths();
     let doc = format!(
         "The buffers of one block of `{name}`'s batched forward pass (`kiln::core::model::ForwardBatch`)."
     );
@@ -260,13 +261,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
 
             #[allow(unused_variables)]
             fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty], s: &mut #scratch) {
-                ::core::assert_eq!(
-                    xs.len(),
-                    ys.len(),
-                    "forward_batch: {} inputs but room for {} outputs",
-                    xs.len(),
-                    ys.len(),
-                );
+                #lengths
                 for (x0, ys) in xs.chunks(#block).zip(ys.chunks_mut(#block)) {
                     let n = x0.len();
                     #body
@@ -282,22 +277,30 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
 fn sample_by_sample(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
     let in_ty = tensor_ty(t, &graph.input);
     let out_ty = tensor_ty(t, &steps.last().expect("a model has layers").output);
+    let lengths = lengths();
     quote! {
         impl ::kiln::core::model::ForwardBatch<#in_ty, #out_ty> for #name {
             type Scratch = ();
 
             fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty], _: &mut ()) {
-                ::core::assert_eq!(
-                    xs.len(),
-                    ys.len(),
-                    "forward_batch: {} inputs but room for {} outputs",
-                    xs.len(),
-                    ys.len(),
-                );
+                #lengths
                 for (x, y) in xs.iter().zip(ys.iter_mut()) {
                     *y = <Self as ::kiln::Model>::forward(self, x);
                 }
             }
         }
+    }
+}
+
+/// `forward_batch`'s check that there is one output for each input.
+fn lengths() -> TokenStream {
+    quote! {
+        ::core::assert_eq!(
+            xs.len(),
+            ys.len(),
+            "forward_batch: {} inputs but room for {} outputs",
+            xs.len(),
+            ys.len(),
+        );
     }
 }

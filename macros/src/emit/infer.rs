@@ -94,17 +94,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
             body.extend(banded(t, l, s, &steps[last], conv, win, [a, band, b], elem));
             continue;
         }
-        let (xt, yt) = (tensor_ty(t, &s.input), tensor_ty(t, &s.output));
-        let cx = Cx {
-            t: t.clone(),
-            s,
-            field: format_ident!("{}", l.name),
-            io: quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b);),
-            yt,
-            b,
-            ins: vec![(a, s.input.iter().product())],
-            out_len: s.output.iter().product(),
-        };
+        let cx = layer_cx(t, l, s, (a, b), vec![(a, s.input.iter().product())]);
         body.extend(l.kind.arena(&cx));
     }
     let (in_ty, out_ty) = (
@@ -116,6 +106,28 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
     );
     let last = *p.offsets.last().expect("input");
     methods(name, &in_ty, &out_ty, p.arena, &body, (0, last))
+}
+
+/// What layer `l` sees, reading its (first) input at `a` and writing its output at `b`;
+/// `ins` are all its inputs' offsets and element counts.
+fn layer_cx<'a>(
+    t: &TokenStream,
+    l: &Layer,
+    s: &'a Step,
+    (a, b): (usize, usize),
+    ins: Vec<(usize, usize)>,
+) -> Cx<'a> {
+    let (xt, yt) = (tensor_ty(t, &s.input), tensor_ty(t, &s.output));
+    Cx {
+        t: t.clone(),
+        s,
+        field: format_ident!("{}", l.name),
+        io: quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b);),
+        yt,
+        b,
+        ins,
+        out_len: s.output.iter().product(),
+    }
 }
 
 /// A graph's arena inference: every value where [`liveness`] puts it. An in-place layer whose
@@ -159,21 +171,12 @@ fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step])
             let n = sizes[node.inputs[0]];
             body.extend(quote!(buf.copy_within(#a..#a + #n, #b);));
         }
-        let (xt, yt) = (tensor_ty(t, &s.input), tensor_ty(t, &s.output));
-        let cx = Cx {
-            t: t.clone(),
-            s,
-            field: format_ident!("{}", l.name),
-            io: quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b);),
-            yt,
-            b,
-            ins: node
-                .inputs
-                .iter()
-                .map(|&v| (p.offsets[v], count(v)))
-                .collect(),
-            out_len: count(k + 1),
-        };
+        let ins = node
+            .inputs
+            .iter()
+            .map(|&v| (p.offsets[v], count(v)))
+            .collect();
+        let cx = layer_cx(t, l, s, (a, b), ins);
         body.extend(l.kind.arena(&cx));
     }
     let (in_ty, out_ty) = (tensor_ty(t, input), tensor_ty(t, shape(nodes.len())));
