@@ -12,25 +12,14 @@ crates=("$@"); [ ${#crates[@]} -gt 0 ] || crates=(cnn22 res20)
 # One target folder for both crates: kiln and its dependencies are built once per profile.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$work/target}
 
-write() { # name, main.rs read from stdin
+write() { # crate name, model type; the model's definition on stdin
     mkdir -p "$work/$1/src"
     printf '[package]\nname = "%s"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\nkiln = { path = "%s" }\n\n[workspace]\n' "$1" "$repo" > "$work/$1/Cargo.toml"
-    cat > "$work/$1/src/main.rs"
-}
-
-write cnn22 <<'RS'
-kiln::model! {
-    pub struct Cnn22: [32, 32, 3] => <
-        Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), MaxPool(2),
-        Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), MaxPool(2),
-        Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Flatten, Dense(10, softmax),
-    >
-}
-
+    { cat; sed "s/MODEL/$2/g" <<'RS'
 use kiln::prelude::*;
 
 fn main() {
-    let mut net = Cnn22::init(1);
+    let mut net = MODEL::init(1);
     let x: Vec<[[[f32; 3]; 32]; 32]> = (0..64).map(|i| [[[i as f32 / 64.0; 3]; 32]; 32]).collect();
     let y: Vec<u8> = (0..64).map(|i| i % 10).collect();
     let mut trainer = net.compile(Adam::default(), Loss::SparseCategoricalCrossentropy, &[Metric::Accuracy]);
@@ -41,7 +30,20 @@ fn main() {
     println!("{loss} {acc} {:?} {:?}", p[0][0], net.forward(&x[0])[0]);
 }
 RS
-write res20 <<'RS'
+    } > "$work/$1/src/main.rs"
+}
+
+write cnn22 Cnn22 <<'RS'
+kiln::model! {
+    pub struct Cnn22: [32, 32, 3] => <
+        Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), Conv2D(16, 3, padding = same, activation = relu), MaxPool(2),
+        Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), MaxPool(2),
+        Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Conv2D(32, 3, padding = same, activation = relu), Flatten, Dense(10, softmax),
+    >
+}
+
+RS
+write res20 Res20 <<'RS'
 kiln::model! {
     pub struct Res20 {
         input image: [32, 32, 3];
@@ -63,19 +65,6 @@ kiln::model! {
     }
 }
 
-use kiln::prelude::*;
-
-fn main() {
-    let mut net = Res20::init(1);
-    let x: Vec<[[[f32; 3]; 32]; 32]> = (0..64).map(|i| [[[i as f32 / 64.0; 3]; 32]; 32]).collect();
-    let y: Vec<u8> = (0..64).map(|i| i % 10).collect();
-    let mut trainer = net.compile(Adam::default(), Loss::SparseCategoricalCrossentropy, &[Metric::Accuracy]);
-    trainer.fit(&x, &y, FitOptions { epochs: 1, batch_size: 32, verbose: 0, ..Default::default() }).unwrap();
-    let [loss, acc] = trainer.evaluate::<_, 2>(&x, &y).unwrap();
-    drop(trainer);
-    let p = net.predict(&x[..4]);
-    println!("{loss} {acc} {:?} {:?}", p[0][0], net.forward(&x[0])[0]);
-}
 RS
 
 median() { sort -n | sed -n 2p; }

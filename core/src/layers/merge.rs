@@ -27,16 +27,21 @@ impl Merge {
     /// `y = op(xs[0], xs[1], …)`, element by element. Every slice has `y`'s length.
     pub fn forward<T: Scalar>(self, xs: &[&[T]], y: &mut [T]) {
         y.copy_from_slice(xs[0]);
-        for x in &xs[1..] {
-            for (y, &x) in y.iter_mut().zip(x.iter()) {
-                *y = match self {
-                    Merge::Add | Merge::Average => *y + x,
-                    Merge::Subtract => *y - x,
-                    Merge::Multiply => *y * x,
-                    Merge::Maximum => y.max(x),
-                    Merge::Minimum => y.min(x),
-                };
+        // The operation is chosen once, outside the loops over elements.
+        fn fold<T: Copy>(xs: &[&[T]], y: &mut [T], f: impl Fn(T, T) -> T) {
+            for x in xs {
+                for (y, &x) in y.iter_mut().zip(x.iter()) {
+                    *y = f(*y, x);
+                }
             }
+        }
+        let rest = &xs[1..];
+        match self {
+            Merge::Add | Merge::Average => fold(rest, y, |a, b| a + b),
+            Merge::Subtract => fold(rest, y, |a, b| a - b),
+            Merge::Multiply => fold(rest, y, |a, b| a * b),
+            Merge::Maximum => fold(rest, y, T::max),
+            Merge::Minimum => fold(rest, y, T::min),
         }
         if self == Merge::Average {
             // Divided, not multiplied by `1 / n`, as Keras computes it.

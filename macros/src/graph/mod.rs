@@ -96,7 +96,7 @@ impl Graph {
             .iter()
             .enumerate()
             .all(|(i, n)| n.inputs == [i] && n.output == i + 1)
-            && self.owners_len() == self.nodes.len()
+            && self.owners(&self.nodes).count() == self.nodes.len()
     }
 
     /// Each layer once, with the step of its first application: the layers that own fields.
@@ -111,11 +111,6 @@ impl Graph {
                     .any(|m| Rc::ptr_eq(&m.layer, &n.layer))
             })
             .map(|(_, (n, s))| (&*n.layer, s))
-    }
-
-    fn owners_len(&self) -> usize {
-        let steps = vec![(); self.nodes.len()];
-        self.owners(&steps).count()
     }
 
     /// The nodes that read value `v`, with the input slot each reads it in.
