@@ -177,6 +177,13 @@ def graph_merges(v):
     ])
 
 
+def graph_two_inputs(image, meta):
+    a = layers.Dense(4, activation="tanh")(
+        layers.Flatten()(layers.Conv2D(2, 3, padding="same")(image)))
+    b = layers.Dense(4, activation="sigmoid")(meta)
+    return layers.Dense(3, activation="softmax")(layers.Concatenate()([a, b, meta]))
+
+
 def graph_shared_dense(v):
     enc = layers.Dense(6, activation="tanh")
     a = enc(v)
@@ -225,6 +232,16 @@ GRAPHS = [
               "output y = Dense(3, softmax)(Concatenate(a, b, c));",
          weights=["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
                   "dense_2/kernel", "dense_2/bias"]),
+    # Two inputs: `__input__` holds each sample's inputs flattened one after the other, in the
+    # order declared, which is the layout of kiln's generated input struct.
+    dict(name="graph_two_inputs", seed=305, inputs=[("image", (4, 4, 1)), ("meta", (3,))],
+         graph=graph_two_inputs, scale=0.5,
+         kiln="input image: [4, 4, 1]; input meta: [3]; "
+              "let a = Dense(4, tanh)(Flatten(Conv2D(2, 3, padding = same)(image))); "
+              "let b = Dense(4, sigmoid)(meta); "
+              "output y = Dense(3, softmax)(Concatenate(a, b, meta));",
+         weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias",
+                  "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"]),
 ]
 
 MODELS = [
@@ -310,7 +327,10 @@ def graph_nodes(model):
 
 def build(spec, write=True):
     keras.backend.clear_session()
-    if "graph" in spec:
+    if "inputs" in spec:
+        ins = [keras.Input(shape, name=name) for name, shape in spec["inputs"]]
+        model = keras.Model(ins, spec["graph"](*ins))
+    elif "graph" in spec:
         inp = keras.Input(spec["input"], name=spec["input_name"])
         model = keras.Model(inp, spec["graph"](inp))
     else:
@@ -336,7 +356,11 @@ def build(spec, write=True):
         raise RuntimeError(f"{spec['name']}: weight names {got}, expected {spec['weights']}")
 
     scale = spec.get("scale", 1.0)
-    x = (rng.standard_normal((SAMPLES, *spec["input"])) * 1.5 * scale).astype("float32")
+    if "inputs" in spec:
+        x = [(rng.standard_normal((SAMPLES, *shape)) * 1.5 * scale).astype("float32")
+             for _, shape in spec["inputs"]]
+    else:
+        x = (rng.standard_normal((SAMPLES, *spec["input"])) * 1.5 * scale).astype("float32")
     y = np.asarray(model(x, training=False)).astype("float32")
     # predict() must agree with the direct call (no dropout, same kernels).
     y2 = model.predict(x, verbose=0)
@@ -364,6 +388,8 @@ def build(spec, write=True):
     if y.shape != (SAMPLES, *model.output_shape[1:]):
         raise RuntimeError(f"{spec['name']}: output shape {y.shape}")
 
+    if "inputs" in spec:
+        x = np.concatenate([v.reshape(SAMPLES, -1) for v in x], axis=1)
     tensors["__input__"] = np.ascontiguousarray(x)
     tensors["__output__"] = np.ascontiguousarray(y)
     for k, v in tensors.items():
@@ -476,6 +502,9 @@ def main():
         " `graph_merges` the three Dense outputs that `Maximum` and `Minimum` choose between are at"
         " least 1e-3 apart at every element of every sample (checked by the script), so no near"
         " tie decides an output.",
+        "* `graph_two_inputs` has two `keras.Input`s: its `__input__` is `[3, 19]`, each sample's"
+        " `image` (16 values) then `meta` (3) flattened, which is the layout of kiln's generated"
+        " `GraphTwoInputsInput` struct (one field per input, in the order declared).",
         "",
         "`graph_shared.safetensors` is not from Keras and not written by this script: it is kiln's"
         " own `save_weights` of `Siamese::init(11)` (`tests/functional.rs`), which `SiameseEmbedded`"

@@ -354,3 +354,20 @@ kiln::model! {
 fn graph_shared_dense() {
     check_graph::<GraphSharedDense>(fixture!("graph_shared_dense"));
 }
+
+kiln::model! {
+    struct GraphTwoInputs {
+        input image: [4, 4, 1];
+        input meta: [3];
+        let a = Dense(4, tanh)(Flatten(Conv2D(2, 3, padding = same)(image)));
+        let b = Dense(4, sigmoid)(meta);
+        output y = Dense(3, softmax)(Concatenate(a, b, meta));
+    }
+}
+
+#[test]
+fn graph_two_inputs() {
+    // The fixture's samples are each input flattened in turn: the layout of the input struct.
+    assert_eq!(GraphTwoInputs::INPUT_SHAPE, &[16 + 3]);
+    check_graph::<GraphTwoInputs>(fixture!("graph_two_inputs"));
+}

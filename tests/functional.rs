@@ -307,3 +307,57 @@ fn a_graph_embeds_its_weights_at_compile_time() {
     let mut arena = kiln::Arena::<SiameseEmbedded>::new();
     assert_eq!(NET.infer(&mut arena, &v), &m.forward(&v));
 }
+
+kiln::model! {
+    /// Two inputs: an image and a vector of side information.
+    struct TwoInputs {
+        input image: [8, 8, 1];
+        input meta: [2];
+        let x = GlobalAvgPool(Conv2D(4, 3, padding = same, activation = relu)(image));
+        output class = Dense(3, softmax)(Concatenate(x, Dense(4, relu)(meta)));
+    }
+}
+
+#[test]
+fn two_inputs_come_as_one_struct_and_train() {
+    assert_eq!(TwoInputs::INPUT_SHAPE, &[64 + 2]);
+    let rows: Vec<&str> = TwoInputs::summary().lines().collect();
+    assert!(rows[4].contains("image (InputLayer)") && rows[6].contains("meta (InputLayer)"));
+    // The class is in `meta` alone for some samples and in the image for others: both
+    // inputs must be used.
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..150 {
+        let c = i % 3;
+        let mut image = image(i);
+        if c == 2 {
+            image.iter_mut().flatten().flatten().for_each(|p| *p += 1.0);
+        }
+        let meta = [f32::from(c == 0), f32::from(c == 1)];
+        x.push(TwoInputsInput { image, meta });
+        y.push(c as u8);
+    }
+    let mut m = TwoInputs::init(3);
+    let mut trainer = m.compile(
+        Adam::new(0.02),
+        Loss::SparseCategoricalCrossentropy,
+        &[Metric::Accuracy],
+    );
+    let options = FitOptions {
+        epochs: 20,
+        batch_size: 16,
+        verbose: 0,
+        seed: 1,
+        ..FitOptions::default()
+    };
+    trainer.fit(&x, &y, options).unwrap();
+    let [_, accuracy] = trainer.evaluate::<_, 2>(&x, &y).unwrap();
+    assert!(accuracy > 0.95, "accuracy {accuracy}");
+    drop(trainer);
+    let mut arena = kiln::Arena::<TwoInputs>::new();
+    let ys = m.predict(&x[..4]);
+    for (x, y) in x.iter().zip(&ys) {
+        assert_eq!(&m.forward(x), y);
+        assert_eq!(m.infer(&mut arena, x), y);
+    }
+}

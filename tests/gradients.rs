@@ -76,6 +76,18 @@ kiln::model! {
     }
 }
 
+kiln::model! {
+    /// Two inputs: an image through a convolution, a vector read by a Dense layer and by the
+    /// concatenation (its gradient summed over both), joined into one head.
+    struct TwoInputs<f64> {
+        input image: [4, 4, 1];
+        input meta: [3];
+        let a = Dense(4, tanh)(Flatten(Conv2D(2, 3, padding = same)(image)));
+        let b = Dense(4, sigmoid)(meta);
+        output y = Dense(2, softmax)(Concatenate(a, b, meta));
+    }
+}
+
 /// A deterministic pseudo-random value in [-1, 1).
 fn noise(i: usize, salt: u64) -> f64 {
     let h = (i as u64 ^ salt)
@@ -235,4 +247,9 @@ fn graph_with_branches_every_merge_and_a_shared_layer() {
 #[test]
 fn graph_with_concatenations() {
     check::<Joined>(10, Target::Dense(&[0.5, -0.5]), Loss::MeanSquaredError);
+}
+
+#[test]
+fn graph_with_two_inputs() {
+    check::<TwoInputs>(11, Target::Class(1), Loss::SparseCategoricalCrossentropy);
 }

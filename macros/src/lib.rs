@@ -131,11 +131,11 @@ fn expand(def: &ModelDef) -> TokenStream2 {
 fn expand_functional(def: &ModelDef) -> TokenStream2 {
     let f = def.functional.as_ref().expect("the functional form");
     let mut errs = Errors::default();
-    let mut input = None;
-    for i in &f.inputs {
-        let shape = shape_dims(&i.name, &i.shape, &mut errs);
-        input = input.or(shape);
-    }
+    let inputs: Vec<Option<Vec<usize>>> = f
+        .inputs
+        .iter()
+        .map(|i| shape_dims(&i.name, &i.shape, &mut errs))
+        .collect();
     check_scalar(def, &mut errs);
     let heads = head::heads(&def.layers, &def.known);
     let mut layers = Vec::new();
@@ -143,7 +143,7 @@ fn expand_functional(def: &ModelDef) -> TokenStream2 {
         layers.push(graph::build(written, &mut errs));
         head::check_name(&heads, i, &mut errs);
     }
-    let wired = graph::functional::wire(def, f, &heads, layers, input, &mut errs);
+    let wired = graph::functional::wire(def, f, &heads, layers, inputs, &mut errs);
     match (errs.combined(), wired) {
         (None, Some((graph, steps))) => {
             if def.scalar.as_ref().is_some_and(|t| t == "i8") {

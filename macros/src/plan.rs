@@ -65,8 +65,14 @@ impl Plan {
 }
 
 /// Places buffers in `order`, each at the lowest offset where it overlaps none placed before
-/// it that is alive at the same time as it (`[v, end[v]]`); the offsets and the arena's size.
-fn first_fit(order: &[usize], sizes: &[usize], end: &[usize]) -> (Vec<usize>, usize) {
+/// it that is alive at the same time as it (`[born[v], end[v]]`); the offsets and the arena's
+/// size.
+fn first_fit(
+    order: &[usize],
+    sizes: &[usize],
+    born: &[usize],
+    end: &[usize],
+) -> (Vec<usize>, usize) {
     let mut offsets = vec![0usize; sizes.len()];
     let mut placed: Vec<usize> = Vec::new();
     let mut arena = 16;
@@ -74,7 +80,7 @@ fn first_fit(order: &[usize], sizes: &[usize], end: &[usize]) -> (Vec<usize>, us
         let size = up16(sizes[v]);
         let busy: Vec<(usize, usize)> = placed
             .iter()
-            .filter(|&&u| u.max(v) <= end[u].min(end[v]))
+            .filter(|&&u| born[u].max(born[v]) <= end[u].min(end[v]))
             .map(|&u| (offsets[u], offsets[u] + up16(sizes[u])))
             .collect();
         let mut at = 0;
@@ -88,13 +94,18 @@ fn first_fit(order: &[usize], sizes: &[usize], end: &[usize]) -> (Vec<usize>, us
     (offsets, arena)
 }
 
-/// A graph's plan. Value `v` (`sizes[v]` bytes) is made at time `v` (value 0, the input, is
-/// there from the start) and read last at time `last_use[v]`; values that are alive at the
+/// A graph's plan. Value `v` (`sizes[v]` bytes) is made at time `born[v]` (the inputs are
+/// there from the start, 0) and read last at time `last_use[v]`; values that are alive at the
 /// same time never overlap. `alias[v] = Some(u)`: `v` takes `u`'s bytes (an in-place layer whose
 /// input has no other reader), so `u`'s bytes live until `v`'s last use. Each value goes at the
 /// lowest offset, a multiple of 16, where it overlaps nothing alive with it, in the better of
 /// two orders (by birth, or largest first).
-pub fn liveness(sizes: &[usize], last_use: &[usize], alias: &[Option<usize>]) -> Plan {
+pub fn liveness(
+    sizes: &[usize],
+    born: &[usize],
+    last_use: &[usize],
+    alias: &[Option<usize>],
+) -> Plan {
     let n = sizes.len();
     // Each value's buffer, and how long that buffer lives (through its aliases).
     let mut root: Vec<usize> = (0..n).collect();
@@ -114,7 +125,7 @@ pub fn liveness(sizes: &[usize], last_use: &[usize], alias: &[Option<usize>]) ->
     by_size.sort_by_key(|&v| std::cmp::Reverse(up16(sizes[v])));
     let (mut offsets, arena) = [roots, by_size]
         .into_iter()
-        .map(|order| first_fit(&order, sizes, &end))
+        .map(|order| first_fit(&order, sizes, born, &end))
         .min_by_key(|(_, arena)| *arena)
         .expect("two orders");
     for v in 0..n {
@@ -163,12 +174,17 @@ mod tests {
     fn a_residual_keeps_its_input_until_the_add() {
         // 0 → 1 (conv) → 2 (conv) → 3 = add(1, 2) → 4 (dense). Value 1 lives until the add.
         let sizes = [100, 64, 64, 64, 8];
-        let p = liveness(&sizes, &[1, 3, 3, 4, 5], &[None; 5]);
+        let p = liveness(&sizes, &[0, 1, 2, 3, 4], &[1, 3, 3, 4, 5], &[None; 5]);
         // 0 at 0; 1 beside it; 2 where 0 was (0 is dead); 3 past 1 and 2, both alive; 4 at 0.
         assert_eq!(p.offsets, vec![0, 112, 0, 176, 0]);
         assert_eq!(p.arena, 240);
         // An in-place activation after the add takes its bytes.
-        let p = liveness(&[16, 16, 16], &[1, 2, 3], &[None, None, Some(1)]);
+        let p = liveness(
+            &[16, 16, 16],
+            &[0, 1, 2],
+            &[1, 2, 3],
+            &[None, None, Some(1)],
+        );
         assert_eq!((p.offsets.clone(), p.arena), (vec![0, 16, 16], 32));
     }
 

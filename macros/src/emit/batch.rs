@@ -275,7 +275,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
 /// A graph's `forward_batch`: `forward` on each sample. The block plan above assumes a chain;
 /// a graph's own is still to come.
 fn sample_by_sample(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
-    let in_ty = tensor_ty(t, &graph.input);
+    let in_ty = crate::emit::types::input_ty(t, name, graph);
     let out_ty = tensor_ty(t, &steps.last().expect("a model has layers").output);
     let lengths = lengths();
     quote! {

@@ -101,7 +101,18 @@ impl Cx<'_> {
 /// The bodies of `forward` and `forward_observed`, and the name of the output value.
 pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, TokenStream, Ident) {
     let mut body = TokenStream::new();
-    let mut observed = TokenStream::new();
+    // Several inputs come as one struct `x0`: each field is named as its value, `x0` last.
+    let k = graph.n_inputs();
+    if k > 1 {
+        for v in (0..k).rev() {
+            let (x, f) = (
+                format_ident!("x{v}"),
+                format_ident!("{}", graph.value_names[v]),
+            );
+            body.extend(quote!(let #x = &x0.#f;));
+        }
+    }
+    let mut observed = body.clone();
     let mut last = format_ident!("x0");
     for (node, s) in graph.nodes.iter().zip(steps) {
         let l = &node.layer;

@@ -105,7 +105,14 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
         ),
     );
     let last = *p.offsets.last().expect("input");
-    methods(name, &in_ty, &out_ty, p.arena, &body, (0, last))
+    methods(
+        name,
+        &in_ty,
+        &out_ty,
+        p.arena,
+        &body,
+        (load_input(&in_ty, 0), last),
+    )
 }
 
 /// What layer `l` sees, reading its (first) input at `a` and writing its output at `b`;
@@ -133,41 +140,39 @@ fn layer_cx<'a>(
 /// A graph's arena inference: every value where [`liveness`] puts it. An in-place layer whose
 /// input another layer still reads works on a copy.
 fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
-    let (input, nodes) = (&graph.input[..], &graph.nodes[..]);
+    let nodes = &graph.nodes[..];
     let elem = if t.to_string() == "f64" { 8 } else { 4 };
-    let shape = |v: usize| {
-        if v == 0 {
-            input
-        } else {
-            &steps[v - 1].output[..]
-        }
-    };
-    let count = |v: usize| shape(v).iter().product::<usize>();
-    let values = nodes.len() + 1;
+    let k = graph.n_inputs();
+    let count = |v: usize| graph.shape(steps, v).iter().product::<usize>();
+    let values = graph.output() + 1;
     let sizes: Vec<usize> = (0..values).map(|v| count(v) * elem).collect();
     let readers: Vec<Vec<(usize, usize)>> = (0..values).map(|v| graph.consumers(v)).collect();
+    // Node `j` runs at time `j + 1`; the inputs are there at 0, the output is read at the end.
+    let born: Vec<usize> = (0..values)
+        .map(|v| graph.producer(v).map_or(0, |j| j + 1))
+        .collect();
     let last_use: Vec<usize> = (0..values)
         .map(|v| {
             readers[v]
                 .iter()
                 .map(|&(c, _)| c + 1)
                 .max()
-                .unwrap_or(values)
+                .unwrap_or(nodes.len() + 1)
         })
         .collect();
     let alias: Vec<Option<usize>> = (0..values)
         .map(|v| {
-            let n = v.checked_sub(1)?;
+            let n = graph.producer(v)?;
             let u = nodes[n].inputs[0];
             (nodes[n].layer.kind.in_place() && readers[u].len() == 1).then_some(u)
         })
         .collect();
-    let p = liveness(&sizes, &last_use, &alias);
+    let p = liveness(&sizes, &born, &last_use, &alias);
     let mut body = TokenStream::new();
-    for (k, (node, s)) in nodes.iter().zip(steps).enumerate() {
+    for (node, s) in nodes.iter().zip(steps) {
         let l = &node.layer;
-        let (a, b) = (p.offsets[node.inputs[0]], p.offsets[k + 1]);
-        if l.kind.in_place() && alias[k + 1].is_none() {
+        let (a, b) = (p.offsets[node.inputs[0]], p.offsets[node.output]);
+        if l.kind.in_place() && alias[node.output].is_none() {
             let n = sizes[node.inputs[0]];
             body.extend(quote!(buf.copy_within(#a..#a + #n, #b);));
         }
@@ -179,9 +184,32 @@ fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step])
         let cx = layer_cx(t, l, s, (a, b), ins);
         body.extend(l.kind.arena(&cx));
     }
-    let (in_ty, out_ty) = (tensor_ty(t, input), tensor_ty(t, shape(nodes.len())));
-    let at = (p.offsets[0], p.offsets[nodes.len()]);
-    methods(name, &in_ty, &out_ty, p.arena, &body, at)
+    let in_ty = crate::emit::types::input_ty(t, name, graph);
+    let out_ty = tensor_ty(t, graph.shape(steps, graph.output()));
+    let load = if k == 1 {
+        load_input(&in_ty, p.offsets[0])
+    } else {
+        let each = (0..k).map(|v| {
+            let (ty, at) = (tensor_ty(t, &graph.inputs[v]), lit(p.offsets[v]));
+            let f = format_ident!("{}", graph.value_names[v]);
+            quote!(*::kiln::core::arena::view_mut::<#ty>(buf, #at) = x0.#f;)
+        });
+        quote!(#(#each)*)
+    };
+    methods(
+        name,
+        &in_ty,
+        &out_ty,
+        p.arena,
+        &body,
+        (load, p.offsets[graph.output()]),
+    )
+}
+
+/// Copies the input `x0`, of type `in_ty`, into the arena at `at`.
+pub fn load_input(in_ty: &TokenStream, at: usize) -> TokenStream {
+    let at = lit(at);
+    quote!(*::kiln::core::arena::view_mut::<#in_ty>(buf, #at) = *x0;)
 }
 
 /// `ARENA_BYTES`, `FLASH_BYTES`, `infer` and the `Planned`/`Infer` impls of a float model.
@@ -191,7 +219,7 @@ fn methods(
     out_ty: &TokenStream,
     arena: usize,
     body: &TokenStream,
-    at: (usize, usize),
+    at: (TokenStream, usize),
 ) -> TokenStream {
     let impls = arena_impls(name, in_ty, out_ty, arena, body, at);
     quote! {
@@ -215,7 +243,7 @@ fn methods(
 }
 
 /// `Planned` and `Infer` for a model whose planned steps are `body` (reading and writing `buf`),
-/// with the input copied in at `at.0` and the output read at `at.1`. Float and int8 models
+/// with the input copied in by `load` and the output read at `last`. Float and int8 models
 /// share it.
 pub fn arena_impls(
     name: &syn::Ident,
@@ -223,9 +251,8 @@ pub fn arena_impls(
     out_ty: &TokenStream,
     arena: usize,
     body: &TokenStream,
-    (first, last): (usize, usize),
+    (load, last): (TokenStream, usize),
 ) -> TokenStream {
-    let first = lit(first);
     let chunks = arena / 16;
     quote! {
         impl ::kiln::core::Planned for #name {
@@ -239,7 +266,7 @@ pub fn arena_impls(
             #[inline]
             fn infer<'a>(&self, arena: &'a mut ::kiln::core::Arena<Self>, x0: &#in_ty) -> &'a #out_ty {
                 let buf: &'a mut [u8] = arena.bytes_mut();
-                *::kiln::core::arena::view_mut::<#in_ty>(buf, #first) = *x0;
+                #load
                 #body
                 let buf: &'a [u8] = buf;
                 ::kiln::core::arena::view::<#out_ty>(buf, #last)

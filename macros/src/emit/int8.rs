@@ -337,7 +337,14 @@ fn generate(
         tensor_ty(&quote!(f32), &output),
     );
     let (arena, last) = (p.arena, *p.offsets.last().expect("input"));
-    let impls = crate::emit::infer::arena_impls(name, &in_ty, &out_ty, arena, &body, (0, last));
+    let impls = crate::emit::infer::arena_impls(
+        name,
+        &in_ty,
+        &out_ty,
+        arena,
+        &body,
+        (crate::emit::infer::load_input(&in_ty, 0), last),
+    );
     let params: usize = steps.iter().map(|s| s.params).sum();
     let (in_dims, out_dims) = (
         input.iter().map(|&d| lit(d)),

@@ -37,7 +37,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let name = &def.name;
     let snake = crate::naming::snake_case(&name.to_string());
     let output = steps.last().map_or(input.to_vec(), |s| s.output.clone());
-    let (in_ty, out_ty) = (tensor_ty(&t, input), tensor_ty(&t, &output));
+    let (in_ty, out_ty) = (types::input_ty(&t, name, graph), tensor_ty(&t, &output));
     let params: usize = graph.owners(steps).map(|(_, s)| s.params).sum();
 
     let fields: Vec<Field> = graph
@@ -66,12 +66,14 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let mut rows: Vec<Row> = Vec::new();
     let functional = def.functional.is_some();
     if functional {
-        rows.push(Row {
-            layer: format!("{} (InputLayer)", graph.value_names[0]),
-            output: input.to_vec(),
-            params: 0,
-            connected: Some(vec!["-".to_string()]),
-        });
+        for (v, shape) in graph.inputs.iter().enumerate() {
+            rows.push(Row {
+                layer: format!("{} (InputLayer)", graph.value_names[v]),
+                output: shape.clone(),
+                params: 0,
+                connected: Some(vec!["-".to_string()]),
+            });
+        }
     }
     rows.extend(graph.owners(steps).map(|(l, s)| {
         let connected = functional.then(|| {
@@ -93,10 +95,21 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
 
     let attrs = &def.attrs;
     let vis = &def.vis;
+    let several = graph.n_inputs() > 1;
     let shapes_doc = [
         String::new(),
         "# Shapes".to_string(),
-        format!("- input: `{}`", fmt_shape(input)),
+        if several {
+            let each: Vec<String> = graph
+                .inputs
+                .iter()
+                .enumerate()
+                .map(|(v, s)| format!("`{}` {}", graph.value_names[v], fmt_shape(s)))
+                .collect();
+            format!("- inputs (fields of [`{name}Input`]): {}", each.join(", "))
+        } else {
+            format!("- input: `{}`", fmt_shape(input))
+        },
         format!("- output: `{}`", fmt_shape(&output)),
         format!("- parameters: {params}"),
         String::new(),
@@ -106,10 +119,39 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let field_tys: Vec<_> = fields.iter().map(|f| &f.ty).collect();
     let field_docs: Vec<_> = fields.iter().map(|f| &f.doc).collect();
     let field_names: Vec<_> = fields.iter().map(|f| &f.name).collect();
-    let in_dims = input.iter().map(|&d| lit(d));
+    // With several inputs, the input struct seen as one vector.
+    let in_dims: Vec<_> = if several {
+        vec![lit(graph
+            .inputs
+            .iter()
+            .map(|s| s.iter().product::<usize>())
+            .sum())]
+    } else {
+        input.iter().map(|&d| lit(d)).collect()
+    };
+    let input_struct = if several {
+        let ident = format_ident!("{name}Input");
+        let fields = (0..graph.n_inputs()).map(|v| format_ident!("{}", graph.value_names[v]));
+        let tys: Vec<_> = graph.inputs.iter().map(|s| tensor_ty(&t, s)).collect();
+        let doc = format!(
+            "One sample's inputs of [`{name}`], a field each, in the order they are declared."
+        );
+        quote! {
+            #[doc = #doc]
+            #[derive(Clone, Copy, Debug)]
+            #[repr(C)]
+            #vis struct #ident { #( pub #fields: #tys, )* }
+            // SAFETY: `#[repr(C)]` arrays of one float type: no padding, any bits valid.
+            unsafe impl ::kiln::core::bytemuck::Zeroable for #ident {}
+            unsafe impl ::kiln::core::bytemuck::Pod for #ident {}
+        }
+    } else {
+        TokenStream::new()
+    };
     let out_dims = output.iter().map(|&d| lit(d));
+    // A model with several inputs answers an empty input shape: `layers/nested.rs` refuses it.
     let shapes = nested::Shapes {
-        input,
+        input: if several { &[] } else { input },
         output: &output,
         params,
         scalar: &scalar,
@@ -126,6 +168,8 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     };
 
     quote! {
+        #input_struct
+
         #(#attrs)*
         #(#[doc = #shapes_doc])*
         #[derive(Clone, Copy)]
@@ -174,7 +218,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         }
 
         impl #name {
-            /// The shape of one input sample.
+            /// The shape of one input sample (with several inputs, `[n]`: all their elements).
             pub const INPUT_SHAPE: &'static [usize] = &[#(#in_dims),*];
             /// The shape of one output sample.
             pub const OUTPUT_SHAPE: &'static [usize] = &[#(#out_dims),*];

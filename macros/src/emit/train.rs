@@ -221,6 +221,15 @@ pub fn emit(
     let cast_mut = quote!(::kiln::core::bytemuck::cast_slice_mut);
     let nodes = &graph.nodes;
     let last = nodes.len();
+    // Values `0..k` are the inputs; `values` counts them all.
+    let (k, values) = (graph.n_inputs(), graph.output() + 1);
+    // With several inputs, each is copied into the cache (`a{v}`), so that a block layer can
+    // read it as a slice, and its gradient gathered in `g{v}` (or `h{v}_j`) for `dx`.
+    let several = k > 1;
+    let input_names: Vec<Ident> = graph.value_names[..k]
+        .iter()
+        .map(|n| format_ident!("{n}"))
+        .collect();
     let on_block: Vec<bool> = nodes
         .iter()
         .map(|n| n.layer.kind.mode() == Mode::Block)
@@ -242,10 +251,10 @@ pub fn emit(
     // through the run of per-sample layers it belongs to, unless a block layer reads or writes
     // it, or it leaves the run: then it is kept for every sample. Otherwise one buffer serves
     // every sample, and stays in cache. By value: `single[v]`.
-    let consumers: Vec<Vec<(usize, usize)>> = (0..=last).map(|v| graph.consumers(v)).collect();
-    let single: Vec<bool> = (0..=last)
+    let consumers: Vec<Vec<(usize, usize)>> = (0..values).map(|v| graph.consumers(v)).collect();
+    let single: Vec<bool> = (0..values)
         .map(|v| {
-            let Some(p) = v.checked_sub(1) else {
+            let Some(p) = graph.producer(v) else {
                 return false;
             };
             let users = &consumers[v];
@@ -259,11 +268,22 @@ pub fn emit(
     // A value several layers read gets one gradient buffer per reader, `h{v}_{j}`, summed
     // into `g{v}` before the layer that made it goes back.
     let mut extra = TokenStream::new();
-    for v in 0..=last {
+    let mut prologue = TokenStream::new();
+    for (v, f) in input_names.iter().enumerate().filter(|_| several) {
+        let (ty, a, g) = (
+            tensor_ty(&t, graph.shape(steps, v)),
+            format_ident!("a{v}"),
+            format_ident!("g{v}"),
+        );
+        extra.extend(quote!(pub #a: [#ty; #block], pub #g: [#ty; #block],));
+        cache_tys.push(quote!([#ty; #block]));
+        prologue.extend(quote!(for s in 0..n { cache.#a[s] = xs[s].#f; }));
+    }
+    for v in 0..values {
         if consumers[v].len() < 2 {
             continue;
         }
-        let ty = tensor_ty(&t, if v == 0 { input } else { &steps[v - 1].output });
+        let ty = tensor_ty(&t, graph.shape(steps, v));
         let len = if single[v] { quote!(1) } else { block.clone() };
         for j in 0..consumers[v].len() {
             let h = format_ident!("h{v}_{j}");
@@ -280,8 +300,8 @@ pub fn emit(
             .inputs
             .iter()
             .map(|&v| match (v, blocked) {
-                (0, false) => quote!(&xs[s]),
-                (0, true) => quote!(&xs[..n]),
+                (0, false) if !several => quote!(&xs[s]),
+                (0, true) if !several => quote!(&xs[..n]),
                 _ => {
                     let prev = format_ident!("a{}", v);
                     if blocked {
@@ -380,7 +400,7 @@ pub fn emit(
                 TokenStream::new()
             };
             let ins = &nodes[idx].inputs;
-            if ins == &[0] && consumers[0].len() == 1 {
+            if ins == &[0] && consumers[0].len() == 1 && !several {
                 quote! {
                     #gather
                     #pre
@@ -421,7 +441,22 @@ pub fn emit(
         }
     });
     // The model's input read by several layers: its gradient is the sum of theirs.
-    let input_grad = if consumers[0].len() > 1 {
+    let input_grad = if several {
+        let per_input = (0..k).map(|v| {
+            let f = &input_names[v];
+            if consumers[v].len() > 1 {
+                summed(v, false, quote!(&mut d[s].#f))
+            } else {
+                let g = format_ident!("g{v}");
+                quote!(d[s].#f = cache.#g[s];)
+            }
+        });
+        quote! {
+            if let ::core::option::Option::Some(d) = dx.as_deref_mut() {
+                for s in 0..n { #(#per_input)* }
+            }
+        }
+    } else if consumers[0].len() > 1 {
         let one = summed(0, false, quote!(&mut d[s]));
         quote! {
             if let ::core::option::Option::Some(d) = dx.as_deref_mut() {
@@ -431,9 +466,9 @@ pub fn emit(
     } else {
         TokenStream::new()
     };
-    let g_last = format_ident!("g{}", last);
+    let g_last = format_ident!("g{}", graph.output());
     let out_ty = tensor_ty(&t, &steps.last().expect("a model has layers").output);
-    let in_ty = tensor_ty(&t, input);
+    let in_ty = crate::emit::types::input_ty(&t, name, graph);
     let field_tys: Vec<TokenStream> = graph
         .owners(steps)
         .filter_map(|(l, s)| l.kind.field_type(&t, s))
@@ -474,6 +509,7 @@ pub fn emit(
             fn forward_train(&self, xs: &[#in_ty], cache: &mut #cache, rngs: &mut [::kiln::core::init::Rng]) {
                 let n = xs.len();
                 assert!(n <= #block && rngs.len() >= n, "a block is at most BLOCK samples, each with its generator");
+                #prologue
                 #(#forward)*
             }
 

@@ -148,7 +148,7 @@ pub fn wire(
     f: &Functional,
     heads: &[Head],
     layers: Vec<Option<Layer>>,
-    input_shape: Option<Vec<usize>>,
+    input_shapes: Vec<Option<Vec<usize>>>,
     errs: &mut Errors,
 ) -> Option<(Graph, Vec<Step>)> {
     let name = &def.name;
@@ -161,22 +161,36 @@ pub fn wire(
         applied: vec![0; heads.len()],
         inputs: f.inputs.len(),
     };
-    match f.inputs.len() {
-        0 => errs.at(
+    if f.inputs.is_empty() {
+        errs.at(
             &f.braces,
             format!("`{name}` has no input: declare one first, e.g. `input image: [28, 28, 1];`"),
-        ),
-        1 => {}
-        _ => errs.at(
-            &f.inputs[1].name,
-            format!(
-                "`{name}` declares a second input, `{}`; kiln's functional models take one input for now \
-                 (several inputs are planned), so join them into one before the model",
-                f.inputs[1].name
-            ),
-        ),
+        );
+    }
+    for (k, i) in f.inputs.iter().enumerate() {
+        if f.inputs[..k].iter().any(|j| j.name == i.name) {
+            errs.at(
+                &i.name,
+                format!(
+                    "the input `{}` is declared twice; give each input its own name (a `let` may \
+                     rebind a name, an input may not)",
+                    i.name
+                ),
+            );
+        }
     }
     for i in &f.inputs {
+        if let Some(h) = heads.iter().find(|h| i.name == h.name) {
+            errs.at(
+                &i.name,
+                format!(
+                    "the input `{}` has the name of {}; Keras names inputs and layers from one set \
+                     (they name the summary's rows and the weights), so rename the input",
+                    i.name,
+                    h.label()
+                ),
+            );
+        }
         w.env.insert(i.name.to_string(), w.values.len());
         w.values.push(Val {
             label: format!("input `{}`", i.name),
@@ -249,6 +263,11 @@ pub fn wire(
     }
     for (i, v) in w.values.iter().enumerate() {
         if let (false, Some(b)) = (v.used, &v.bound) {
+            // An input declared twice was reported above; its shadowed first copy is not news.
+            let twice = |n: &&crate::syntax::functional::InputDecl| *b == n.name;
+            if i < w.inputs && f.inputs.iter().filter(twice).count() > 1 {
+                continue;
+            }
             let what = if i < w.inputs {
                 "the input"
             } else {
@@ -267,7 +286,7 @@ pub fn wire(
 
     // Shapes, node by node.
     let scalar = def.scalar_name();
-    let mut shapes: Vec<Option<Vec<usize>>> = vec![input_shape.clone(); f.inputs.len()];
+    let mut shapes: Vec<Option<Vec<usize>>> = input_shapes.clone();
     let mut steps: Vec<Step> = Vec::new();
     let mut first_input: HashMap<usize, (Vec<usize>, String)> = HashMap::new();
     let mut incomplete = false;
@@ -291,11 +310,12 @@ pub fn wire(
             shapes.push(None);
         }
     }
-    let input = input_shape?;
-    if errs.len() > 0 || incomplete || outputs.len() != 1 || f.inputs.len() != 1 {
+    let inputs: Vec<Vec<usize>> = input_shapes.into_iter().collect::<Option<_>>()?;
+    let k = inputs.len();
+    if errs.len() > 0 || incomplete || outputs.len() != 1 || k == 0 {
         return None;
     }
-    if w.wires.is_empty() || outputs[0].1 != w.wires.len() {
+    if w.wires.is_empty() || outputs[0].1 != k + w.wires.len() - 1 {
         errs.at(
             &outputs[0].0,
             format!(
@@ -310,14 +330,15 @@ pub fn wire(
         .wires
         .iter()
         .enumerate()
-        .map(|(k, wire)| Node {
+        .map(|(j, wire)| Node {
             layer: owned[wire.layer].clone().expect("no errors"),
             inputs: wire.inputs.clone(),
-            output: k + 1,
+            output: k + j,
         })
         .collect();
     let graph = Graph {
-        input,
+        input: inputs[0].clone(),
+        inputs,
         nodes,
         value_names: w.values.iter().map(|v| v.name.clone()).collect(),
         refs: w.values.iter().map(|v| v.reference.clone()).collect(),

@@ -56,7 +56,11 @@ pub struct Node {
 /// The model as a graph of values, its nodes in an order where each reads only values made
 /// before it. Value 0 is the model's input; the last node's output is the model's output.
 pub struct Graph {
+    /// The first input's shape (a Sequential model's only one).
     pub input: Vec<usize>,
+    /// Every input's shape: values `0..inputs.len()` are the inputs, and node `j` writes value
+    /// `inputs.len() + j`.
+    pub inputs: Vec<Vec<usize>>,
     pub nodes: Vec<Node>,
     /// Each value's name: an input's, or the layer that made it.
     pub value_names: Vec<String>,
@@ -82,11 +86,35 @@ impl Graph {
             .collect();
         let refs = value_names.iter().map(|n| format!("{n}[0][0]")).collect();
         Graph {
+            inputs: vec![input.clone()],
             input,
             nodes,
             value_names,
             refs,
         }
+    }
+
+    /// How many inputs the model has; values below it are inputs.
+    pub fn n_inputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// The shape of value `v`.
+    pub fn shape<'a>(&'a self, steps: &'a [crate::shapes::Step], v: usize) -> &'a [usize] {
+        match v.checked_sub(self.n_inputs()) {
+            Some(j) => &steps[j].output,
+            None => &self.inputs[v],
+        }
+    }
+
+    /// The node that makes value `v`, `None` for an input.
+    pub fn producer(&self, v: usize) -> Option<usize> {
+        v.checked_sub(self.n_inputs())
+    }
+
+    /// The model's output value: the last node's.
+    pub fn output(&self) -> usize {
+        self.nodes.last().map_or(0, |n| n.output)
     }
 
     /// Whether every node reads the value the one before it wrote (a Sequential model, or a
@@ -96,6 +124,7 @@ impl Graph {
             .iter()
             .enumerate()
             .all(|(i, n)| n.inputs == [i] && n.output == i + 1)
+            && self.n_inputs() == 1
             && self.owners(&self.nodes).count() == self.nodes.len()
     }
 

@@ -52,6 +52,13 @@ impl Nested {
 impl LayerKind for Nested {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
         let k = self.known(cx);
+        if k.input.is_empty() {
+            return Err(format!(
+                "{}: the model `{}` has several inputs, so it cannot be a layer here yet: a layer \
+                 reads one value (nesting a model with several inputs is planned)",
+                cx.label, cx.class
+            ));
+        }
         if k.input != input {
             return Err(self.mismatch(k, input, cx));
         }
