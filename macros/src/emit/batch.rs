@@ -140,7 +140,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
     if !graph.is_chain() {
         return sample_by_sample(t, name, graph, steps);
     }
-    let input = &graph.input[..];
+    let input = graph.input();
     let scratch = format_ident!("{}BatchScratch", name);
     let block = quote!(::kiln::core::model::BLOCK);
     let kinds: Vec<Mode> = graph.nodes.iter().map(|n| n.layer.kind.mode()).collect();

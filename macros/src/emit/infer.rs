@@ -61,7 +61,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
     if !graph.is_chain() {
         return emit_graph(t, name, graph, steps);
     }
-    let (input, nodes) = (&graph.input[..], &graph.nodes[..]);
+    let (input, nodes) = (graph.input(), &graph.nodes[..]);
     let elem = if t.to_string() == "f64" { 8 } else { 4 };
     let bytes = |shape: &[usize]| shape.iter().product::<usize>() * elem;
     // Steps as (first layer, last layer, fused pair): a banded convolution and its pool cover two.

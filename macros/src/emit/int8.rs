@@ -240,7 +240,7 @@ fn generate(
     ops: &[Op],
     file: &WeightFile,
 ) -> TokenStream {
-    let (input, nodes) = (&graph.input[..], &graph.nodes[..]);
+    let (input, nodes) = (graph.input(), &graph.nodes[..]);
     let (name, vis, attrs) = (&def.name, &def.vis, &def.attrs);
     let i8t = quote!(i8);
     let scalar1 = |n: &str| file.tensors[n].i32s()[0];

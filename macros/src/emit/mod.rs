@@ -31,7 +31,7 @@ struct Field {
 
 /// The float model (`f32` or `f64`): its struct, `Model`, and every other impl.
 pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
-    let input = &graph.input[..];
+    let input = graph.input();
     let scalar = def.scalar_name();
     let t: TokenStream = scalar.parse().expect("f32 or f64");
     let name = &def.name;

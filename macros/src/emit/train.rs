@@ -214,7 +214,7 @@ pub fn emit(
     steps: &[Step],
 ) -> TokenStream {
     let t = t.clone();
-    let input = &graph.input[..];
+    let input = graph.input();
     let cache = format_ident!("{}TrainCache", name);
     let block = quote!(::kiln::core::train::BLOCK);
     let cast = quote!(::kiln::core::bytemuck::cast_slice);

@@ -21,7 +21,7 @@ pub fn tensor_ty(t: &TokenStream, shape: &[usize]) -> TokenStream {
 /// the generated struct `{name}Input` holding one field per input.
 pub fn input_ty(t: &TokenStream, name: &syn::Ident, graph: &crate::graph::Graph) -> TokenStream {
     if graph.n_inputs() == 1 {
-        tensor_ty(t, &graph.input)
+        tensor_ty(t, graph.input())
     } else {
         let ty = quote::format_ident!("{name}Input");
         quote!(#ty)

@@ -337,7 +337,6 @@ pub fn wire(
         })
         .collect();
     let graph = Graph {
-        input: inputs[0].clone(),
         inputs,
         nodes,
         value_names: w.values.iter().map(|v| v.name.clone()).collect(),

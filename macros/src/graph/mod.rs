@@ -54,10 +54,8 @@ pub struct Node {
 }
 
 /// The model as a graph of values, its nodes in an order where each reads only values made
-/// before it. Value 0 is the model's input; the last node's output is the model's output.
+/// before it. Values `0..inputs.len()` are the inputs; the last node's output is the output.
 pub struct Graph {
-    /// The first input's shape (a Sequential model's only one).
-    pub input: Vec<usize>,
     /// Every input's shape: values `0..inputs.len()` are the inputs, and node `j` writes value
     /// `inputs.len() + j`.
     pub inputs: Vec<Vec<usize>>,
@@ -86,12 +84,16 @@ impl Graph {
             .collect();
         let refs = value_names.iter().map(|n| format!("{n}[0][0]")).collect();
         Graph {
-            inputs: vec![input.clone()],
-            input,
+            inputs: vec![input],
             nodes,
             value_names,
             refs,
         }
+    }
+
+    /// The first input's shape (a Sequential model's only one).
+    pub fn input(&self) -> &[usize] {
+        &self.inputs[0]
     }
 
     /// How many inputs the model has; values below it are inputs.
