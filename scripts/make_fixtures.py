@@ -184,6 +184,14 @@ def graph_two_inputs(image, meta):
     return layers.Dense(3, activation="softmax")(layers.Concatenate()([a, b, meta]))
 
 
+def graph_two_outputs(image):
+    x = layers.Flatten()(layers.Conv2D(3, 3, activation="relu")(image))
+    cls = layers.Dense(4, activation="softmax")(x)
+    aux = layers.Dense(2, activation="sigmoid")(x)
+    score = layers.Dense(1)(layers.Concatenate()([x, aux]))
+    return [cls, aux, score]
+
+
 def graph_shared_dense(v):
     enc = layers.Dense(6, activation="tanh")
     a = enc(v)
@@ -242,6 +250,17 @@ GRAPHS = [
               "output y = Dense(3, softmax)(Concatenate(a, b, meta));",
          weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias",
                   "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"]),
+    # Three outputs, one of them (`aux`) also read by a layer: `__output__` holds each
+    # sample's outputs flattened one after the other, in the order they are declared.
+    dict(name="graph_two_outputs", seed=306, input=(5, 5, 2), input_name="image",
+         graph=graph_two_outputs, scale=0.5,
+         kiln="input image: [5, 5, 2]; "
+              "let x = Flatten(Conv2D(3, 3, relu)(image)); "
+              "output class = Dense(4, softmax)(x); "
+              "output aux = Dense(2, sigmoid)(x); "
+              "output score = Dense(1)(Concatenate(x, aux));",
+         weights=["conv2d/kernel", "conv2d/bias", "dense_1/kernel", "dense_1/bias",
+                  "dense/kernel", "dense/bias", "dense_2/kernel", "dense_2/bias"]),
 ]
 
 MODELS = [
@@ -361,9 +380,14 @@ def build(spec, write=True):
              for _, shape in spec["inputs"]]
     else:
         x = (rng.standard_normal((SAMPLES, *spec["input"])) * 1.5 * scale).astype("float32")
-    y = np.asarray(model(x, training=False)).astype("float32")
+    def joined(y):
+        # Several outputs: each sample's, flattened one after the other.
+        if isinstance(y, (list, tuple)):
+            return np.concatenate([np.asarray(v).reshape(SAMPLES, -1) for v in y], axis=1)
+        return np.asarray(y)
+    y = joined(model(x, training=False)).astype("float32")
     # predict() must agree with the direct call (no dropout, same kernels).
-    y2 = model.predict(x, verbose=0)
+    y2 = joined(model.predict(x, verbose=0))
     if not np.allclose(y, y2, atol=1e-6, rtol=1e-6):
         raise RuntimeError(f"{spec['name']}: predict() and call disagree")
     if not np.all(np.isfinite(y)):
@@ -385,7 +409,11 @@ def build(spec, write=True):
                   for i in range(len(vs)) for j in range(i + 1, len(vs)))
         if gap < 1e-3:
             raise RuntimeError(f"{spec['name']}: merge inputs {gap:.1e} apart (a near tie)")
-    if y.shape != (SAMPLES, *model.output_shape[1:]):
+    if isinstance(model.output_shape, list):
+        want = (SAMPLES, sum(int(np.prod(s[1:])) for s in model.output_shape))
+    else:
+        want = (SAMPLES, *model.output_shape[1:])
+    if y.shape != want:
         raise RuntimeError(f"{spec['name']}: output shape {y.shape}")
 
     if "inputs" in spec:
@@ -505,6 +533,9 @@ def main():
         "* `graph_two_inputs` has two `keras.Input`s: its `__input__` is `[3, 19]`, each sample's"
         " `image` (16 values) then `meta` (3) flattened, which is the layout of kiln's generated"
         " `GraphTwoInputsInput` struct (one field per input, in the order declared).",
+        "* `graph_two_outputs` has three outputs (`aux` also read by a layer): its `__output__` is"
+        " `[3, 7]`, each sample's `class` (4), `aux` (2) and `score` (1), the layout of kiln's"
+        " generated `GraphTwoOutputsOutput` struct.",
         "",
         "`graph_shared.safetensors` is not from Keras and not written by this script: it is kiln's"
         " own `save_weights` of `Siamese::init(11)` (`tests/functional.rs`), which `SiameseEmbedded`"

@@ -371,3 +371,20 @@ fn graph_two_inputs() {
     assert_eq!(GraphTwoInputs::INPUT_SHAPE, &[16 + 3]);
     check_graph::<GraphTwoInputs>(fixture!("graph_two_inputs"));
 }
+
+kiln::model! {
+    struct GraphTwoOutputs {
+        input image: [5, 5, 2];
+        let x = Flatten(Conv2D(3, 3, relu)(image));
+        output class = Dense(4, softmax)(x);
+        output aux = Dense(2, sigmoid)(x);
+        output score = Dense(1)(Concatenate(x, aux));
+    }
+}
+
+#[test]
+fn graph_two_outputs() {
+    // The fixture's outputs are each output flattened in turn: the layout of the output struct.
+    assert_eq!(GraphTwoOutputs::OUTPUT_SHAPE, &[4 + 2 + 1]);
+    check_graph::<GraphTwoOutputs>(fixture!("graph_two_outputs"));
+}

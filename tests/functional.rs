@@ -2,6 +2,7 @@
 //! with `fit`, predicts, summarises with "Connected to", and saves its weights under Keras's
 //! names. Gradients are checked by finite differences in `gradients.rs`.
 
+use kiln::core::train::Flat;
 use kiln::prelude::*;
 
 kiln::model! {
@@ -360,4 +361,163 @@ fn two_inputs_come_as_one_struct_and_train() {
         assert_eq!(&m.forward(x), y);
         assert_eq!(m.infer(&mut arena, x), y);
     }
+}
+
+kiln::model! {
+    /// Two outputs from one trunk: a class and a regression, each with its own loss.
+    struct TwoHeads {
+        input image: [8, 8, 1];
+        let x = GlobalAvgPool(Conv2D(4, 3, padding = same, activation = relu)(image));
+        output class = Dense(3, softmax)(x);
+        output level = Dense(1)(x);
+    }
+}
+
+type TwoHeadsImage = [[[f32; 1]; 8]; 8];
+
+/// Samples whose class is how much brighter the image is, and whose `level` is its mean.
+fn two_heads_data() -> (Vec<TwoHeadsImage>, Vec<(u8, [f32; 1])>) {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..120 {
+        let c = i % 3;
+        let mut img = image(i);
+        img.iter_mut()
+            .flatten()
+            .flatten()
+            .for_each(|p| *p += c as f32);
+        let mean = img.iter().flatten().flatten().sum::<f32>() / 64.0;
+        x.push(img);
+        y.push((c as u8, [mean]));
+    }
+    (x, y)
+}
+
+#[test]
+fn two_outputs_come_as_one_struct_with_a_loss_each() {
+    assert_eq!(TwoHeads::OUTPUT_SHAPE, &[3 + 1]);
+    let names: Vec<_> = <TwoHeads as kiln::core::train::Train>::OUTPUTS
+        .iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(names, ["class", "level"]);
+    let (x, y) = two_heads_data();
+    let mut m = TwoHeads::init(5);
+    let out: TwoHeadsOutput = m.forward(&x[0]);
+    assert!((out.class.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    let losses = Losses::per_output([
+        ("class", Loss::SparseCategoricalCrossentropy, 1.0),
+        ("level", Loss::MeanSquaredError, 0.5),
+    ]);
+    let mut trainer = m.compile(Adam::new(0.02), losses, &[Metric::Accuracy]);
+    let options = FitOptions {
+        epochs: 25,
+        batch_size: 16,
+        verbose: 0,
+        seed: 2,
+        ..FitOptions::default()
+    };
+    let history = trainer.fit(&x, &y, options).unwrap();
+    let first = history.get("level_loss").unwrap()[0];
+    let logs = trainer.evaluate_logs(&x, &y).unwrap();
+    let names: Vec<&str> = logs.iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "loss",
+            "class_loss",
+            "level_loss",
+            "class_accuracy",
+            "level_accuracy"
+        ]
+    );
+    let get = |n: &str| logs.get(n).unwrap();
+    assert!(get("class_accuracy") > 0.95, "{logs:?}");
+    assert!(
+        get("level_loss") < first / 4.0,
+        "level loss {first} → {}",
+        get("level_loss")
+    );
+    // The total is the weighted sum, and each output's loss is its own, from `predict`.
+    let total = get("class_loss") + 0.5 * get("level_loss");
+    assert!((get("loss") - total).abs() < 1e-9 * total, "{logs:?}");
+    drop(trainer);
+    let ys = m.predict(&x);
+    let mse = ys
+        .iter()
+        .zip(&y)
+        .map(|(o, (_, l))| f64::from(o.level[0] - l[0]).powi(2))
+        .sum::<f64>()
+        / x.len() as f64;
+    assert!(
+        (mse - get("level_loss")).abs() < 1e-6 * mse,
+        "{mse} vs {logs:?}"
+    );
+    let mut arena = kiln::Arena::<TwoHeads>::new();
+    for (x, o) in x.iter().zip(&ys).take(4) {
+        let f = m.forward(x);
+        assert_eq!((f.class, f.level), (o.class, o.level));
+        let i = m.infer(&mut arena, x);
+        assert_eq!((i.class, i.level), (o.class, o.level));
+    }
+}
+
+#[test]
+fn losses_that_do_not_fit_the_outputs_are_errors_in_words() {
+    let (x, y) = two_heads_data();
+    let mut m = TwoHeads::init(5);
+    let before = m.flat().to_vec();
+    let fit = |m: &mut TwoHeads, losses: Losses| {
+        let mut t = m.compile(SGD::default(), losses, &[]);
+        t.fit(
+            &x,
+            &y,
+            FitOptions {
+                verbose: 0,
+                ..FitOptions::default()
+            },
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let e = fit(
+        &mut m,
+        Losses::per_output([
+            ("class", Loss::SparseCategoricalCrossentropy, 1.0),
+            ("levle", Loss::MeanSquaredError, 1.0),
+        ]),
+    );
+    assert!(
+        e.contains("no output of that name; its outputs are `class`, `level`"),
+        "{e}"
+    );
+    let e = fit(
+        &mut m,
+        Losses::per_output([("class", Loss::SparseCategoricalCrossentropy, 1.0)]),
+    );
+    assert!(e.contains("the output `level` has no loss"), "{e}");
+    // One loss for every output: a tuple of two targets is needed.
+    let mut t = m.compile(SGD::default(), Loss::MeanSquaredError, &[]);
+    let e = t
+        .train_on_batch(&x[..2], &[2u8, 1])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("each target is a tuple of 2"), "{e}");
+    let e = t
+        .fit(
+            &x,
+            &y,
+            FitOptions {
+                class_weight: Some(vec![1.0, 2.0, 1.0]),
+                verbose: 0,
+                ..FitOptions::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("class_weight is for a model with one output"),
+        "{e}"
+    );
+    drop(t);
+    assert_eq!(m.flat(), &before[..], "no error changed the model");
 }

@@ -5,7 +5,7 @@
 use kiln::core::bytemuck::zeroed_box;
 use kiln::core::losses::{Loss, Target};
 use kiln::core::tensor::{flat, flat_mut};
-use kiln::core::train::Train;
+use kiln::core::train::{Fusion, Train};
 
 kiln::model! {
     /// Convolutions with `same` padding and strides, both pools, dropout, reshapes.
@@ -88,6 +88,18 @@ kiln::model! {
     }
 }
 
+kiln::model! {
+    /// Three outputs: a softmax head (fused), a regression head, and a sigmoid output that the
+    /// regression head also reads (its gradient is the loss's plus the head's).
+    struct TwoOutputs<f64> {
+        input image: [5, 5, 1];
+        let x = Flatten(Conv2D(2, 3, activation = tanh)(image));
+        output class = Dense(3, softmax)(x);
+        output aux = Dense(2, sigmoid)(x);
+        output score = Dense(1)(Concatenate(x, aux));
+    }
+}
+
 /// A deterministic pseudo-random value in [-1, 1).
 fn noise(i: usize, salt: u64) -> f64 {
     let h = (i as u64 ^ salt)
@@ -97,41 +109,52 @@ fn noise(i: usize, salt: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 52) as f64 - 1.0
 }
 
-/// One sample's loss and, when `grads` is given, its gradients by the generated backward.
+/// One output's target, its loss and the loss's weight in the total.
+type Head<'a> = (Target<'a, f64>, Loss, f64);
+
+/// One sample's loss (the weighted sum over the outputs) and, when `grads` is given, its
+/// gradients by the generated backward, each output's loss fused with its activation when
+/// it can be.
 fn loss_of<M: Train<Scalar = f64>>(
     m: &M,
     x: &M::Input,
-    target: Target<'_, f64>,
-    loss: Loss,
+    heads: &[Head<'_>],
     grads: Option<(&mut M, &mut M::Input)>,
 ) -> f64 {
+    assert_eq!(heads.len(), M::OUTPUTS.len(), "one target per output");
     let mut cache: Box<M::Cache> = zeroed_box();
     let xs = std::slice::from_ref(x);
     // The same seed every time: dropout draws the same mask for every evaluation.
     m.forward_train(xs, &mut cache, &mut [kiln::core::init::rng(9)]);
     let (z, y) = M::outputs(&cache);
     let (z, y) = (z[0], y[0]);
-    let classes = *M::OUTPUT_SHAPE.last().unwrap();
-    let fused = M::LAST_ACTIVATION.filter(|f| loss.fuses(*f));
     let g = flat_mut::<f64, M::Output>(&mut M::output_grad(&mut cache)[0]);
-    let value = match fused {
-        Some(f) => loss.loss_grad_from_logits(flat(&z), f, target, classes, g),
-        None => loss.loss_grad(flat(&y), target, classes, g),
+    let mut fused = Fusion::NONE;
+    let mut total = 0.0;
+    for (k, (o, &(target, loss, weight))) in M::OUTPUTS.iter().zip(heads).enumerate() {
+        let classes = *o.shape.last().unwrap();
+        let f = o.activation.filter(|f| loss.fuses(*f));
+        fused = fused.with(k, f.is_some());
+        let g = o.of_mut(&mut *g);
+        let value = match f {
+            Some(f) => loss.loss_grad_from_logits(o.of(flat(&z)), f, target, classes, g),
+            None => loss.loss_grad(o.of(flat(&y)), target, classes, g),
+        }
+        .unwrap();
+        g.iter_mut().for_each(|g| *g *= weight);
+        total += weight * value;
     }
-    .unwrap();
     if let Some((grads, dx)) = grads {
-        m.backward(
-            xs,
-            &mut cache,
-            fused.is_some(),
-            grads,
-            Some(std::slice::from_mut(dx)),
-        );
+        m.backward(xs, &mut cache, fused, grads, Some(std::slice::from_mut(dx)));
     }
-    value
+    total
 }
 
 fn check<M: Train<Scalar = f64>>(seed: u64, target: Target<'_, f64>, loss: Loss) {
+    check_heads::<M>(seed, &[(target, loss, 1.0)]);
+}
+
+fn check_heads<M: Train<Scalar = f64>>(seed: u64, heads: &[Head<'_>]) {
     let mut m = M::init(seed);
     // Non-zero biases, so their gradients are tested on a general point.
     m.flat_mut()
@@ -146,7 +169,7 @@ fn check<M: Train<Scalar = f64>>(seed: u64, target: Target<'_, f64>, loss: Loss)
 
     let mut grads: Box<M> = zeroed_box();
     let mut dx: M::Input = kiln::core::bytemuck::Zeroable::zeroed();
-    loss_of(&*m, &x, target, loss, Some((&mut grads, &mut dx)));
+    loss_of(&*m, &x, heads, Some((&mut grads, &mut dx)));
 
     // Central differences in f64 with h = 1e-5 are accurate to ~1e-10 absolute (h² truncation,
     // ε·loss/h rounding), so the relative error is taken against at least 1e-4: gradients
@@ -159,9 +182,9 @@ fn check<M: Train<Scalar = f64>>(seed: u64, target: Target<'_, f64>, loss: Loss)
         for k in r.clone() {
             let orig = m.flat()[k];
             m.flat_mut()[k] = orig + h;
-            let up = loss_of(&*m, &x, target, loss, None);
+            let up = loss_of(&*m, &x, heads, None);
             m.flat_mut()[k] = orig - h;
-            let down = loss_of(&*m, &x, target, loss, None);
+            let down = loss_of(&*m, &x, heads, None);
             m.flat_mut()[k] = orig;
             let numeric = (up - down) / (2.0 * h);
             let analytic = grads.flat()[k];
@@ -176,9 +199,9 @@ fn check<M: Train<Scalar = f64>>(seed: u64, target: Target<'_, f64>, loss: Loss)
     for k in 0..flat::<f64, M::Input>(&x).len() {
         let orig = flat::<f64, M::Input>(&x)[k];
         flat_mut::<f64, M::Input>(&mut x)[k] = orig + h;
-        let up = loss_of(&*m, &x, target, loss, None);
+        let up = loss_of(&*m, &x, heads, None);
         flat_mut::<f64, M::Input>(&mut x)[k] = orig - h;
-        let down = loss_of(&*m, &x, target, loss, None);
+        let down = loss_of(&*m, &x, heads, None);
         flat_mut::<f64, M::Input>(&mut x)[k] = orig;
         let numeric = (up - down) / (2.0 * h);
         let analytic = flat::<f64, M::Input>(&dx)[k];
@@ -218,15 +241,30 @@ fn regressor_with_mean_squared_error() {
 
 #[test]
 fn only_softmax_and_sigmoid_endings_fuse() {
+    let last = |outputs: &[kiln::core::train::OutputSpec]| {
+        assert_eq!(outputs.len(), 1);
+        outputs[0].activation
+    };
     assert_eq!(
-        <ConvNet as Train>::LAST_ACTIVATION,
+        last(<ConvNet as Train>::OUTPUTS),
         Some(kiln::core::losses::Fused::Softmax)
     );
     assert_eq!(
-        <Nested as Train>::LAST_ACTIVATION,
+        last(<Nested as Train>::OUTPUTS),
         Some(kiln::core::losses::Fused::Sigmoid)
     );
-    assert_eq!(<Regressor as Train>::LAST_ACTIVATION, None);
+    assert_eq!(last(<Regressor as Train>::OUTPUTS), None);
+    // A softmax output that another layer reads does not fuse: that layer needs its value.
+    let o = <TwoOutputs as Train>::OUTPUTS;
+    assert_eq!(
+        o.iter()
+            .map(|o| (o.name, o.offset, o.len()))
+            .collect::<Vec<_>>(),
+        [("class", 0, 3), ("aux", 3, 2), ("score", 5, 1)]
+    );
+    assert_eq!(o[0].activation, Some(kiln::core::losses::Fused::Softmax));
+    assert_eq!(o[1].activation, None, "a sigmoid read by `score`");
+    assert_eq!(o[2].activation, None);
 }
 
 #[test]
@@ -252,4 +290,25 @@ fn graph_with_concatenations() {
 #[test]
 fn graph_with_two_inputs() {
     check::<TwoInputs>(11, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn graph_with_several_outputs_and_loss_weights() {
+    check_heads::<TwoOutputs>(
+        12,
+        &[
+            (Target::Class(2), Loss::SparseCategoricalCrossentropy, 1.0),
+            (Target::Dense(&[1.0, 0.0]), Loss::BinaryCrossentropy, 0.25),
+            (Target::Dense(&[0.7]), Loss::MeanSquaredError, 0.5),
+        ],
+    );
+    // Unfused, and one output left out of the total (weight 0).
+    check_heads::<TwoOutputs>(
+        13,
+        &[
+            (Target::Dense(&[0.1, 0.2, 0.7]), Loss::MeanSquaredError, 2.0),
+            (Target::Dense(&[0.5, 0.5]), Loss::MeanSquaredError, 0.0),
+            (Target::Dense(&[-0.3]), Loss::Huber { delta: 1.0 }, 1.0),
+        ],
+    );
 }

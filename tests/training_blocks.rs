@@ -46,7 +46,7 @@ fn gradients<M: Train<Scalar = f64>>(m: &M, xs: &[M::Input], block: usize, loss:
     let mut grads: Box<M> = zeroed_box();
     let mut cache: Box<M::Cache> = zeroed_box();
     let classes = *M::OUTPUT_SHAPE.last().unwrap();
-    let fused = M::LAST_ACTIVATION.filter(|f| loss.fuses(*f));
+    let fused = M::OUTPUTS[0].activation.filter(|f| loss.fuses(*f));
     for (b, chunk) in xs.chunks(block).enumerate() {
         let mut rngs: Vec<_> = (0..chunk.len())
             .map(|s| rng((b * block + s) as u64))
@@ -65,7 +65,8 @@ fn gradients<M: Train<Scalar = f64>>(m: &M, xs: &[M::Input], block: usize, loss:
             }
             .unwrap();
         }
-        m.backward(chunk, &mut cache, fused.is_some(), &mut grads, None);
+        let fusion = kiln::core::train::Fusion::NONE.with(0, fused.is_some());
+        m.backward(chunk, &mut cache, fusion, &mut grads, None);
     }
     grads
 }

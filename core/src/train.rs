@@ -27,22 +27,22 @@ pub trait Train: Model + Flat<Self::Scalar> {
     /// heap once, then reused.
     type Cache: Zeroable + Send;
 
-    /// The model's final activation when a loss can be fused with it (softmax with
-    /// cross-entropy, sigmoid with binary cross-entropy); `None` otherwise.
-    const LAST_ACTIVATION: Option<Fused>;
+    /// The model's outputs, in the order they are declared (one for a Sequential model):
+    /// where each lies in [`Model::Output`] and the activation a loss may fuse with.
+    const OUTPUTS: &'static [OutputSpec];
 
     /// Runs the samples `xs` (at most [`BLOCK`]) in training mode, keeping every intermediate
     /// in `cache`; sample `s`'s dropout draws from `rngs[s]`, in layer order, so its masks do
     /// not depend on the samples beside it.
     fn forward_train(&self, xs: &[Self::Input], cache: &mut Self::Cache, rngs: &mut [Rng]);
 
-    /// After [`Train::forward_train`]: each sample's last pre-activation and output (the same
-    /// values when the last layer has no activation), [`BLOCK`] of them, the first `xs.len()`
-    /// filled.
+    /// After [`Train::forward_train`]: each sample's outputs before their last activation and
+    /// after it (the same values for an output made without one), [`BLOCK`] of them, the
+    /// first `xs.len()` filled.
     fn outputs(cache: &Self::Cache) -> (&[Self::Output], &[Self::Output]);
 
-    /// Where the loss writes each sample's gradient: with respect to the output, or with
-    /// respect to the last pre-activation when `fused` will be passed to [`Train::backward`].
+    /// Where the loss writes each sample's gradient: with respect to each output, or with
+    /// respect to its pre-activation for the outputs `fused` will name in [`Train::backward`].
     fn output_grad(cache: &mut Self::Cache) -> &mut [Self::Output];
 
     /// Back-propagates the gradients in [`Train::output_grad`] of the samples `xs` (those of
@@ -53,10 +53,84 @@ pub trait Train: Model + Flat<Self::Scalar> {
         &self,
         xs: &[Self::Input],
         cache: &mut Self::Cache,
-        fused: bool,
+        fused: Fusion,
         grads: &mut Self,
         dx: Option<&mut [Self::Input]>,
     );
+}
+
+/// One output of a model, as [`Train::OUTPUTS`] lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// The output's name: `output` for a Sequential model, else as declared (`output class =
+    /// …` is `class`), as Keras names the output's loss in the logs (`class_loss`).
+    pub name: &'static str,
+    /// Its shape, without the batch axis.
+    pub shape: &'static [usize],
+    /// Where its elements start in [`Model::Output`] seen as one slice of scalars.
+    pub offset: usize,
+    /// The activation a loss may fuse with (softmax with cross-entropy, sigmoid with binary
+    /// cross-entropy): the one that made the output, when no other layer reads the output.
+    pub activation: Option<Fused>,
+}
+
+impl OutputSpec {
+    /// How many scalars the output holds.
+    pub const fn len(&self) -> usize {
+        let mut n = 1;
+        let mut i = 0;
+        while i < self.shape.len() {
+            n *= self.shape[i];
+            i += 1;
+        }
+        n
+    }
+
+    /// Whether the output holds no scalars (never, for a model that builds).
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The output's elements in a flat view of [`Model::Output`].
+    pub fn of<'a, T>(&self, flat: &'a [T]) -> &'a [T] {
+        &flat[self.offset..self.offset + self.len()]
+    }
+
+    /// [`OutputSpec::of`], mutably.
+    pub fn of_mut<'a, T>(&self, flat: &'a mut [T]) -> &'a mut [T] {
+        &mut flat[self.offset..self.offset + self.len()]
+    }
+}
+
+/// Which outputs' gradients in [`Train::output_grad`] are with respect to the pre-activation
+/// (the loss fused with the activation): bit `k` for output `k`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fusion(u64);
+
+impl Fusion {
+    /// No output fused.
+    pub const NONE: Fusion = Fusion(0);
+
+    /// Whether output `k`'s gradient is with respect to its pre-activation.
+    #[inline]
+    pub const fn has(self, k: usize) -> bool {
+        k < 64 && self.0 >> k & 1 == 1
+    }
+
+    /// This set, with output `k` fused when `on` is true.
+    #[inline]
+    pub const fn with(self, k: usize, on: bool) -> Fusion {
+        if on && k < 64 {
+            Fusion(self.0 | 1 << k)
+        } else {
+            self
+        }
+    }
+
+    /// Whether any output is fused.
+    pub const fn any(self) -> bool {
+        self.0 != 0
+    }
 }
 
 /// A struct that is nothing but `T` values laid out contiguously (`#[repr(C)]` arrays of `T`,

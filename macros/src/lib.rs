@@ -149,8 +149,9 @@ fn expand_functional(def: &ModelDef) -> TokenStream2 {
             if def.scalar.as_ref().is_some_and(|t| t == "i8") {
                 if !graph.is_chain() {
                     let msg = format!(
-                        "`{}` is a graph (a layer reads a value other than the one before it, or is shared); \
-                         int8 models are chains of layers for now: quantize a Sequential model",
+                        "`{}` is a graph (several inputs or outputs, a layer that reads a value other than the one \
+                         before it, or a shared layer); int8 models are chains of layers for now: quantize a \
+                         Sequential model",
                         def.name
                     );
                     return placeholder(def, Some(syn::Error::new_spanned(&f.braces, msg)));

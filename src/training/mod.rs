@@ -1,6 +1,7 @@
 //! Training the Keras way: `compile`, `fit`, `evaluate`, callbacks, history.
 
 pub mod callbacks;
+mod heads;
 mod history;
 mod label;
 mod logs;
@@ -9,8 +10,9 @@ mod pool;
 mod progress;
 mod trainer;
 
+pub use heads::Losses;
 pub use history::History;
-pub use label::Label;
+pub use label::{Label, Part};
 pub use logs::Logs;
 pub use options::FitOptions;
 pub use trainer::{Compile, Trainer};

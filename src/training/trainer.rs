@@ -4,6 +4,7 @@
 //! the optimizer updates the whole model as one flat slice.
 
 use super::callbacks::{Callback, Context};
+use super::heads::{Head, Losses};
 use super::history::History;
 use super::label::Label;
 use super::logs::Logs;
@@ -14,13 +15,12 @@ use crate::datasets::BatchOrder;
 use crate::Error;
 use kiln_core::bytemuck::Zeroable;
 use kiln_core::init::{self, Rng};
-use kiln_core::losses::Loss;
 use kiln_core::metrics::{Metric, MetricState};
 use kiln_core::model::{default_threads, Scratch, BLOCK};
 use kiln_core::num_traits::{ToPrimitive, Zero};
 use kiln_core::optimizers::Optimizer;
 use kiln_core::tensor::{flat, flat_mut};
-use kiln_core::train::{self, variable_ranges, Train};
+use kiln_core::train::{self, variable_ranges, Fusion, OutputSpec, Train};
 use kiln_core::{Model, Scalar};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -30,7 +30,11 @@ use std::time::Instant;
 pub struct Trainer<'m, M: Train, O> {
     model: &'m mut M,
     optimizer: O,
-    loss: Loss,
+    /// One loss and weight per output, in [`Train::OUTPUTS`]'s order.
+    heads: Vec<Head>,
+    /// Why the losses given to `compile` do not fit the model's outputs, reported by the
+    /// first `fit`, `train_on_batch` or `evaluate`.
+    setup: Option<String>,
     metrics: Vec<Metric>,
     /// One per thread (each locked only by its own thread); worker 0's gradients receive the
     /// others' after each batch.
@@ -44,7 +48,7 @@ pub struct Trainer<'m, M: Train, O> {
 
 /// What one thread of a training step owns: its block's cache, inputs and dropout generators,
 /// its gradient sum, and each of its samples' loss and output (for the metrics, taken in sample
-/// order afterwards).
+/// order afterwards), with each output's own loss when there are several.
 struct Worker<M: Train> {
     cache: Box<M::Cache>,
     /// The block's inputs, gathered from the batch's (shuffled) indices.
@@ -52,6 +56,8 @@ struct Worker<M: Train> {
     rngs: Vec<Rng>,
     grads: Box<M>,
     records: Vec<(f64, M::Output)>,
+    /// With several outputs, each sample's loss of each output, sample after sample.
+    head_losses: Vec<f64>,
     /// Why this worker's part of the step failed, if it did.
     error: Option<StepError>,
 }
@@ -64,6 +70,7 @@ impl<M: Train> Worker<M> {
             rngs: Vec::with_capacity(train::BLOCK),
             grads: kiln_core::bytemuck::zeroed_box(),
             records: Vec::new(),
+            head_losses: Vec::new(),
             error: None,
         }
     }
@@ -91,19 +98,28 @@ struct StepData<'a, M: Train, Y> {
 
 /// `model.compile(optimizer, loss, metrics)` for every generated model.
 pub trait Compile: Train {
-    /// Prepares training: the buffers a step needs are allocated here, once.
+    /// Prepares training: the buffers a step needs are allocated here, once. `loss` is a
+    /// [`Loss`](kiln_core::losses::Loss) for every output, or [`Losses::per_output`] for one per output with weights
+    /// (Keras's `loss={…}, loss_weights={…}`); with several outputs, each metric is computed
+    /// for each output and logged as `<output>_<metric>`. Losses that do not fit the outputs
+    /// are reported by the first `fit`, `train_on_batch` or `evaluate`.
     fn compile<O: Optimizer<Self::Scalar>>(
         &mut self,
         optimizer: O,
-        loss: Loss,
+        loss: impl Into<Losses>,
         metrics: &[Metric],
     ) -> Trainer<'_, Self, O> {
         let ranges = variable_ranges(self);
         let (workers, pool) = workers(default_threads());
+        let (heads, setup) = match loss.into().resolve(Self::OUTPUTS) {
+            Ok(heads) => (heads, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
         Trainer {
             model: self,
             optimizer,
-            loss,
+            heads,
+            setup,
             metrics: metrics.to_vec(),
             workers,
             pool,
@@ -115,9 +131,9 @@ pub trait Compile: Train {
 
 impl<M: Train> Compile for M {}
 
-/// The width of the output's last axis: the classes of a classifier.
-fn classes<M: Model>() -> usize {
-    *M::OUTPUT_SHAPE.last().expect("outputs have rank >= 1")
+/// The width of an output's last axis: the classes of a classifier.
+fn classes(o: &OutputSpec) -> usize {
+    *o.shape.last().expect("outputs have rank >= 1")
 }
 
 fn check_lengths(what: &str, x: usize, y: usize) -> Result<(), Error> {
@@ -167,7 +183,13 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         y: &[Y],
         mut options: FitOptions<'_, M, Y>,
     ) -> Result<History, Error> {
+        self.ready()?;
         check_lengths("targets (y) for the training inputs (x)", x.len(), y.len())?;
+        if options.class_weight.is_some() && self.heads.len() > 1 {
+            return Err(Error::InvalidArgument(
+                "class_weight is for a model with one output; with several, weigh samples with sample_weight".into(),
+            ));
+        }
         if let Some(w) = options.sample_weight {
             check_lengths("sample weights for the training inputs", x.len(), w.len())?;
         }
@@ -225,7 +247,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
             } else {
                 BatchOrder::sequential(x_train.len())
             };
-            let mut tracker = Tracker::new(self.loss, &self.metrics);
+            let mut tracker = Tracker::new(&self.heads, &self.metrics);
             for (b, batch) in order.batches(options.batch_size).enumerate() {
                 self.train_batch(x_train, y_train, batch, &options, epoch, &mut tracker)
                     .map_err(|e| e.at(epoch, b))?;
@@ -250,6 +272,14 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         }
         self.each_callback(&mut callbacks, |cb, ctx| cb.on_train_end(ctx))?;
         Ok(history)
+    }
+
+    /// The error `compile` found in the losses, if any.
+    fn ready(&self) -> Result<(), Error> {
+        match &self.setup {
+            Some(msg) => Err(Error::InvalidArgument(msg.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Runs `f` on every callback; returns whether one asked to stop training.
@@ -290,7 +320,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
             sample_weight: options.sample_weight,
             batch_len: batch.len() as f64,
         };
-        let (model, loss) = (&*self.model, self.loss);
+        let (model, heads) = (&*self.model, &self.heads[..]);
         let part = batch.len().div_ceil(self.workers.len());
         let workers = &self.workers;
         self.pool.run(&|t| {
@@ -300,7 +330,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
             let samples = batch
                 .get(t * part..((t + 1) * part).min(batch.len()))
                 .unwrap_or(&[]);
-            w.error = run_samples(model, loss, &data, samples, &mut w).err();
+            w.error = run_samples(model, heads, &data, samples, &mut w).err();
         });
         for w in &self.workers {
             if let Some(e) = w.lock().expect("not poisoned").error.take() {
@@ -308,21 +338,25 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
             }
         }
 
-        let classes = classes::<M>();
         let mut samples = batch.iter();
         let mut batch_loss = 0.0;
+        let heads = self.heads.len();
+        let mut batch_each = vec![0.0; if heads > 1 { heads } else { 0 }];
         for w in &self.workers {
             let w = w.lock().expect("not poisoned");
-            for (loss_i, out) in &w.records {
+            for (r, (loss_i, out)) in w.records.iter().enumerate() {
                 let i = *samples.next().expect("one record per sample");
                 let weight = sample_weight(&data, &y[i], i);
                 batch_loss += weight * loss_i;
+                for (k, sum) in batch_each.iter_mut().enumerate() {
+                    *sum += weight * w.head_losses[r * heads + k];
+                }
                 tracker
-                    .update_metrics(flat(out), y[i].target(), classes, weight)
+                    .update_metrics(M::OUTPUTS, flat(out), &y[i], weight)
                     .map_err(|e| StepError::Target(i, e))?;
             }
         }
-        tracker.add_loss(batch_loss, data.batch_len);
+        tracker.add_loss(batch_loss, &batch_each, data.batch_len);
 
         // Sum the workers' gradients into worker 0's, always in the same order.
         let (first, rest) = self.workers.split_first_mut().expect("at least one worker");
@@ -343,6 +377,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         x: &[M::Input],
         y: &[Y],
     ) -> Result<f64, Error> {
+        self.ready()?;
         check_lengths("targets (y) for the inputs (x)", x.len(), y.len())?;
         let mut indices = std::mem::take(&mut self.indices);
         indices.clear();
@@ -351,7 +386,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
             shuffle: false,
             ..Default::default()
         };
-        let mut tracker = Tracker::new(self.loss, &[]);
+        let mut tracker = Tracker::new(&self.heads, &[]);
         let result = self.train_batch(x, y, &indices, &options, 0, &mut tracker);
         self.indices = indices;
         result.map_err(|e| e.at(0, 0))?;
@@ -382,24 +417,34 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         x: &[M::Input],
         y: &[Y],
     ) -> Result<Logs, Error> {
+        self.ready()?;
         check_lengths("targets (y) for the inputs (x)", x.len(), y.len())?;
         let outputs = predict_parallel(&*self.model, x, &self.pool);
-        let classes = classes::<M>();
-        let mut tracker = Tracker::new(self.loss, &self.metrics);
+        let mut tracker = Tracker::new(&self.heads, &self.metrics);
         let mut grad = M::Output::zeroed();
+        let mut each = vec![0.0; self.heads.len()];
         for (i, (out, yi)) in outputs.iter().zip(y).enumerate() {
-            let target = yi.target();
-            let loss = self
-                .loss
-                .loss_grad(flat(out), target, classes, flat_mut(&mut grad))
-                .map_err(|e| Error::InvalidTarget {
-                    index: i,
-                    reason: e.to_string(),
-                })?;
-            tracker.add_loss(loss.to_f64().unwrap_or(f64::NAN), 1.0);
+            let invalid = |reason: String| Error::InvalidTarget { index: i, reason };
+            let mut total = 0.0;
+            for (k, (head, o)) in self.heads.iter().zip(M::OUTPUTS).enumerate() {
+                let target = part(yi, k, self.heads.len()).map_err(invalid)?;
+                let loss = head
+                    .loss
+                    .loss_grad(
+                        o.of(flat(out)),
+                        target,
+                        classes(o),
+                        o.of_mut(flat_mut(&mut grad)),
+                    )
+                    .map_err(|e| invalid(e.to_string()))?;
+                each[k] = loss.to_f64().unwrap_or(f64::NAN);
+                total += head.weight * each[k];
+            }
+            let each = if self.heads.len() > 1 { &each[..] } else { &[] };
+            tracker.add_loss(total, each, 1.0);
             tracker
-                .update_metrics(flat(out), target, classes, 1.0)
-                .map_err(|reason| Error::InvalidTarget { index: i, reason })?;
+                .update_metrics(M::OUTPUTS, flat(out), yi, 1.0)
+                .map_err(invalid)?;
         }
         Ok(tracker.logs())
     }
@@ -418,20 +463,46 @@ fn sample_weight<M: Train, Y: Label<M::Scalar, M::Output>>(
     class * data.sample_weight.map_or(1.0, |w| w[i])
 }
 
+/// Target `k` of `y`, for a model with `heads` outputs.
+fn part<T: Scalar, O, Y: Label<T, O>>(
+    y: &Y,
+    k: usize,
+    heads: usize,
+) -> Result<kiln_core::losses::Target<'_, T>, String> {
+    if y.parts() != heads {
+        return Err(format!(
+            "the model has {heads} outputs, so each target is a tuple of {heads} (one per output, in the order they are declared), but this one has {}",
+            y.parts()
+        ));
+    }
+    y.part(k).ok_or_else(|| format!("no target for output {k}"))
+}
+
+/// The outputs whose loss fuses with the activation that made them.
+fn fusion<M: Train>(heads: &[Head]) -> Fusion {
+    heads
+        .iter()
+        .zip(M::OUTPUTS)
+        .enumerate()
+        .fold(Fusion::NONE, |f, (k, (h, o))| {
+            f.with(k, o.activation.is_some_and(|a| h.loss.fuses(a)))
+        })
+}
+
 /// Forward and backward of `samples` on one worker, in blocks of [`train::BLOCK`]: zeroes its
-/// gradients, then adds each sample's, scaled by its weight over the batch size, and records its
-/// loss and output.
+/// gradients, then adds each sample's, scaled by its weight over the batch size (and each
+/// output's by its loss weight), and records its loss and output.
 fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
     model: &M,
-    loss: Loss,
+    heads: &[Head],
     data: &StepData<'_, M, Y>,
     samples: &[usize],
     w: &mut Worker<M>,
 ) -> Result<(), StepError> {
     w.grads.flat_mut().fill(M::Scalar::zero());
     w.records.clear();
-    let classes = classes::<M>();
-    let fused = M::LAST_ACTIVATION.filter(|f| loss.fuses(*f));
+    w.head_losses.clear();
+    let fused = fusion::<M>(heads);
     for block in samples.chunks(train::BLOCK) {
         w.inputs.clear();
         w.inputs.extend(block.iter().map(|&i| data.x[i]));
@@ -442,22 +513,34 @@ fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
         for (s, &i) in block.iter().enumerate() {
             let (z, out) = M::outputs(&w.cache);
             let (z, out): (M::Output, M::Output) = (z[s], out[s]);
-            let target = data.y[i].target();
             let grad = flat_mut::<M::Scalar, M::Output>(&mut M::output_grad(&mut w.cache)[s]);
-            let value = match fused {
-                Some(f) => loss.loss_grad_from_logits(flat(&z), f, target, classes, grad),
-                None => loss.loss_grad(flat(&out), target, classes, grad),
+            let scale = sample_weight(data, &data.y[i], i) / data.batch_len;
+            let mut total = 0.0;
+            for (k, (head, o)) in heads.iter().zip(M::OUTPUTS).enumerate() {
+                let target =
+                    part(&data.y[i], k, heads.len()).map_err(|e| StepError::Target(i, e))?;
+                let (grad, c) = (o.of_mut(&mut *grad), classes(o));
+                let value = match o.activation.filter(|_| fused.has(k)) {
+                    Some(f) => head
+                        .loss
+                        .loss_grad_from_logits(o.of(flat(&z)), f, target, c, grad),
+                    None => head.loss.loss_grad(o.of(flat(&out)), target, c, grad),
+                }
+                .map_err(|e| StepError::Target(i, e.to_string()))?;
+                let value = value.to_f64().unwrap_or(f64::NAN);
+                if !value.is_finite() {
+                    return Err(StepError::NonFinite(value));
+                }
+                let scale = M::Scalar::of(scale * head.weight);
+                grad.iter_mut().for_each(|g| *g = *g * scale);
+                total += head.weight * value;
+                if heads.len() > 1 {
+                    w.head_losses.push(value);
+                }
             }
-            .map_err(|e| StepError::Target(i, e.to_string()))?;
-            let value = value.to_f64().unwrap_or(f64::NAN);
-            if !value.is_finite() {
-                return Err(StepError::NonFinite(value));
-            }
-            let scale = M::Scalar::of(sample_weight(data, &data.y[i], i) / data.batch_len);
-            grad.iter_mut().for_each(|g| *g = *g * scale);
-            w.records.push((value, out));
+            w.records.push((total, out));
         }
-        model.backward(&w.inputs, &mut w.cache, fused.is_some(), &mut w.grads, None);
+        model.backward(&w.inputs, &mut w.cache, fused, &mut w.grads, None);
     }
     Ok(())
 }
@@ -509,36 +592,62 @@ impl StepError {
     }
 }
 
-/// The running loss and metrics of an epoch.
+/// The running loss and metrics of an epoch: the total, and with several outputs each one's
+/// loss and metrics.
 struct Tracker {
     loss_sum: f64,
     count: f64,
-    metrics: Vec<MetricState>,
+    /// With several outputs, each output's name and weighted loss sum.
+    heads: Vec<(&'static str, f64)>,
+    /// Each metric of each output, output by output, with the output it reads.
+    metrics: Vec<(usize, MetricState)>,
 }
 
 impl Tracker {
-    fn new(loss: Loss, metrics: &[Metric]) -> Self {
+    fn new(heads: &[Head], metrics: &[Metric]) -> Self {
+        let several = heads.len() > 1;
         Tracker {
             loss_sum: 0.0,
             count: 0.0,
-            metrics: metrics.iter().map(|m| MetricState::new(*m, loss)).collect(),
+            heads: heads
+                .iter()
+                .filter(|_| several)
+                .map(|h| (h.name, 0.0))
+                .collect(),
+            metrics: heads
+                .iter()
+                .enumerate()
+                .flat_map(|(k, h)| {
+                    metrics
+                        .iter()
+                        .map(move |m| (k, MetricState::new(*m, h.loss)))
+                })
+                .collect(),
         }
     }
 
-    fn add_loss(&mut self, weighted_sum: f64, samples: f64) {
+    /// The weighted loss sum of `samples` samples (`each`: every output's, with several).
+    fn add_loss(&mut self, weighted_sum: f64, each: &[f64], samples: f64) {
         self.loss_sum += weighted_sum;
+        for ((_, sum), l) in self.heads.iter_mut().zip(each) {
+            *sum += l;
+        }
         self.count += samples;
     }
 
-    fn update_metrics<T: Scalar>(
+    /// Adds one sample's outputs `out` (a flat view of the model's output) and targets `y`
+    /// to every metric.
+    fn update_metrics<T: Scalar, O, Y: Label<T, O>>(
         &mut self,
+        outputs: &[OutputSpec],
         out: &[T],
-        target: kiln_core::losses::Target<'_, T>,
-        classes: usize,
+        y: &Y,
         weight: f64,
     ) -> Result<(), String> {
-        for m in &mut self.metrics {
-            m.update(out, target, classes, T::of(weight))
+        for (k, m) in &mut self.metrics {
+            let o = &outputs[*k];
+            let target = part(y, *k, outputs.len())?;
+            m.update(o.of(out), target, classes(o), T::of(weight))
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
@@ -549,12 +658,19 @@ impl Tracker {
         self.loss_sum / self.count.max(1.0)
     }
 
-    /// `loss` and each metric by its Keras name.
+    /// `loss`, each output's `<name>_loss` when there are several, and each metric by its
+    /// Keras name (`<output>_<metric>` with several outputs).
     fn logs(&self) -> Logs {
         let mut logs = Logs::default();
         logs.set("loss", self.loss());
-        for m in &self.metrics {
-            logs.set(m.name(), m.result());
+        for (name, sum) in &self.heads {
+            logs.set(&format!("{name}_loss"), sum / self.count.max(1.0));
+        }
+        for (k, m) in &self.metrics {
+            match self.heads.get(*k) {
+                Some((name, _)) => logs.set(&format!("{name}_{}", m.name()), m.result()),
+                None => logs.set(m.name(), m.result()),
+            }
         }
         logs
     }

@@ -276,7 +276,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
 /// a graph's own is still to come.
 fn sample_by_sample(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
     let in_ty = crate::emit::types::input_ty(t, name, graph);
-    let out_ty = tensor_ty(t, &steps.last().expect("a model has layers").output);
+    let out_ty = crate::emit::types::output_ty(t, name, graph, steps);
     let lengths = lengths();
     quote! {
         impl ::kiln::core::model::ForwardBatch<#in_ty, #out_ty> for #name {

@@ -98,8 +98,8 @@ impl Cx<'_> {
     }
 }
 
-/// The bodies of `forward` and `forward_observed`, and the name of the output value.
-pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, TokenStream, Ident) {
+/// The bodies of `forward` and `forward_observed`; value `v` is bound to `x{v}`.
+pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, TokenStream) {
     let mut body = TokenStream::new();
     // Several inputs come as one struct `x0`: each field is named as its value, `x0` last.
     let k = graph.n_inputs();
@@ -113,7 +113,6 @@ pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, Tok
         }
     }
     let mut observed = body.clone();
-    let mut last = format_ident!("x0");
     for (node, s) in graph.nodes.iter().zip(steps) {
         let l = &node.layer;
         let cx = Cx {
@@ -154,7 +153,6 @@ pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, Tok
             let seen = observe(quote!(#x_out));
             quote!(#run #act #bind #seen)
         });
-        last = cx.x_out;
     }
-    (body, observed, last)
+    (body, observed)
 }

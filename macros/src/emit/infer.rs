@@ -144,25 +144,34 @@ fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step])
     let elem = if t.to_string() == "f64" { 8 } else { 4 };
     let k = graph.n_inputs();
     let count = |v: usize| graph.shape(steps, v).iter().product::<usize>();
-    let values = graph.output() + 1;
-    let sizes: Vec<usize> = (0..values).map(|v| count(v) * elem).collect();
+    let values = graph.n_values();
+    let mut sizes: Vec<usize> = (0..values).map(|v| count(v) * elem).collect();
     let readers: Vec<Vec<(usize, usize)>> = (0..values).map(|v| graph.consumers(v)).collect();
-    // Node `j` runs at time `j + 1`; the inputs are there at 0, the output is read at the end.
-    let born: Vec<usize> = (0..values)
+    // Node `j` runs at time `j + 1`; the inputs are there at 0, the outputs are read at the
+    // end, `nodes.len() + 1`.
+    let end = nodes.len() + 1;
+    let mut born: Vec<usize> = (0..values)
         .map(|v| graph.producer(v).map_or(0, |j| j + 1))
         .collect();
-    let last_use: Vec<usize> = (0..values)
+    let mut last_use: Vec<usize> = (0..values)
         .map(|v| {
-            readers[v]
-                .iter()
-                .map(|&(c, _)| c + 1)
-                .max()
-                .unwrap_or(nodes.len() + 1)
+            let read = readers[v].iter().map(|&(c, _)| c + 1).max();
+            match graph.output_index(v) {
+                Some(_) => end,
+                None => read.unwrap_or(end),
+            }
         })
         .collect();
-    let alias: Vec<Option<usize>> = (0..values)
+    // Several outputs are copied, at the end, into one more buffer holding `{name}Output`.
+    let several_out = graph.outputs.len() > 1;
+    if several_out {
+        sizes.push(graph.outputs.iter().map(|&v| sizes[v]).sum());
+        born.push(end);
+        last_use.push(end);
+    }
+    let alias: Vec<Option<usize>> = (0..sizes.len())
         .map(|v| {
-            let n = graph.producer(v)?;
+            let n = graph.producer(v).filter(|&n| n < nodes.len())?;
             let u = nodes[n].inputs[0];
             (nodes[n].layer.kind.in_place() && readers[u].len() == 1).then_some(u)
         })
@@ -185,7 +194,26 @@ fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step])
         body.extend(l.kind.arena(&cx));
     }
     let in_ty = crate::emit::types::input_ty(t, name, graph);
-    let out_ty = tensor_ty(t, graph.shape(steps, graph.output()));
+    let out_ty = crate::emit::types::output_ty(t, name, graph, steps);
+    let out_at = if several_out {
+        let at = p.offsets[values];
+        let mut offset = at;
+        for &v in &graph.outputs {
+            let (ty, from, to) = (
+                tensor_ty(t, graph.shape(steps, v)),
+                lit(p.offsets[v]),
+                lit(offset),
+            );
+            body.extend(quote! {
+                let y = *::kiln::core::arena::view::<#ty>(buf, #from);
+                *::kiln::core::arena::view_mut::<#ty>(buf, #to) = y;
+            });
+            offset += sizes[v];
+        }
+        at
+    } else {
+        p.offsets[graph.output()]
+    };
     let load = if k == 1 {
         load_input(&in_ty, p.offsets[0])
     } else {
@@ -196,14 +224,7 @@ fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step])
         });
         quote!(#(#each)*)
     };
-    methods(
-        name,
-        &in_ty,
-        &out_ty,
-        p.arena,
-        &body,
-        (load, p.offsets[graph.output()]),
-    )
+    methods(name, &in_ty, &out_ty, p.arena, &body, (load, out_at))
 }
 
 /// Copies the input `x0`, of type `in_ty`, into the arena at `at`.

@@ -52,9 +52,9 @@ pub struct Parts {
     pub with_dx: TokenStream,
     /// Adds parameter gradients only: the first layer of a top-level model.
     pub params_only: TokenStream,
-    /// `(pre-activation, output)` of the block, when this is the last layer.
+    /// `(pre-activation, output)` of the block, when this layer makes a model output.
     pub outputs: TokenStream,
-    /// The activation a loss may fuse with, when this is the last layer.
+    /// The activation a loss may fuse with, when this layer makes a model output.
     pub last_activation: TokenStream,
 }
 
@@ -73,7 +73,9 @@ pub struct Cx<'a> {
     pub blocked: bool,
     /// Whether one gradient buffer serves every sample (see `emit`).
     pub single: bool,
-    pub is_last: bool,
+    /// The model output this layer makes, when a loss may fuse with its activation (no other
+    /// layer reads it): `backward` then skips the activation when `fused` names the output.
+    pub head: Option<usize>,
     /// The layer's input: `&xs[s]`, `&xs[..n]` or the previous layer's output.
     pub input: TokenStream,
     /// Every input, `input` first (a merge reads several; its gradients go to `d_prev_0`, …).
@@ -165,7 +167,7 @@ impl Cx<'_> {
     }
 
     /// Activation `act` from `z` (already written) into `a`, and its backward; the loss may
-    /// fuse with it when this is the last layer.
+    /// fuse with it when this layer makes a model output.
     pub fn activated(&self, p: &mut Parts, act: &Act) {
         let (t, cout, a, z, g) = (&self.t, &self.cout, &self.a, &self.z, &self.g);
         self.field(p, z);
@@ -185,10 +187,9 @@ impl Cx<'_> {
         p.forward.extend(
             quote!(<#at as ::kiln::core::activations::Activation>::apply::<#t, #cout>(#a_rows);),
         );
-        p.pre = if self.is_last {
-            quote!(if !fused { #backward })
-        } else {
-            backward
+        p.pre = match self.head {
+            Some(k) => quote!(if !fused.has(#k) { #backward }),
+            None => backward,
         };
         p.outputs = quote!((&cache.#z[..], &cache.#a[..]));
         p.last_activation = fused_of(act);
@@ -220,9 +221,11 @@ pub fn emit(
     let cast = quote!(::kiln::core::bytemuck::cast_slice);
     let cast_mut = quote!(::kiln::core::bytemuck::cast_slice_mut);
     let nodes = &graph.nodes;
-    let last = nodes.len();
     // Values `0..k` are the inputs; `values` counts them all.
-    let (k, values) = (graph.n_inputs(), graph.output() + 1);
+    let (k, values) = (graph.n_inputs(), graph.n_values());
+    // With several outputs, their pre-activations, values and gradients are gathered in
+    // `{name}Output` structs (`zo`, `yo`, `go`), for the loss to see one struct per sample.
+    let several_out = graph.outputs.len() > 1;
     // With several inputs, each is copied into the cache (`a{v}`), so that a block layer can
     // read it as a slice, and its gradient gathered in `g{v}` (or `h{v}_j`) for `dx`.
     let several = k > 1;
@@ -236,8 +239,6 @@ pub fn emit(
         .collect();
     let mut all = Vec::new();
     let mut cache_tys = Vec::new();
-    let mut last_activation = quote!(::core::option::Option::None);
-    let mut outputs = TokenStream::new();
     // Runs of consecutive layers of one kind, `(first, end, on the block)`.
     let mut groups: Vec<(usize, usize, bool)> = Vec::new();
     for (idx, &blocked) in on_block.iter().enumerate() {
@@ -258,7 +259,8 @@ pub fn emit(
                 return false;
             };
             let users = &consumers[v];
-            !on_block[p]
+            graph.output_index(v).is_none()
+                && !on_block[p]
                 && !users.is_empty()
                 && users
                     .iter()
@@ -266,7 +268,22 @@ pub fn emit(
         })
         .collect();
     // A value several layers read gets one gradient buffer per reader, `h{v}_{j}`, summed
-    // into `g{v}` before the layer that made it goes back.
+    // into `g{v}` before the layer that made it goes back. An output that layers also read
+    // counts the loss as one more reader: its gradient arrives in the last `h{v}_{j}`.
+    let readers: Vec<usize> = (0..values)
+        .map(|v| {
+            let n = consumers[v].len();
+            n + usize::from(n > 0 && graph.output_index(v).is_some())
+        })
+        .collect();
+    // Where the loss's gradient for output `o` (value `v`) goes.
+    let seed = |v: usize| {
+        if readers[v] > 1 {
+            format_ident!("h{v}_{}", consumers[v].len())
+        } else {
+            format_ident!("g{v}")
+        }
+    };
     let mut extra = TokenStream::new();
     let mut prologue = TokenStream::new();
     for (v, f) in input_names.iter().enumerate().filter(|_| several) {
@@ -280,12 +297,12 @@ pub fn emit(
         prologue.extend(quote!(for s in 0..n { cache.#a[s] = xs[s].#f; }));
     }
     for v in 0..values {
-        if consumers[v].len() < 2 {
+        if readers[v] < 2 {
             continue;
         }
         let ty = tensor_ty(&t, graph.shape(steps, v));
         let len = if single[v] { quote!(1) } else { block.clone() };
-        for j in 0..consumers[v].len() {
+        for j in 0..readers[v] {
             let h = format_ident!("h{v}_{j}");
             extra.extend(quote!(pub #h: [#ty; #len],));
             cache_tys.push(quote!([#ty; #len]));
@@ -323,7 +340,7 @@ pub fn emit(
             n: format_ident!("n{}", i),
             blocked,
             single: single[i],
-            is_last: idx + 1 == last,
+            head: graph.output_index(i).filter(|_| consumers[i].is_empty()),
             input: inputs[0].clone(),
             inputs,
             in_ty: tensor_ty(&t, if x == 0 { input } else { &s.input }),
@@ -336,10 +353,88 @@ pub fn emit(
         };
         let p = l.kind.train(&cx);
         cache_tys.extend(p.cache_tys.iter().cloned());
-        outputs = p.outputs.clone();
-        last_activation = p.last_activation.clone();
         all.push(p);
     }
+    // Each output's `(pre-activation, value)` slices, and the activation a loss may fuse with.
+    let out_parts: Vec<(&TokenStream, TokenStream)> = graph
+        .outputs
+        .iter()
+        .map(|&v| {
+            let p = &all[graph.producer(v).expect("outputs are made by layers")];
+            let act = if consumers[v].is_empty() {
+                p.last_activation.clone()
+            } else {
+                quote!(::core::option::Option::None)
+            };
+            (&p.outputs, act)
+        })
+        .collect();
+    let out_ty = crate::emit::types::output_ty(&t, name, graph, steps);
+    let (outputs, output_grad, gather_out, scatter_out) = if several_out {
+        extra.extend(quote!(pub zo: [#out_ty; #block], pub yo: [#out_ty; #block], pub go: [#out_ty; #block],));
+        cache_tys.push(quote!([#out_ty; #block]));
+        let gather = graph
+            .outputs
+            .iter()
+            .zip(&out_parts)
+            .enumerate()
+            .map(|(o, (_, (zy, _)))| {
+                let f = format_ident!("{}", graph.output_name(o));
+                quote! {
+                    {
+                        let (z, y) = #zy;
+                        for s in 0..n {
+                            cache.zo[s].#f = z[s];
+                            cache.yo[s].#f = y[s];
+                        }
+                    }
+                }
+            });
+        let scatter = graph.outputs.iter().enumerate().map(|(o, &v)| {
+            let (f, to) = (format_ident!("{}", graph.output_name(o)), seed(v));
+            quote!(for s in 0..n { cache.#to[s] = cache.go[s].#f; })
+        });
+        (
+            quote!((&cache.zo[..], &cache.yo[..])),
+            quote!(&mut cache.go[..]),
+            quote!(#(#gather)*),
+            quote!(#(#scatter)*),
+        )
+    } else {
+        let g = seed(graph.output());
+        (
+            out_parts[0].0.clone(),
+            quote!(&mut cache.#g[..]),
+            TokenStream::new(),
+            TokenStream::new(),
+        )
+    };
+    let out_specs = graph
+        .outputs
+        .iter()
+        .zip(&out_parts)
+        .enumerate()
+        .map(|(o, (&v, (_, act)))| {
+            let shape = graph.shape(steps, v);
+            let offset: usize = graph.outputs[..o]
+                .iter()
+                .map(|&u| graph.shape(steps, u).iter().product::<usize>())
+                .sum();
+            let name = if several_out {
+                graph.output_name(o)
+            } else {
+                "output"
+            };
+            let dims = shape.iter().map(|&d| lit(d));
+            quote! {
+                ::kiln::core::train::OutputSpec {
+                    name: #name,
+                    shape: &[#(#dims),*],
+                    offset: #offset,
+                    activation: #act,
+                }
+            }
+        });
 
     let fields = all.iter().map(|p| &p.fields).chain(std::iter::once(&extra));
     let forward = groups.iter().map(|&(first, end, blocked)| {
@@ -357,7 +452,7 @@ pub fn emit(
     let target = |idx: usize, k: usize, mine: &TokenStream| {
         let v = nodes[idx].inputs[k];
         let at = if single[v] { quote!([0]) } else { mine.clone() };
-        if consumers[v].len() > 1 {
+        if readers[v] > 1 {
             let j = consumers[v]
                 .iter()
                 .position(|&c| c == (idx, k))
@@ -371,7 +466,7 @@ pub fn emit(
     };
     // `g{v} = Σ h{v}_j`, sample by sample.
     let summed = |v: usize, one: bool, to: TokenStream| {
-        let parts = (0..consumers[v].len()).map(|j| {
+        let parts = (0..readers[v]).map(|j| {
             let h = format_ident!("h{v}_{j}");
             let at = if one { quote!([0]) } else { quote!([s]) };
             quote!(#flat(&cache.#h #at))
@@ -384,7 +479,7 @@ pub fn emit(
             let (pre, with_dx, params_only) = (&p.pre, &p.with_dx, &p.params_only);
             let mine = if blocked { quote!([..n]) } else { quote!([s]) };
             let out = nodes[idx].output;
-            let gather = if consumers[out].len() > 1 {
+            let gather = if readers[out] > 1 {
                 let g = format_ident!("g{out}");
                 if single[out] {
                     summed(out, true, quote!(&mut cache.#g[0]))
@@ -466,8 +561,6 @@ pub fn emit(
     } else {
         TokenStream::new()
     };
-    let g_last = format_ident!("g{}", graph.output());
-    let out_ty = tensor_ty(&t, &steps.last().expect("a model has layers").output);
     let in_ty = crate::emit::types::input_ty(&t, name, graph);
     let field_tys: Vec<TokenStream> = graph
         .owners(steps)
@@ -503,7 +596,7 @@ pub fn emit(
 
         impl ::kiln::core::train::Train for #name {
             type Cache = #cache;
-            const LAST_ACTIVATION: ::core::option::Option<::kiln::core::losses::Fused> = #last_activation;
+            const OUTPUTS: &'static [::kiln::core::train::OutputSpec] = &[#(#out_specs),*];
 
             #[allow(unused_variables)]
             fn forward_train(&self, xs: &[#in_ty], cache: &mut #cache, rngs: &mut [::kiln::core::init::Rng]) {
@@ -511,6 +604,7 @@ pub fn emit(
                 assert!(n <= #block && rngs.len() >= n, "a block is at most BLOCK samples, each with its generator");
                 #prologue
                 #(#forward)*
+                #gather_out
             }
 
             fn outputs(cache: &#cache) -> (&[#out_ty], &[#out_ty]) {
@@ -518,7 +612,7 @@ pub fn emit(
             }
 
             fn output_grad(cache: &mut #cache) -> &mut [#out_ty] {
-                &mut cache.#g_last[..]
+                #output_grad
             }
 
             #[allow(unused_variables, unused_mut)]
@@ -526,12 +620,13 @@ pub fn emit(
                 &self,
                 xs: &[#in_ty],
                 cache: &mut #cache,
-                fused: bool,
+                fused: ::kiln::core::train::Fusion,
                 grads: &mut Self,
                 mut dx: ::core::option::Option<&mut [#in_ty]>,
             ) {
                 let n = xs.len();
                 assert!(n <= #block, "a block is at most BLOCK samples");
+                #scatter_out
                 #(#backward)*
                 #input_grad
             }

@@ -27,3 +27,19 @@ pub fn input_ty(t: &TokenStream, name: &syn::Ident, graph: &crate::graph::Graph)
         quote!(#ty)
     }
 }
+
+/// The type of one output sample of model `name`: its output's tensor, or with several
+/// outputs the generated struct `{name}Output` holding one field per output.
+pub fn output_ty(
+    t: &TokenStream,
+    name: &syn::Ident,
+    graph: &crate::graph::Graph,
+    steps: &[crate::shapes::Step],
+) -> TokenStream {
+    if graph.outputs.len() == 1 {
+        tensor_ty(t, graph.shape(steps, graph.output()))
+    } else {
+        let ty = quote::format_ident!("{name}Output");
+        quote!(#ty)
+    }
+}

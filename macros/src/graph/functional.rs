@@ -241,12 +241,31 @@ pub fn wire(
             format!("`{name}` has no output: end it with `output name = …;`, e.g. `output class = Dense(10, softmax)(x);`"),
         );
     }
-    if let Some((second, _)) = outputs.get(1) {
+    for (j, (name_j, v)) in outputs.iter().enumerate() {
+        if let Some((first, _)) = outputs[..j].iter().find(|(_, u)| u == v) {
+            errs.at(
+                name_j,
+                format!(
+                    "the output `{name_j}` is the same value as the output `{first}`; each output is its own value \
+                     (return it once, or make the second with its own layer)"
+                ),
+            );
+        } else if *v < w.inputs {
+            errs.at(
+                name_j,
+                format!(
+                    "the output `{name_j}` is the model's input `{}`; an output must be made by a layer",
+                    w.values[*v].name
+                ),
+            );
+        }
+    }
+    if outputs.len() > 64 {
         errs.at(
-            second,
+            &outputs[64].0,
             format!(
-                "`{name}` has a second output, `{second}`; kiln's functional models have one output for now \
-                 (several outputs are planned)"
+                "`{name}` has {} outputs; kiln takes at most 64",
+                outputs.len()
             ),
         );
     }
@@ -312,17 +331,7 @@ pub fn wire(
     }
     let inputs: Vec<Vec<usize>> = input_shapes.into_iter().collect::<Option<_>>()?;
     let k = inputs.len();
-    if errs.len() > 0 || incomplete || outputs.len() != 1 || k == 0 {
-        return None;
-    }
-    if w.wires.is_empty() || outputs[0].1 != k + w.wires.len() - 1 {
-        errs.at(
-            &outputs[0].0,
-            format!(
-                "the output `{}` must be made by the model's last layer, not be its input",
-                outputs[0].0
-            ),
-        );
+    if errs.len() > 0 || incomplete || outputs.is_empty() || k == 0 || w.wires.is_empty() {
         return None;
     }
     let owned: Vec<Option<Rc<Layer>>> = layers.into_iter().map(|l| l.map(Rc::new)).collect();
@@ -339,6 +348,8 @@ pub fn wire(
     let graph = Graph {
         inputs,
         nodes,
+        outputs: outputs.iter().map(|(_, v)| *v).collect(),
+        output_names: outputs.iter().map(|(n, _)| n.to_string()).collect(),
         value_names: w.values.iter().map(|v| v.name.clone()).collect(),
         refs: w.values.iter().map(|v| v.reference.clone()).collect(),
     };

@@ -54,14 +54,20 @@ pub struct Node {
 }
 
 /// The model as a graph of values, its nodes in an order where each reads only values made
-/// before it. Values `0..inputs.len()` are the inputs; the last node's output is the output.
+/// before it. Values `0..inputs.len()` are the inputs; `outputs` names the values the model
+/// returns (a chain's: the last node's).
 pub struct Graph {
     /// Every input's shape: values `0..inputs.len()` are the inputs, and node `j` writes value
     /// `inputs.len() + j`.
     pub inputs: Vec<Vec<usize>>,
     pub nodes: Vec<Node>,
+    /// The model's outputs, in the order they are declared: made by nodes, never inputs, each
+    /// value at most once. The last node's value is among them.
+    pub outputs: Vec<usize>,
     /// Each value's name: an input's, or the layer that made it.
     pub value_names: Vec<String>,
+    /// Each output's name, as declared (`output class = …`), for the output struct's fields.
+    pub output_names: Vec<String>,
     /// How Keras's summary refers to each value: `image[0][0]`, `conv2d[0][0]`, and
     /// `dense[1][0]` for a shared layer's second application.
     pub refs: Vec<String>,
@@ -85,6 +91,8 @@ impl Graph {
         let refs = value_names.iter().map(|n| format!("{n}[0][0]")).collect();
         Graph {
             inputs: vec![input],
+            outputs: vec![nodes.len()],
+            output_names: vec!["output".to_string()],
             nodes,
             value_names,
             refs,
@@ -114,9 +122,25 @@ impl Graph {
         v.checked_sub(self.n_inputs())
     }
 
-    /// The model's output value: the last node's.
+    /// How many values there are: the inputs, then one per node.
+    pub fn n_values(&self) -> usize {
+        self.n_inputs() + self.nodes.len()
+    }
+
+    /// The model's single output value (a model with one output, as every chain is).
     pub fn output(&self) -> usize {
-        self.nodes.last().map_or(0, |n| n.output)
+        debug_assert_eq!(self.outputs.len(), 1, "a model with one output");
+        self.outputs[0]
+    }
+
+    /// Which output value `v` is, if it is one.
+    pub fn output_index(&self, v: usize) -> Option<usize> {
+        self.outputs.iter().position(|&o| o == v)
+    }
+
+    /// An output's name: the value's (`output class = …` names it `class`).
+    pub fn output_name(&self, k: usize) -> &str {
+        &self.output_names[k]
     }
 
     /// Whether every node reads the value the one before it wrote (a Sequential model, or a
@@ -127,6 +151,7 @@ impl Graph {
             .enumerate()
             .all(|(i, n)| n.inputs == [i] && n.output == i + 1)
             && self.n_inputs() == 1
+            && self.outputs.len() == 1
             && self.owners(&self.nodes).count() == self.nodes.len()
     }
 

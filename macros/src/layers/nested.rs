@@ -59,6 +59,13 @@ impl LayerKind for Nested {
                 cx.label, cx.class
             ));
         }
+        if k.output.is_empty() {
+            return Err(format!(
+                "{}: the model `{}` has several outputs, so it cannot be a layer here yet: a layer \
+                 makes one value (nesting a model with several outputs is planned)",
+                cx.label, cx.class
+            ));
+        }
         if k.input != input {
             return Err(self.mismatch(k, input, cx));
         }
@@ -118,10 +125,10 @@ impl LayerKind for Nested {
             #tr::forward_train(&self.#f, #input, &mut cache.#n, rngs);
             #out.copy_from_slice(&#tr::outputs(&cache.#n).1[..n]);
         };
-        let fused = if cx.is_last {
-            quote!(fused)
-        } else {
-            quote!(false)
+        let none = quote!(::kiln::core::train::Fusion::NONE);
+        let fused = match cx.head {
+            Some(k) => quote!(#none.with(0, fused.has(#k))),
+            None => none,
         };
         p.pre = quote!(#tr::output_grad(&mut cache.#n)[..n].copy_from_slice(&#dy););
         p.with_dx = quote! {
@@ -131,7 +138,7 @@ impl LayerKind for Nested {
             #tr::backward(&self.#f, #input, &mut cache.#n, #fused, &mut grads.#f, ::core::option::Option::None);
         };
         p.outputs = quote!(#tr::outputs(&cache.#n));
-        p.last_activation = quote!(#tr::LAST_ACTIVATION);
+        p.last_activation = quote!(#tr::OUTPUTS[0].activation);
         p
     }
 

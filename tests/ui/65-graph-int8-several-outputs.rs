@@ -1,0 +1,9 @@
+kiln::model! {
+    pub struct Heads<i8> {
+        input x: [4];
+        output class = Dense(3, softmax)(x);
+        output score = Dense(1)(x);
+    }
+}
+
+fn main() {}
