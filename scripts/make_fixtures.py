@@ -254,6 +254,10 @@ GRAPHS = [
     # sample's outputs flattened one after the other, in the order they are declared.
     dict(name="graph_two_outputs", seed=306, input=(5, 5, 2), input_name="image",
          graph=graph_two_outputs, scale=0.5,
+         # Keras's evaluate with a loss and a weight per output, on targets drawn here.
+         losses=[("dense", "sparse_categorical_crossentropy", 1.0),
+                 ("dense_1", "binary_crossentropy", 0.25),
+                 ("dense_2", "mean_squared_error", 0.5)],
          kiln="input image: [5, 5, 2]; "
               "let x = Flatten(Conv2D(3, 3, relu)(image)); "
               "output class = Dense(4, softmax)(x); "
@@ -416,6 +420,27 @@ def build(spec, write=True):
     if y.shape != want:
         raise RuntimeError(f"{spec['name']}: output shape {y.shape}")
 
+    if "losses" in spec:
+        # One target per output, and Keras's evaluate: the weighted total, then each loss.
+        ys = []
+        for out, (name, loss, _) in zip(model.outputs, spec["losses"]):
+            width = out.shape[-1]
+            if loss == "sparse_categorical_crossentropy":
+                t = rng.integers(0, width, SAMPLES).astype("float32")
+            elif loss == "binary_crossentropy":
+                t = rng.integers(0, 2, (SAMPLES, width)).astype("float32")
+            else:
+                t = rng.standard_normal((SAMPLES, width)).astype("float32")
+            ys.append(t)
+            tensors[f"__target_{name}__"] = t
+        model.compile(loss={n: l for n, l, _ in spec["losses"]},
+                      loss_weights={n: w for n, _, w in spec["losses"]})
+        got = model.evaluate(x, {n: t for (n, _, _), t in zip(spec["losses"], ys)},
+                             batch_size=SAMPLES, return_dict=True, verbose=0)
+        keys = ["loss"] + [f"{n}_loss" for n, _, _ in spec["losses"]]
+        if sorted(got) != sorted(keys):
+            raise RuntimeError(f"{spec['name']}: evaluate returned {sorted(got)}")
+        tensors["__losses__"] = np.array([got[k] for k in keys], dtype="float32")
     if "inputs" in spec:
         x = np.concatenate([v.reshape(SAMPLES, -1) for v in x], axis=1)
     tensors["__input__"] = np.ascontiguousarray(x)
@@ -535,7 +560,12 @@ def main():
         " `GraphTwoInputsInput` struct (one field per input, in the order declared).",
         "* `graph_two_outputs` has three outputs (`aux` also read by a layer): its `__output__` is"
         " `[3, 7]`, each sample's `class` (4), `aux` (2) and `score` (1), the layout of kiln's"
-        " generated `GraphTwoOutputsOutput` struct.",
+        " generated `GraphTwoOutputsOutput` struct. It also holds one target per output"
+        " (`__target_dense__` class indices, `__target_dense_1__` 0/1 values, `__target_dense_2__`"
+        " reals) and `__losses__`: Keras's `evaluate` after `compile(loss={dense:"
+        " sparse_categorical_crossentropy, dense_1: binary_crossentropy, dense_2:"
+        " mean_squared_error}, loss_weights={1, 0.25, 0.5})`, the weighted total then each"
+        " output's loss.",
         "",
         "`graph_shared.safetensors` is not from Keras and not written by this script: it is kiln's"
         " own `save_weights` of `Siamese::init(11)` (`tests/functional.rs`), which `SiameseEmbedded`"

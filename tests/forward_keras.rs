@@ -388,3 +388,39 @@ fn graph_two_outputs() {
     assert_eq!(GraphTwoOutputs::OUTPUT_SHAPE, &[4 + 2 + 1]);
     check_graph::<GraphTwoOutputs>(fixture!("graph_two_outputs"));
 }
+
+#[test]
+fn graph_two_outputs_evaluates_with_a_loss_and_weight_per_output_as_keras() {
+    let path = fixture!("graph_two_outputs");
+    let (mut m, xs) = check::<GraphTwoOutputs>(path);
+    let bytes = std::fs::read(path).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, class) = tensor(&file, path, "__target_dense__");
+    let (_, aux) = tensor(&file, path, "__target_dense_1__");
+    let (_, score) = tensor(&file, path, "__target_dense_2__");
+    let (_, want) = tensor(&file, path, "__losses__");
+    let ys: Vec<(u8, [f32; 2], [f32; 1])> = (0..xs.len())
+        .map(|s| (class[s] as u8, [aux[2 * s], aux[2 * s + 1]], [score[s]]))
+        .collect();
+    let mut trainer = m.compile(
+        SGD::default(),
+        Losses::per_output([
+            ("class", Loss::SparseCategoricalCrossentropy, 1.0),
+            ("aux", Loss::BinaryCrossentropy, 0.25),
+            ("score", Loss::MeanSquaredError, 0.5),
+        ]),
+        &[],
+    );
+    let logs = trainer.evaluate_logs(&xs, &ys).unwrap();
+    let got: Vec<(&str, f64)> = logs.iter().collect();
+    let names = ["loss", "class_loss", "aux_loss", "score_loss"];
+    assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), names);
+    for ((name, g), w) in got.iter().zip(&want) {
+        let w = f64::from(*w);
+        eprintln!("{path}: {name} kiln {g:.7}, Keras {w:.7}");
+        assert!(
+            (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+            "{name}: kiln {g}, Keras {w}"
+        );
+    }
+}

@@ -310,7 +310,7 @@ fn mistakes_in_the_data_are_errors_in_words() {
     let e = trainer.evaluate::<u8, 3>(&x, &y).unwrap_err();
     assert!(
         e.to_string()
-            .contains("evaluate returns 2 values (the loss and 1 metrics) but 3 were asked for"),
+            .contains("evaluate returns 2 values (loss, accuracy) but 3 were asked for"),
         "{e}"
     );
     let bad_label = vec![7u8; 10];

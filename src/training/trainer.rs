@@ -394,7 +394,9 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
     }
 
     /// The loss and metrics on `x`, `y` in inference mode, as Keras's `model.evaluate`: write
-    /// `let [loss, accuracy] = trainer.evaluate(&x, &y)?;` (N must be 1 + the number of metrics).
+    /// `let [loss, accuracy] = trainer.evaluate(&x, &y)?;` (N must be 1 + the number of metrics;
+    /// with several outputs, in the order of [`Trainer::evaluate_logs`]: the loss, each output's
+    /// loss, then each output's metrics).
     pub fn evaluate<Y: Label<M::Scalar, M::Output>, const N: usize>(
         &mut self,
         x: &[M::Input],
@@ -403,10 +405,11 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         let logs = self.evaluate_logs(x, y)?;
         let values: Vec<f64> = logs.iter().map(|(_, v)| v).collect();
         values.try_into().map_err(|v: Vec<f64>| {
+            let names: Vec<&str> = logs.iter().map(|(n, _)| n).collect();
             Error::InvalidArgument(format!(
-                "evaluate returns {} values (the loss and {} metrics) but {N} were asked for",
+                "evaluate returns {} values ({}) but {N} were asked for",
                 v.len(),
-                v.len() - 1
+                names.join(", ")
             ))
         })
     }
