@@ -521,3 +521,55 @@ fn losses_that_do_not_fit_the_outputs_are_errors_in_words() {
     drop(t);
     assert_eq!(m.flat(), &before[..], "no error changed the model");
 }
+
+kiln::model! {
+    /// Two inputs, nested below as one layer.
+    struct Mix {
+        input a: [4];
+        input b: [2];
+        output m = Dense(3, relu)(Concatenate(a, Dense(2)(b)));
+    }
+}
+
+kiln::model! {
+    struct UsesMix {
+        input x: [4];
+        let side = Dense(2, tanh)(x);
+        output y = Dense(2, softmax)(Mix(x, side));
+    }
+}
+
+#[test]
+fn a_model_with_two_inputs_nests_as_a_layer_reading_two_values() {
+    let rows: Vec<&str> = UsesMix::summary().lines().collect();
+    let mix = rows.iter().find(|r| r.contains("mix (Mix)")).unwrap();
+    assert!(mix.contains("x[0][0]"), "{mix}");
+    assert!(rows.iter().any(|r| r.contains("dense[0][0]")), "{rows:?}");
+    let m = UsesMix::init(4);
+    let (mut side, mut head) = (SideNet::init(0), HeadNet::init(0));
+    side.dense = m.dense;
+    head.dense = m.dense_1;
+    let mut arena = kiln::Arena::<UsesMix>::new();
+    let xs: Vec<[f32; 4]> = (0..40)
+        .map(|i| [i as f32 / 40.0, 0.5, -0.25 * (i % 3) as f32, 1.0])
+        .collect();
+    let ys = m.predict(&xs);
+    for (x, y) in xs.iter().zip(&ys) {
+        // By hand: the outer Dense, the nested model on (x, side), the head.
+        let inner = m.mix.forward(&MixInput {
+            a: *x,
+            b: side.forward(x),
+        });
+        assert_eq!(&head.forward(&inner), y);
+        assert_eq!(&m.forward(x), y);
+        assert_eq!(m.infer(&mut arena, x), y);
+    }
+}
+
+kiln::model! {
+    struct SideNet: [4] => < Dense(2, tanh) >
+}
+
+kiln::model! {
+    struct HeadNet: [3] => < Dense(2, softmax) >
+}

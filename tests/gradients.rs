@@ -312,3 +312,29 @@ fn graph_with_several_outputs_and_loss_weights() {
         ],
     );
 }
+
+kiln::model! {
+    /// A model with two inputs, nested below.
+    struct Pair<f64> {
+        input left: [3];
+        input right: [2];
+        output joined = Dense(3, tanh)(Concatenate(Dense(2, sigmoid)(left), right));
+    }
+}
+
+kiln::model! {
+    /// A nested model with two inputs, given one value twice (its gradient summed) and another.
+    struct UsesPair<f64> {
+        input v: [3];
+        let w = Dense(2, elu)(v);
+        let p = Pair(v, w);
+        let q = Pair(Dense(3)(v), w);
+        output y = Dense(2, softmax)(Add(p, q));
+    }
+}
+
+#[test]
+fn graph_with_a_nested_two_input_model() {
+    check::<UsesPair>(14, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+    check::<UsesPair>(15, Target::Dense(&[0.3, 0.7]), Loss::MeanSquaredError);
+}

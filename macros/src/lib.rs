@@ -67,7 +67,7 @@ fn expand(def: &ModelDef) -> TokenStream2 {
     // Set when a nested model has errors of its own: this model cannot be emitted either.
     let mut incomplete = false;
     for (i, written) in heads.iter().enumerate() {
-        let mut built = graph::build(written, &mut errs);
+        let mut built = graph::build(written, &def.known, &mut errs);
         head::check_name(&heads, i, &mut errs);
         if let (head::What::Layer(info), Some(l)) = (&written.what, &built) {
             if matches!(info.arity, layers::Arity::Merge { .. }) {
@@ -140,7 +140,7 @@ fn expand_functional(def: &ModelDef) -> TokenStream2 {
     let heads = head::heads(&def.layers, &def.known);
     let mut layers = Vec::new();
     for (i, written) in heads.iter().enumerate() {
-        layers.push(graph::build(written, &mut errs));
+        layers.push(graph::build(written, &def.known, &mut errs));
         head::check_name(&heads, i, &mut errs);
     }
     let wired = graph::functional::wire(def, f, &heads, layers, inputs, &mut errs);

@@ -361,6 +361,7 @@ fn generate(
         name,
         Some(nested::Shapes {
             input,
+            inputs: &[],
             output: &output,
             params,
             scalar: "i8",

@@ -213,10 +213,18 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         TokenStream::new()
     };
     let out_dims = output.iter().map(|&d| lit(d));
-    // A model with several inputs or outputs answers an empty shape: `layers/nested.rs`
-    // refuses it.
+    // A model with several inputs answers an empty `input` and each in `inputs`; with several
+    // outputs, an empty `output`, which `layers/nested.rs` refuses.
+    let named_inputs: Vec<(String, Vec<usize>)> = if several {
+        (0..graph.n_inputs())
+            .map(|v| (graph.value_names[v].clone(), graph.inputs[v].clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let shapes = nested::Shapes {
         input: if several { &[] } else { input },
+        inputs: &named_inputs,
         output: if several_out { &[] } else { &output },
         params,
         scalar: &scalar,

@@ -404,13 +404,8 @@ fn shape_of(
             errs.at(&wire.tokens, msg);
             return None;
         }
-    } else if n != 1 {
-        errs.at(
-            &wire.tokens,
-            format!("{} reads one value, but is given {n}", layer.label()),
-        );
-        return None;
     }
+    // A nested model checks its own count: it reads one value per input it has.
     let from = |v: usize| w.values[v].label.clone();
     let ins: Vec<Vec<usize>> = wire
         .inputs

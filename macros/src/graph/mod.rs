@@ -185,7 +185,7 @@ impl Graph {
 
 /// Builds a layer from its head, reporting every mistake in its arguments; `None` when there
 /// was one.
-pub fn build(head: &Head, errs: &mut Errors) -> Option<Layer> {
+pub fn build(head: &Head, known: &[nested::KnownModel], errs: &mut Errors) -> Option<Layer> {
     let info = match head.what {
         What::Layer(info) => info,
         What::Unknown => {
@@ -198,6 +198,7 @@ pub fn build(head: &Head, errs: &mut Errors) -> Option<Layer> {
                 kind: Box::new(Nested {
                     path: head.call.path.clone(),
                     known: found,
+                    inputs: known[found].inputs.iter().map(|(n, _)| n.clone()).collect(),
                 }),
                 class: head.class().expect("a nested model has a class"),
                 name: head.name.clone(),

@@ -15,7 +15,10 @@ use syn::{braced, parenthesized, Ident, LitInt, LitStr, Path, Token};
 pub struct KnownModel {
     /// The path as the outer model wrote it, as a string (`feats::Features`).
     pub path: String,
+    /// Its input shape; empty when it has several (then in `inputs`).
     pub input: Vec<usize>,
+    /// With several inputs, each one's name (its field in `{Name}Input`) and shape.
+    pub inputs: Vec<(String, Vec<usize>)>,
     pub output: Vec<usize>,
     pub params: usize,
     /// Its Keras-style name, e.g. `features` for `Features`.
@@ -29,6 +32,8 @@ pub struct KnownModel {
 /// A nested model's shapes, as its callback reports them.
 pub struct Shapes<'a> {
     pub input: &'a [usize],
+    /// With several inputs, each one's name and shape (`input` is then empty).
+    pub inputs: &'a [(String, Vec<usize>)],
     pub output: &'a [usize],
     pub params: usize,
     pub scalar: &'a str,
@@ -78,6 +83,7 @@ impl Parse for KnownModel {
             return Ok(KnownModel {
                 path,
                 input: Vec::new(),
+                inputs: Vec::new(),
                 output: Vec::new(),
                 params: 0,
                 name,
@@ -87,6 +93,19 @@ impl Parse for KnownModel {
         }
         key(&body, "input")?;
         let input_dims = dims(&body)?;
+        body.parse::<Token![,]>()?;
+        key(&body, "inputs")?;
+        let each;
+        syn::bracketed!(each in body);
+        let mut inputs = Vec::new();
+        while !each.is_empty() {
+            let name: Ident = each.parse()?;
+            each.parse::<Token![=]>()?;
+            inputs.push((name.to_string(), dims(&each)?));
+            if !each.is_empty() {
+                each.parse::<Token![,]>()?;
+            }
+        }
         body.parse::<Token![,]>()?;
         key(&body, "output")?;
         let output = dims(&body)?;
@@ -102,6 +121,7 @@ impl Parse for KnownModel {
         Ok(KnownModel {
             path,
             input: input_dims,
+            inputs,
             output,
             params,
             name,
@@ -123,16 +143,24 @@ pub fn answerer(name: &Ident, shapes: Option<Shapes>, snake: &str) -> TokenStrea
     let answer = match shapes {
         Some(Shapes {
             input,
+            inputs,
             output,
             params,
             scalar,
-        }) => quote! {
+        }) => {
+            let each = inputs.iter().map(|(n, s)| {
+                let n = format_ident!("{n}");
+                quote!(#n = [#(#s),*])
+            });
+            quote! {
             input = [#(#input),*],
+            inputs = [#(#each),*],
             output = [#(#output),*],
             params = #params,
             name = #snake,
             scalar = #scalar
-        },
+            }
+        }
         None => quote!(broken),
     };
     quote! {

@@ -13,9 +13,67 @@ pub struct Nested {
     pub path: Path,
     /// The index of its shapes among the known models.
     pub known: usize,
+    /// With several inputs, their names: the fields of its `{Name}Input`, filled from the
+    /// values it is given, in order. Empty for one input.
+    pub inputs: Vec<String>,
 }
 
 impl Nested {
+    /// `{Name}Input` at the nested model's path, built from the values `xs` (references).
+    fn input_struct(&self, xs: &[TokenStream]) -> TokenStream {
+        let ty = self.input_ty();
+        let fields = self.inputs.iter().map(|n| format_ident!("{n}"));
+        quote!(#ty { #( #fields: *#xs, )* })
+    }
+
+    /// The nested model's `{Name}Input` type.
+    fn input_ty(&self) -> TokenStream {
+        let mut path = self.path.clone();
+        let last = path.segments.last_mut().expect("a path has a segment");
+        last.ident = format_ident!("{}Input", last.ident);
+        quote!(#path)
+    }
+
+    /// Its several inputs checked against the values it is given.
+    fn several(&self, k: &KnownModel, input: &[usize], cx: &ShapeCx) -> Result<(), String> {
+        let given = 1 + cx.others.len();
+        let list = k
+            .inputs
+            .iter()
+            .map(|(n, s)| format!("`{n}` {}", fmt_shape(s)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if given != k.inputs.len() {
+            let names: Vec<&str> = k.inputs.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(format!(
+                "{}: the model `{}` has {} inputs ({list}), so it reads {} values, one for each in that \
+                 order, but is given {given}; in the functional form, write `{}({})`",
+                cx.label,
+                cx.class,
+                k.inputs.len(),
+                k.inputs.len(),
+                cx.class,
+                names.join(", ")
+            ));
+        }
+        let got = std::iter::once((input, cx.from.as_str()))
+            .chain(cx.others.iter().map(|(s, f)| (s.as_slice(), f.as_str())));
+        for ((name, want), (shape, from)) in k.inputs.iter().zip(got) {
+            if want != shape {
+                return Err(format!(
+                    "{}: the input `{name}` of the nested model `{}` takes {} but receives {} from {from}; \
+                     give `{name}` a value shaped {}",
+                    cx.label,
+                    cx.class,
+                    describe(want),
+                    describe(shape),
+                    fmt_shape(want)
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn known<'a>(&self, cx: &ShapeCx<'a>) -> &'a KnownModel {
         &cx.known[self.known]
     }
@@ -52,13 +110,6 @@ impl Nested {
 impl LayerKind for Nested {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
         let k = self.known(cx);
-        if k.input.is_empty() {
-            return Err(format!(
-                "{}: the model `{}` has several inputs, so it cannot be a layer here yet: a layer \
-                 reads one value (nesting a model with several inputs is planned)",
-                cx.label, cx.class
-            ));
-        }
         if k.output.is_empty() {
             return Err(format!(
                 "{}: the model `{}` has several outputs, so it cannot be a layer here yet: a layer \
@@ -66,7 +117,15 @@ impl LayerKind for Nested {
                 cx.label, cx.class
             ));
         }
-        if k.input != input {
+        if !k.inputs.is_empty() {
+            self.several(k, input, cx)?;
+        } else if !cx.others.is_empty() {
+            return Err(format!(
+                "{} reads one value, but is given {}",
+                cx.label,
+                1 + cx.others.len()
+            ));
+        } else if k.input != input {
             return Err(self.mismatch(k, input, cx));
         }
         if k.scalar != cx.scalar {
@@ -76,7 +135,9 @@ impl LayerKind for Nested {
                 cx.label, cx.class, k.scalar, cx.scalar, cx.scalar
             ));
         }
-        Ok(cx.step(input, k.output.clone(), k.params, (0, 0)))
+        let mut step = cx.step(input, k.output.clone(), k.params, (0, 0));
+        step.inputs.extend(cx.others.iter().map(|(s, _)| s.clone()));
+        Ok(step)
     }
 
     fn output_alone(&self, cx: &ShapeCx) -> Option<Vec<usize>> {
@@ -104,8 +165,16 @@ impl LayerKind for Nested {
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
         let (path, f, b, ty_out, x_in) = (&self.path, &cx.field, &cx.b, &cx.ty_out, &cx.x_in);
-        let run = quote! {
-            let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#f, #x_in);
+        let run = if self.inputs.is_empty() {
+            quote! {
+                let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#f, #x_in);
+            }
+        } else {
+            let xs: Vec<TokenStream> = cx.x_ins.iter().map(|x| quote!(#x)).collect();
+            let x = self.input_struct(&xs);
+            quote! {
+                let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#f, &#x);
+            }
         };
         cx.parts(run, TokenStream::new(), "linear")
     }
@@ -115,13 +184,43 @@ impl LayerKind for Nested {
     }
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
-        let (path, f, input, n) = (&self.path, &cx.field, &cx.input, &cx.n);
+        let (path, f, n) = (&self.path, &cx.field, &cx.n);
         let tr = quote!(<#path as ::kiln::core::train::Train>);
         let mut p = cx.parts();
         p.fields.extend(quote!(pub #n: #tr::Cache,));
         p.cache_tys.push(quote!(#tr::Cache));
+        // With several inputs, the block's inputs are gathered into `{Name}Input`s (`ni…`),
+        // and their gradients come back in `nd…`, to be handed to each input value.
+        let (gather, input, scatter) = if self.inputs.is_empty() {
+            (TokenStream::new(), cx.input.clone(), TokenStream::new())
+        } else {
+            let (ni, nd, ty, block) = (
+                format_ident!("ni{n}"),
+                format_ident!("nd{n}"),
+                self.input_ty(),
+                &cx.block,
+            );
+            p.fields
+                .extend(quote!(pub #ni: [#ty; #block], pub #nd: [#ty; #block],));
+            p.cache_tys.push(quote!([#ty; #block]));
+            let xs: Vec<TokenStream> = cx
+                .inputs
+                .iter()
+                .map(|x| quote!((#x)[s]))
+                .map(|x| quote!(&#x))
+                .collect();
+            let built = self.input_struct(&xs);
+            let fields = self.inputs.iter().map(|n| format_ident!("{n}"));
+            let dxs = (0..self.inputs.len()).map(|k| format_ident!("d_prev_{k}"));
+            (
+                quote!(for s in 0..n { cache.#ni[s] = #built; }),
+                quote!(&cache.#ni[..n]),
+                quote!(for s in 0..n { #( #dxs[s] = cache.#nd[s].#fields; )* }),
+            )
+        };
         let (out, dy) = (cx.at(&cx.a), cx.at(&cx.g));
         p.forward = quote! {
+            #gather
             #tr::forward_train(&self.#f, #input, &mut cache.#n, rngs);
             #out.copy_from_slice(&#tr::outputs(&cache.#n).1[..n]);
         };
@@ -131,8 +230,16 @@ impl LayerKind for Nested {
             None => none,
         };
         p.pre = quote!(#tr::output_grad(&mut cache.#n)[..n].copy_from_slice(&#dy););
-        p.with_dx = quote! {
-            #tr::backward(&self.#f, #input, &mut cache.#n, #fused, &mut grads.#f, ::core::option::Option::Some(d_prev));
+        p.with_dx = if self.inputs.is_empty() {
+            quote! {
+                #tr::backward(&self.#f, #input, &mut cache.#n, #fused, &mut grads.#f, ::core::option::Option::Some(d_prev));
+            }
+        } else {
+            let nd = format_ident!("nd{n}");
+            quote! {
+                #tr::backward(&self.#f, #input, &mut cache.#n, #fused, &mut grads.#f, ::core::option::Option::Some(&mut cache.#nd[..n]));
+                #scatter
+            }
         };
         p.params_only = quote! {
             #tr::backward(&self.#f, #input, &mut cache.#n, #fused, &mut grads.#f, ::core::option::Option::None);
@@ -170,9 +277,27 @@ impl LayerKind for Nested {
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
         let (path, f, io) = (&self.path, &cx.field, &cx.io);
+        if self.inputs.is_empty() {
+            return quote! {{
+                #io
+                *y = <#path as ::kiln::Model>::forward(&self.#f, x);
+            }};
+        }
+        // Each input viewed at its offset, then the output written at its own.
+        let (t, ty_out, b) = (&cx.t, &cx.yt, cx.b);
+        let each: Vec<TokenStream> = cx
+            .ins
+            .iter()
+            .zip(&cx.s.inputs)
+            .map(|(&(at, _), shape)| {
+                let ty = crate::emit::types::tensor_ty(t, shape);
+                quote!(::kiln::core::arena::view::<#ty>(buf, #at))
+            })
+            .collect();
+        let x = self.input_struct(&each);
         quote! {{
-            #io
-            *y = <#path as ::kiln::Model>::forward(&self.#f, x);
+            let x = #x;
+            *::kiln::core::arena::view_mut::<#ty_out>(buf, #b) = <#path as ::kiln::Model>::forward(&self.#f, &x);
         }}
     }
 
