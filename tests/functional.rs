@@ -573,3 +573,79 @@ kiln::model! {
 kiln::model! {
     struct HeadNet: [3] => < Dense(2, softmax) >
 }
+
+kiln::model! {
+    /// An output that an in-place layer (an activation) also reads, and one made by it.
+    struct ReluOnOutput {
+        input v: [4];
+        output a = Dense(3)(v);
+        output b = Dense(2)(Activation(relu)(a));
+    }
+}
+
+kiln::model! {
+    /// One output, named as declared.
+    struct SingleNamed {
+        input v: [4];
+        output class = Dense(3, softmax)(v);
+    }
+}
+
+#[test]
+fn an_output_read_by_an_in_place_layer_keeps_its_value_in_the_arena() {
+    let m = ReluOnOutput::init(2);
+    let mut arena = kiln::Arena::<ReluOnOutput>::new();
+    let mut negative = 0;
+    for i in 0..8 {
+        let v = [i as f32 - 4.0, 1.0, -0.5 * i as f32, 0.25];
+        let (f, a) = (m.forward(&v), *m.infer(&mut arena, &v));
+        negative += f.a.iter().filter(|x| **x < 0.0).count();
+        assert_eq!((f.a, f.b), (a.a, a.b));
+    }
+    assert!(
+        negative > 0,
+        "some of `a` is negative, which the relu would change"
+    );
+}
+
+#[test]
+fn outputs_are_named_as_declared_and_targets_may_be_the_output_struct() {
+    let names = |o: &[kiln::core::train::OutputSpec]| o.iter().map(|o| o.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(<SingleNamed as kiln::core::train::Train>::OUTPUTS),
+        ["class"]
+    );
+    let mut m = SingleNamed::init(1);
+    let x = [[0.5f32, -1.0, 0.25, 2.0]; 4];
+    let mut t = m.compile(
+        SGD::new(0.01),
+        Losses::per_output([("class", Loss::SparseCategoricalCrossentropy, 1.0)]),
+        &[],
+    );
+    t.train_on_batch(&x, &[0u8, 1, 2, 1]).unwrap();
+    // Several outputs: targets in the output struct, as arrays; a target's error names its output.
+    let (x, y) = two_heads_data();
+    let dense: Vec<TwoHeadsOutput> = y
+        .iter()
+        .map(|(c, l)| {
+            let mut class = [0.0; 3];
+            class[*c as usize] = 1.0;
+            TwoHeadsOutput { class, level: *l }
+        })
+        .collect();
+    let mut m = TwoHeads::init(5);
+    let mut t = m.compile(
+        SGD::new(0.01),
+        Losses::per_output([
+            ("class", Loss::CategoricalCrossentropy, 1.0),
+            ("level", Loss::MeanSquaredError, 1.0),
+        ]),
+        &[],
+    );
+    let by_struct = t.evaluate_logs(&x, &dense).unwrap();
+    let tuples: Vec<([f32; 3], [f32; 1])> = dense.iter().map(|o| (o.class, o.level)).collect();
+    assert_eq!(by_struct, t.evaluate_logs(&x, &tuples).unwrap());
+    let bad: Vec<(u8, [f32; 1])> = vec![(7, [0.0]); x.len()];
+    let e = t.evaluate_logs(&x, &bad).unwrap_err().to_string();
+    assert!(e.contains("output `class`"), "{e}");
+}

@@ -63,7 +63,8 @@ pub trait Train: Model + Flat<Self::Scalar> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputSpec {
     /// The output's name: `output` for a Sequential model, else as declared (`output class =
-    /// …` is `class`), as Keras names the output's loss in the logs (`class_loss`).
+    /// …` is `class`), as Keras names the output's loss in the logs (`class_loss`, when there
+    /// are several) and as `kiln::training::Losses::per_output` takes it.
     pub name: &'static str,
     /// Its shape, without the batch axis.
     pub shape: &'static [usize],

@@ -1,6 +1,7 @@
 //! What `fit` accepts as targets: arrays shaped like the model's output (one-hot or real
 //! values), or integer class labels for `sparse_categorical_crossentropy`; for a model with
-//! several outputs, a tuple of one target per output, in the order they are declared.
+//! several outputs, a tuple of one target per output, in the order they are declared (up to
+//! 8 outputs), or the model's own `{Name}Output` struct of arrays (any number).
 
 use kiln_core::losses::Target;
 use kiln_core::Scalar;
@@ -72,6 +73,10 @@ macro_rules! tuple_label {
 tuple_label!(2: A 0, B 1);
 tuple_label!(3: A 0, B 1, C 2);
 tuple_label!(4: A 0, B 1, C 2, D 3);
+tuple_label!(5: A 0, B 1, C 2, D 3, E 4);
+tuple_label!(6: A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_label!(7: A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_label!(8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
 impl<T: Scalar, const N: usize> Label<T, [T; N]> for [T; N] {
     fn target(&self) -> Target<'_, T> {

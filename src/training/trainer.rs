@@ -439,7 +439,7 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
                         classes(o),
                         o.of_mut(flat_mut(&mut grad)),
                     )
-                    .map_err(|e| invalid(e.to_string()))?;
+                    .map_err(|e| invalid(about(head, self.heads.len(), e)))?;
                 each[k] = loss.to_f64().unwrap_or(f64::NAN);
                 total += head.weight * each[k];
             }
@@ -479,6 +479,15 @@ fn part<T: Scalar, O, Y: Label<T, O>>(
         ));
     }
     y.part(k).ok_or_else(|| format!("no target for output {k}"))
+}
+
+/// A loss's complaint about a target, naming the output when there are several.
+fn about(head: &Head, heads: usize, e: impl std::fmt::Display) -> String {
+    if heads > 1 {
+        format!("output `{}`: {e}", head.name)
+    } else {
+        e.to_string()
+    }
 }
 
 /// The outputs whose loss fuses with the activation that made them.
@@ -529,7 +538,7 @@ fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
                         .loss_grad_from_logits(o.of(flat(&z)), f, target, c, grad),
                     None => head.loss.loss_grad(o.of(flat(&out)), target, c, grad),
                 }
-                .map_err(|e| StepError::Target(i, e.to_string()))?;
+                .map_err(|e| StepError::Target(i, about(head, heads.len(), e)))?;
                 let value = value.to_f64().unwrap_or(f64::NAN);
                 if !value.is_finite() {
                     return Err(StepError::NonFinite(value));

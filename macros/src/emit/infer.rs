@@ -169,11 +169,16 @@ fn emit_graph(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step])
         born.push(end);
         last_use.push(end);
     }
+    // An in-place layer takes its input's bytes when nothing else reads them: no other layer,
+    // and not the caller (an output).
     let alias: Vec<Option<usize>> = (0..sizes.len())
         .map(|v| {
             let n = graph.producer(v).filter(|&n| n < nodes.len())?;
             let u = nodes[n].inputs[0];
-            (nodes[n].layer.kind.in_place() && readers[u].len() == 1).then_some(u)
+            (nodes[n].layer.kind.in_place()
+                && readers[u].len() == 1
+                && graph.output_index(u).is_none())
+            .then_some(u)
         })
         .collect();
     let p = liveness(&sizes, &born, &last_use, &alias);

@@ -19,6 +19,7 @@ use crate::syntax::ModelDef;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use summary::Row;
+use syn::Ident;
 use types::{lit, tensor_ty};
 
 /// The parameter-owning field of a layer, if it has one.
@@ -192,6 +193,10 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let output_struct = if several_out {
         let ident = format_ident!("{name}Output");
         let fields = (0..graph.outputs.len()).map(|o| format_ident!("{}", graph.output_name(o)));
+        let fields2: Vec<Ident> = (0..graph.outputs.len())
+            .map(|o| format_ident!("{}", graph.output_name(o)))
+            .collect();
+        let (first, count, ks) = (&fields2[0], graph.outputs.len(), 0..graph.outputs.len());
         let tys: Vec<_> = graph
             .outputs
             .iter()
@@ -208,6 +213,27 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
             // SAFETY: `#[repr(C)]` arrays of one float type: no padding, any bits valid.
             unsafe impl ::kiln::core::bytemuck::Zeroable for #ident {}
             unsafe impl ::kiln::core::bytemuck::Pod for #ident {}
+
+            ::kiln::__if_std! {
+                /// Targets shaped like the outputs, one array per output.
+                impl ::kiln::training::Label<#t, #ident> for #ident {
+                    fn target(&self) -> ::kiln::core::losses::Target<'_, #t> {
+                        ::kiln::training::Part::<#t>::target(&self.#first)
+                    }
+                    fn class(&self) -> ::core::option::Option<usize> {
+                        ::core::option::Option::None
+                    }
+                    fn parts(&self) -> usize {
+                        #count
+                    }
+                    fn part(&self, k: usize) -> ::core::option::Option<::kiln::core::losses::Target<'_, #t>> {
+                        match k {
+                            #( #ks => ::core::option::Option::Some(::kiln::training::Part::<#t>::target(&self.#fields2)), )*
+                            _ => ::core::option::Option::None,
+                        }
+                    }
+                }
+            }
         }
     } else {
         TokenStream::new()

@@ -184,11 +184,7 @@ pub fn emit(
                 .iter()
                 .map(|&u| graph.shape(steps, u).iter().product::<usize>())
                 .sum();
-            let name = if several_out {
-                graph.output_name(o)
-            } else {
-                "output"
-            };
+            let name = graph.output_name(o);
             let dims = shape.iter().map(|&d| lit(d));
             quote! {
                 ::kiln::core::train::OutputSpec {
