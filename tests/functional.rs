@@ -649,3 +649,47 @@ fn outputs_are_named_as_declared_and_targets_may_be_the_output_struct() {
     let e = t.evaluate_logs(&x, &bad).unwrap_err().to_string();
     assert!(e.contains("output `class`"), "{e}");
 }
+
+kiln::model! {
+    /// Two outputs, nested below.
+    struct Parts {
+        input x: [4];
+        output low = Dense(2, relu)(x);
+        output high = Dense(3)(x);
+    }
+}
+
+kiln::model! {
+    struct UsesParts {
+        input v: [4];
+        let (l, h) = Parts(v);
+        output y = Dense(2)(Concatenate(h, l));
+    }
+}
+
+kiln::model! {
+    struct TailNet: [5] => < Dense(2) >
+}
+
+#[test]
+fn a_model_with_two_outputs_nests_and_is_taken_apart() {
+    let rows = UsesParts::summary();
+    assert!(!rows.contains("Pick"), "{rows}");
+    let concat = rows.lines().find(|r| r.contains("concatenate")).unwrap();
+    assert!(concat.contains("parts[0][1]"), "{rows}");
+    let m = UsesParts::init(6);
+    let mut tail = TailNet::init(0);
+    tail.dense = m.dense;
+    let mut arena = kiln::Arena::<UsesParts>::new();
+    let xs: Vec<[f32; 4]> = (0..20)
+        .map(|i| [i as f32 / 10.0 - 1.0, 0.5, -0.25, (i % 4) as f32])
+        .collect();
+    let ys = m.predict(&xs);
+    for (x, y) in xs.iter().zip(&ys) {
+        let p = m.parts.forward(x);
+        let joined = [p.high[0], p.high[1], p.high[2], p.low[0], p.low[1]];
+        assert_eq!(&tail.forward(&joined), y);
+        assert_eq!(&m.forward(x), y);
+        assert_eq!(m.infer(&mut arena, x), y);
+    }
+}

@@ -338,3 +338,38 @@ fn graph_with_a_nested_two_input_model() {
     check::<UsesPair>(14, Target::Class(1), Loss::SparseCategoricalCrossentropy);
     check::<UsesPair>(15, Target::Dense(&[0.3, 0.7]), Loss::MeanSquaredError);
 }
+
+kiln::model! {
+    /// Two outputs, nested below and taken apart.
+    struct Split<f64> {
+        input x: [4];
+        let h = Dense(3, tanh)(x);
+        output small = Dense(2, sigmoid)(h);
+        output big = Dense(3)(h);
+    }
+}
+
+kiln::model! {
+    /// A nested model's two outputs taken apart, each read by its own layers, one also an output.
+    struct UsesSplit<f64> {
+        input v: [4];
+        let (a, b) = Split(v);
+        output first = Dense(2, softmax)(Concatenate(a, Dense(2, elu)(b)));
+        output second = b;
+    }
+}
+
+#[test]
+fn graph_with_a_nested_two_output_model_taken_apart() {
+    check_heads::<UsesSplit>(
+        16,
+        &[
+            (Target::Class(0), Loss::SparseCategoricalCrossentropy, 1.0),
+            (
+                Target::Dense(&[0.1, -0.4, 0.9]),
+                Loss::MeanSquaredError,
+                0.5,
+            ),
+        ],
+    );
+}

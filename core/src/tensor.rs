@@ -59,6 +59,23 @@ pub fn reshape_mut<A: Pod, B: Pod>(a: &mut A) -> &mut B {
     bytemuck::must_cast_mut(a)
 }
 
+/// The tensor `B` that starts `offset` elements of `T` into `a`: one output of a nested model
+/// with several, inside its packed outputs. Panics if `B` does not fit there.
+#[inline]
+pub fn part<T: Pod, A: Pod, B: Pod>(a: &A, offset: usize) -> &B {
+    let n = core::mem::size_of::<B>() / core::mem::size_of::<T>();
+    bytemuck::from_bytes(bytemuck::cast_slice(&flat::<T, A>(a)[offset..offset + n]))
+}
+
+/// [`part`], mutably.
+#[inline]
+pub fn part_mut<T: Pod, A: Pod, B: Pod>(a: &mut A, offset: usize) -> &mut B {
+    let n = core::mem::size_of::<B>() / core::mem::size_of::<T>();
+    bytemuck::from_bytes_mut(bytemuck::cast_slice_mut(
+        &mut flat_mut::<T, A>(a)[offset..offset + n],
+    ))
+}
+
 /// All elements of a tensor in row-major order.
 #[inline]
 pub fn flat<T: Pod, A: Pod>(a: &A) -> &[T] {

@@ -34,6 +34,9 @@ pub struct ShapeCx<'a> {
     pub known: &'a [KnownModel],
     /// The model's element type.
     pub scalar: &'a str,
+    /// Whether the layer's value is taken apart by `let (a, b) = …` (a nested model with
+    /// several outputs may make one only then).
+    pub packed: bool,
 }
 
 impl<'a> ShapeCx<'a> {
@@ -55,6 +58,7 @@ impl<'a> ShapeCx<'a> {
             others: Vec::new(),
             known,
             scalar,
+            packed: false,
         }
     }
 

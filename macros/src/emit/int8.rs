@@ -363,6 +363,7 @@ fn generate(
             input,
             inputs: &[],
             output: &output,
+            outputs: &[],
             params,
             scalar: "i8",
         }),

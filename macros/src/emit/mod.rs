@@ -98,7 +98,10 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
             });
         }
     }
-    rows.extend(graph.owners(steps).map(|(l, s)| {
+    let shown = graph
+        .owners(steps)
+        .filter(|(l, _)| l.class != crate::layers::pick::CLASS);
+    rows.extend(shown.map(|(l, s)| {
         let connected = functional.then(|| {
             graph
                 .nodes
@@ -240,10 +243,20 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     };
     let out_dims = output.iter().map(|&d| lit(d));
     // A model with several inputs answers an empty `input` and each in `inputs`; with several
-    // outputs, an empty `output`, which `layers/nested.rs` refuses.
+    // outputs, an empty `output` and each in `outputs`.
     let named_inputs: Vec<(String, Vec<usize>)> = if several {
         (0..graph.n_inputs())
             .map(|v| (graph.value_names[v].clone(), graph.inputs[v].clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let named_outputs: Vec<(String, Vec<usize>)> = if several_out {
+        (0..graph.outputs.len())
+            .map(|o| {
+                let shape = graph.shape(steps, graph.outputs[o]).to_vec();
+                (graph.output_name(o).to_string(), shape)
+            })
             .collect()
     } else {
         Vec::new()
@@ -252,6 +265,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         input: if several { &[] } else { input },
         inputs: &named_inputs,
         output: if several_out { &[] } else { &output },
+        outputs: &named_outputs,
         params,
         scalar: &scalar,
     };

@@ -6,6 +6,7 @@
 use crate::diagnostics::Errors;
 use crate::graph::head::{Head, What};
 use crate::graph::{Graph, Layer, Node};
+use crate::layers::pick::Pick;
 use crate::layers::{self as catalog, Arity};
 use crate::shapes::{fmt_shape, ShapeCx, Step};
 use crate::suggest::did_you_mean;
@@ -49,6 +50,9 @@ struct Wiring<'a> {
     applied: Vec<usize>,
     /// Values `0..inputs` are the model's inputs.
     inputs: usize,
+    /// Names whose binding failed with an error already reported: reading them reports
+    /// nothing more.
+    poisoned: std::collections::HashSet<String>,
 }
 
 impl Wiring<'_> {
@@ -115,6 +119,9 @@ impl Wiring<'_> {
             self.values[v].used = true;
             return Some(v);
         }
+        if self.poisoned.contains(&key) {
+            return None;
+        }
         let msg = if self.shared.contains_key(&key) {
             format!("`{key}` is a layer, not a value: apply it, as `{key}(x)`")
         } else if catalog::layer(&key).is_some() {
@@ -147,7 +154,7 @@ pub fn wire(
     def: &ModelDef,
     f: &Functional,
     heads: &[Head],
-    layers: Vec<Option<Layer>>,
+    mut layers: Vec<Option<Layer>>,
     input_shapes: Vec<Option<Vec<usize>>>,
     errs: &mut Errors,
 ) -> Option<(Graph, Vec<Step>)> {
@@ -160,6 +167,7 @@ pub fn wire(
         shared: HashMap::new(),
         applied: vec![0; heads.len()],
         inputs: f.inputs.len(),
+        poisoned: Default::default(),
     };
     if f.inputs.is_empty() {
         errs.at(
@@ -202,8 +210,20 @@ pub fn wire(
     }
     let mut outputs: Vec<(Ident, usize)> = Vec::new();
     let mut shared_at: Vec<(Ident, usize)> = Vec::new();
+    // The values of nested models with several outputs, taken apart by `let (a, b) = …`.
+    let mut packed: Vec<usize> = Vec::new();
     for stmt in &f.stmts {
         match stmt {
+            Stmt::LetMany {
+                names,
+                value,
+                tokens,
+            } => {
+                let v = take_apart(def, &mut w, &mut layers, names, value, tokens, errs);
+                if let Some(v) = v {
+                    packed.push(v);
+                }
+            }
             Stmt::Let {
                 name,
                 value: Value::Layer { index, .. },
@@ -314,6 +334,7 @@ pub fn wire(
             def,
             &w,
             wire,
+            packed.contains(&shapes.len()),
             heads,
             &layers,
             &shapes,
@@ -356,6 +377,110 @@ pub fn wire(
     Some((graph, steps))
 }
 
+/// `` `class` [3], `score` [1] ``.
+fn describe_named(list: &[(String, Vec<usize>)]) -> String {
+    list.iter()
+        .map(|(n, s)| format!("`{n}` {}", fmt_shape(s)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `let (a, b) = Model(x);`: the nested model's node makes its outputs packed in one value,
+/// and a hidden `Pick` per output reads each; the names are bound to those. Returns the
+/// packed value (also after a wrong count of names, which is reported here).
+fn take_apart(
+    def: &ModelDef,
+    w: &mut Wiring,
+    layers: &mut Vec<Option<Layer>>,
+    names: &[Ident],
+    value: &Value,
+    tokens: &TokenStream,
+    errs: &mut Errors,
+) -> Option<usize> {
+    let index = match value {
+        Value::Apply { layer, .. } => Some(match layer {
+            Applied::Inline(i) => *i,
+            Applied::Shared(name) => w.shared[&name.to_string()],
+        }),
+        _ => None,
+    };
+    let outs = index.and_then(|i| match w.heads[i].what {
+        What::Nested(Some(k)) => Some(def.known[k].outputs.clone()),
+        _ => None,
+    });
+    let v = w.value(value, errs);
+    let fail = |w: &mut Wiring| {
+        for n in names {
+            w.env.remove(&n.to_string());
+            w.poisoned.insert(n.to_string());
+        }
+        None
+    };
+    let (Some(index), Some(outs)) = (index, outs.filter(|o| !o.is_empty())) else {
+        errs.at(
+            tokens,
+            "`let (…) = …` takes apart the outputs of a nested model with several outputs; this \
+             value is one tensor: bind it with `let name = …;`",
+        );
+        return fail(w);
+    };
+    let head = &w.heads[index];
+    if outs.len() != names.len() {
+        let want: Vec<&str> = outs.iter().map(|(n, _)| n.as_str()).collect();
+        errs.at(
+            tokens,
+            format!(
+                "{} has {} outputs ({}), but {} names are given; bind one name per output, as \
+                 `let ({}) = …;`",
+                head.label(),
+                outs.len(),
+                describe_named(&outs),
+                names.len(),
+                want.join(", ")
+            ),
+        );
+        // Still its value is meant to be taken apart: no second message about that.
+        let _: Option<usize> = fail(w);
+        return v;
+    }
+    let Some(v) = v else {
+        return fail(w);
+    };
+    w.values[v].used = true;
+    let app = w.applied[index] - 1;
+    let (label, owner, pos) = (head.label(), head.name.clone(), head.pos);
+    let mut offset = 0;
+    for (k, (name, (out, shape))) in names.iter().zip(&outs).enumerate() {
+        layers.push(Some(Layer {
+            kind: Box::new(Pick {
+                offset,
+                shape: shape.clone(),
+            }),
+            class: crate::layers::pick::CLASS.to_string(),
+            name: format!("{owner}__{out}"),
+            tokens: tokens.clone(),
+            pos,
+        }));
+        w.wires.push(Wire {
+            layer: layers.len() - 1,
+            inputs: vec![v],
+            tokens: tokens.clone(),
+        });
+        w.values.push(Val {
+            label: format!("output `{out}` of {label}"),
+            reference: format!("{owner}[{app}][{k}]"),
+            name: format!("{owner}__{out}"),
+            bound: None,
+            used: false,
+        });
+        let made = w.values.len() - 1;
+        w.poisoned.remove(&name.to_string());
+        bind(w, name, made);
+        offset += shape.iter().product::<usize>();
+    }
+    Some(v)
+}
+
 /// `let name = v`: the value takes the name, in messages too.
 fn bind(w: &mut Wiring, name: &Ident, v: usize) {
     let val = &mut w.values[v];
@@ -373,6 +498,7 @@ fn shape_of(
     def: &ModelDef,
     w: &Wiring,
     wire: &Wire,
+    packed: bool,
     heads: &[Head],
     layers: &[Option<Layer>],
     shapes: &[Option<Vec<usize>>],
@@ -383,7 +509,7 @@ fn shape_of(
 ) -> Option<Step> {
     let layer = layers[wire.layer].as_ref()?;
     let n = wire.inputs.len();
-    if let What::Layer(info) = heads[wire.layer].what {
+    if let Some(What::Layer(info)) = heads.get(wire.layer).map(|h| &h.what) {
         let wrong = match info.arity {
             Arity::One if n != 1 => Some(format!(
                 "{} reads one value, but is given {n}; merge them first (e.g. `Add(x, y)` or `Concatenate(x, y)`)",
@@ -413,6 +539,7 @@ fn shape_of(
         .map(|&v| shapes[v].clone())
         .collect::<Option<_>>()?;
     let mut cx = ShapeCx::new(layer, None, &def.known, scalar);
+    cx.packed = packed;
     cx.from = from(wire.inputs[0]);
     cx.first = wire.inputs[0] < w.inputs;
     cx.others = wire.inputs[1..]

@@ -199,6 +199,7 @@ pub fn build(head: &Head, known: &[nested::KnownModel], errs: &mut Errors) -> Op
                     path: head.call.path.clone(),
                     known: found,
                     inputs: known[found].inputs.iter().map(|(n, _)| n.clone()).collect(),
+                    packed: !known[found].outputs.is_empty(),
                 }),
                 class: head.class().expect("a nested model has a class"),
                 name: head.name.clone(),

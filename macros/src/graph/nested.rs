@@ -19,7 +19,10 @@ pub struct KnownModel {
     pub input: Vec<usize>,
     /// With several inputs, each one's name (its field in `{Name}Input`) and shape.
     pub inputs: Vec<(String, Vec<usize>)>,
+    /// Its output shape; empty when it has several (then in `outputs`).
     pub output: Vec<usize>,
+    /// With several outputs, each one's name (its field in `{Name}Output`) and shape.
+    pub outputs: Vec<(String, Vec<usize>)>,
     pub params: usize,
     /// Its Keras-style name, e.g. `features` for `Features`.
     pub name: String,
@@ -35,6 +38,8 @@ pub struct Shapes<'a> {
     /// With several inputs, each one's name and shape (`input` is then empty).
     pub inputs: &'a [(String, Vec<usize>)],
     pub output: &'a [usize],
+    /// With several outputs, each one's name and shape (`output` is then empty).
+    pub outputs: &'a [(String, Vec<usize>)],
     pub params: usize,
     pub scalar: &'a str,
 }
@@ -49,6 +54,22 @@ fn dims(input: ParseStream) -> syn::Result<Vec<usize>> {
     syn::bracketed!(content in input);
     let lits = content.parse_terminated(LitInt::parse, Token![,])?;
     lits.iter().map(LitInt::base10_parse).collect()
+}
+
+/// `[a = [4], b = [2]]`: names and shapes.
+fn named(input: ParseStream) -> syn::Result<Vec<(String, Vec<usize>)>> {
+    let each;
+    syn::bracketed!(each in input);
+    let mut out = Vec::new();
+    while !each.is_empty() {
+        let name: Ident = each.parse()?;
+        each.parse::<Token![=]>()?;
+        out.push((name.to_string(), dims(&each)?));
+        if !each.is_empty() {
+            each.parse::<Token![,]>()?;
+        }
+    }
+    Ok(out)
 }
 
 fn key(input: ParseStream, want: &str) -> syn::Result<()> {
@@ -85,6 +106,7 @@ impl Parse for KnownModel {
                 input: Vec::new(),
                 inputs: Vec::new(),
                 output: Vec::new(),
+                outputs: Vec::new(),
                 params: 0,
                 name,
                 scalar: String::new(),
@@ -95,20 +117,13 @@ impl Parse for KnownModel {
         let input_dims = dims(&body)?;
         body.parse::<Token![,]>()?;
         key(&body, "inputs")?;
-        let each;
-        syn::bracketed!(each in body);
-        let mut inputs = Vec::new();
-        while !each.is_empty() {
-            let name: Ident = each.parse()?;
-            each.parse::<Token![=]>()?;
-            inputs.push((name.to_string(), dims(&each)?));
-            if !each.is_empty() {
-                each.parse::<Token![,]>()?;
-            }
-        }
+        let inputs = named(&body)?;
         body.parse::<Token![,]>()?;
         key(&body, "output")?;
         let output = dims(&body)?;
+        body.parse::<Token![,]>()?;
+        key(&body, "outputs")?;
+        let outputs = named(&body)?;
         body.parse::<Token![,]>()?;
         key(&body, "params")?;
         let params = body.parse::<LitInt>()?.base10_parse()?;
@@ -123,6 +138,7 @@ impl Parse for KnownModel {
             input: input_dims,
             inputs,
             output,
+            outputs,
             params,
             name,
             scalar,
@@ -145,17 +161,23 @@ pub fn answerer(name: &Ident, shapes: Option<Shapes>, snake: &str) -> TokenStrea
             input,
             inputs,
             output,
+            outputs,
             params,
             scalar,
         }) => {
-            let each = inputs.iter().map(|(n, s)| {
-                let n = format_ident!("{n}");
-                quote!(#n = [#(#s),*])
-            });
+            let named = |list: &[(String, Vec<usize>)]| {
+                let each = list.iter().map(|(n, s)| {
+                    let n = format_ident!("{n}");
+                    quote!(#n = [#(#s),*])
+                });
+                quote!([#(#each),*])
+            };
+            let (inputs, outputs) = (named(inputs), named(outputs));
             quote! {
             input = [#(#input),*],
-            inputs = [#(#each),*],
+            inputs = #inputs,
             output = [#(#output),*],
+            outputs = #outputs,
             params = #params,
             name = #snake,
             scalar = #scalar

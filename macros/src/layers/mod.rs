@@ -14,6 +14,7 @@ pub mod dropout;
 pub mod global_avg_pool;
 pub mod merge;
 pub mod nested;
+pub mod pick;
 pub mod pool;
 pub mod reshape;
 

@@ -16,6 +16,9 @@ pub struct Nested {
     /// With several inputs, their names: the fields of its `{Name}Input`, filled from the
     /// values it is given, in order. Empty for one input.
     pub inputs: Vec<String>,
+    /// Whether it has several outputs: its value is then its `{Name}Output` seen as one
+    /// vector, which `Pick`s take apart (`layers/pick.rs`).
+    pub packed: bool,
 }
 
 impl Nested {
@@ -110,11 +113,16 @@ impl Nested {
 impl LayerKind for Nested {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
         let k = self.known(cx);
-        if k.output.is_empty() {
+        if k.output.is_empty() && !cx.packed {
+            let names: Vec<&str> = k.outputs.iter().map(|(n, _)| n.as_str()).collect();
             return Err(format!(
-                "{}: the model `{}` has several outputs, so it cannot be a layer here yet: a layer \
-                 makes one value (nesting a model with several outputs is planned)",
-                cx.label, cx.class
+                "{}: the model `{}` has {} outputs, so it makes more than one value; take them apart \
+                 with `let ({}) = {}(x);` (in the functional form)",
+                cx.label,
+                cx.class,
+                k.outputs.len(),
+                names.join(", "),
+                cx.class
             ));
         }
         if !k.inputs.is_empty() {
@@ -135,7 +143,16 @@ impl LayerKind for Nested {
                 cx.label, cx.class, k.scalar, cx.scalar, cx.scalar
             ));
         }
-        let mut step = cx.step(input, k.output.clone(), k.params, (0, 0));
+        let output = if k.output.is_empty() {
+            vec![k
+                .outputs
+                .iter()
+                .map(|(_, s)| s.iter().product::<usize>())
+                .sum()]
+        } else {
+            k.output.clone()
+        };
+        let mut step = cx.step(input, output, k.params, (0, 0));
         step.inputs.extend(cx.others.iter().map(|(s, _)| s.clone()));
         Ok(step)
     }
@@ -165,15 +182,22 @@ impl LayerKind for Nested {
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
         let (path, f, b, ty_out, x_in) = (&self.path, &cx.field, &cx.b, &cx.ty_out, &cx.x_in);
-        let run = if self.inputs.is_empty() {
-            quote! {
-                let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#f, #x_in);
-            }
+        let x = if self.inputs.is_empty() {
+            quote!(#x_in)
         } else {
             let xs: Vec<TokenStream> = cx.x_ins.iter().map(|x| quote!(#x)).collect();
             let x = self.input_struct(&xs);
+            quote!(&#x)
+        };
+        let run = if self.packed {
             quote! {
-                let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#f, &#x);
+                let #b: #ty_out = *::kiln::core::tensor::reshape::<_, #ty_out>(
+                    &<#path as ::kiln::Model>::forward(&self.#f, #x),
+                );
+            }
+        } else {
+            quote! {
+                let #b: #ty_out = <#path as ::kiln::Model>::forward(&self.#f, #x);
             }
         };
         cx.parts(run, TokenStream::new(), "linear")
@@ -219,17 +243,29 @@ impl LayerKind for Nested {
             )
         };
         let (out, dy) = (cx.at(&cx.a), cx.at(&cx.g));
+        // With several outputs, the packed value is the `{Name}Output`s seen as vectors.
+        let cast = |v: TokenStream| {
+            if self.packed {
+                quote!(::kiln::core::bytemuck::cast_slice(#v))
+            } else {
+                v
+            }
+        };
+        let (outs, dys) = (
+            cast(quote!(&#tr::outputs(&cache.#n).1[..n])),
+            cast(quote!(&#dy)),
+        );
         p.forward = quote! {
             #gather
             #tr::forward_train(&self.#f, #input, &mut cache.#n, rngs);
-            #out.copy_from_slice(&#tr::outputs(&cache.#n).1[..n]);
+            #out.copy_from_slice(#outs);
         };
         let none = quote!(::kiln::core::train::Fusion::NONE);
         let fused = match cx.head {
             Some(k) => quote!(#none.with(0, fused.has(#k))),
             None => none,
         };
-        p.pre = quote!(#tr::output_grad(&mut cache.#n)[..n].copy_from_slice(&#dy););
+        p.pre = quote!(#tr::output_grad(&mut cache.#n)[..n].copy_from_slice(#dys););
         p.with_dx = if self.inputs.is_empty() {
             quote! {
                 #tr::backward(&self.#f, #input, &mut cache.#n, #fused, &mut grads.#f, ::core::option::Option::Some(d_prev));
@@ -244,8 +280,10 @@ impl LayerKind for Nested {
         p.params_only = quote! {
             #tr::backward(&self.#f, #input, &mut cache.#n, #fused, &mut grads.#f, ::core::option::Option::None);
         };
-        p.outputs = quote!(#tr::outputs(&cache.#n));
-        p.last_activation = quote!(#tr::OUTPUTS[0].activation);
+        if !self.packed {
+            p.outputs = quote!(#tr::outputs(&cache.#n));
+            p.last_activation = quote!(#tr::OUTPUTS[0].activation);
+        }
         p
     }
 
@@ -277,10 +315,18 @@ impl LayerKind for Nested {
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
         let (path, f, io) = (&self.path, &cx.field, &cx.io);
+        let packed = |y: TokenStream| {
+            if self.packed {
+                quote!(*::kiln::core::tensor::reshape(&#y))
+            } else {
+                y
+            }
+        };
         if self.inputs.is_empty() {
+            let y = packed(quote!(<#path as ::kiln::Model>::forward(&self.#f, x)));
             return quote! {{
                 #io
-                *y = <#path as ::kiln::Model>::forward(&self.#f, x);
+                *y = #y;
             }};
         }
         // Each input viewed at its offset, then the output written at its own.
@@ -295,9 +341,10 @@ impl LayerKind for Nested {
             })
             .collect();
         let x = self.input_struct(&each);
+        let y = packed(quote!(<#path as ::kiln::Model>::forward(&self.#f, &x)));
         quote! {{
             let x = #x;
-            *::kiln::core::arena::view_mut::<#ty_out>(buf, #b) = <#path as ::kiln::Model>::forward(&self.#f, &x);
+            *::kiln::core::arena::view_mut::<#ty_out>(buf, #b) = #y;
         }}
     }
 

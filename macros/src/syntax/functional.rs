@@ -4,6 +4,7 @@
 //! body   := '{' stmt* '}'
 //! stmt   := 'input' Ident ':' '[' dims ']' ';'
 //!         | 'let' Ident '=' value ';'           // a value, or a layer to share: `let enc = Dense(32);`
+//!         | 'let' '(' Ident (',' Ident)* ')' '=' value ';'  // the outputs of a nested model
 //!         | 'output' Ident ('=' value)? ';'
 //! value  := Ident                              // a value defined before
 //!         | layer '(' value (',' value)* ')'   // a layer applied: `Dense(10)(x)`, `Add(x, y)`
@@ -42,6 +43,13 @@ pub struct InputDecl {
 pub enum Stmt {
     /// `let x = …;`
     Let { name: Ident, value: Value },
+    /// `let (a, b) = Model(x);`: each output of a nested model with several.
+    LetMany {
+        names: Vec<Ident>,
+        value: Value,
+        /// The parenthesised names, for errors.
+        tokens: TokenStream,
+    },
     /// `output y = …;` or `output y;`
     Output { name: Ident, value: Option<Value> },
 }
@@ -81,6 +89,28 @@ pub fn parse_body(input: ParseStream, layers: &mut Vec<LayerCall>) -> syn::Resul
     while !content.is_empty() {
         if content.peek(Token![let]) {
             content.parse::<Token![let]>()?;
+            if content.peek(syn::token::Paren) {
+                let names;
+                let paren = syn::parenthesized!(names in content);
+                let names: Punctuated<Ident, Token![,]> =
+                    names.parse_terminated(Ident::parse, Token![,])?;
+                let mut tokens = TokenStream::new();
+                paren.surround(&mut tokens, |t| names.to_tokens(t));
+                content.parse::<Token![=]>()?;
+                let value = parse_value(&content, layers, &shared)?;
+                for n in &names {
+                    shared.remove(&n.to_string());
+                }
+                stmts.push(Stmt::LetMany {
+                    names: names.into_iter().collect(),
+                    value,
+                    tokens,
+                });
+                content.parse::<Token![;]>().map_err(|e| {
+                    syn::Error::new(e.span(), "expected `;` at the end of the statement")
+                })?;
+                continue;
+            }
             let name: Ident = content.parse()?;
             content.parse::<Token![=]>()?;
             let value = parse_value(&content, layers, &shared)?;
