@@ -677,6 +677,9 @@ fn a_model_with_two_outputs_nests_and_is_taken_apart() {
     assert!(!rows.contains("Pick"), "{rows}");
     let concat = rows.lines().find(|r| r.contains("concatenate")).unwrap();
     assert!(concat.contains("parts[0][1]"), "{rows}");
+    // Keras lists a nested model's several output shapes in its row.
+    let parts = rows.lines().find(|r| r.contains("parts (Parts)")).unwrap();
+    assert!(parts.contains("[(None, 2), (None, 3)]"), "{rows}");
     let m = UsesParts::init(6);
     let mut tail = TailNet::init(0);
     tail.dense = m.dense;

@@ -92,7 +92,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         for (v, shape) in graph.inputs.iter().enumerate() {
             rows.push(Row {
                 layer: format!("{} (InputLayer)", graph.value_names[v]),
-                output: shape.clone(),
+                output: vec![shape.clone()],
                 params: 0,
                 connected: Some(vec!["-".to_string()]),
             });
@@ -110,9 +110,28 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
                 .flat_map(|n| n.inputs.iter().map(|&v| graph.refs[v].clone()))
                 .collect()
         });
+        // A nested model with several outputs: the shapes of the picks that take them apart.
+        let made = graph
+            .nodes
+            .iter()
+            .find(|n| std::ptr::eq(&*n.layer, l))
+            .map(|n| n.output);
+        let picked: Vec<Vec<usize>> = graph
+            .nodes
+            .iter()
+            .zip(steps)
+            .filter(|(n, _)| {
+                n.layer.class == crate::layers::pick::CLASS && Some(n.inputs[0]) == made
+            })
+            .map(|(_, s)| s.output.clone())
+            .collect();
         Row {
             layer: format!("{} ({})", l.name, l.class),
-            output: s.output.clone(),
+            output: if picked.is_empty() {
+                vec![s.output.clone()]
+            } else {
+                picked
+            },
             params: s.params,
             connected,
         }

@@ -29,7 +29,8 @@ fn bytes(n: usize) -> String {
 /// (Keras's "Connected to": `conv2d[0][0]`, one per line; `-` for an input).
 pub struct Row {
     pub layer: String,
-    pub output: Vec<usize>,
+    /// Its output shapes: one, or a nested model's several (`[(None, 3), (None, 1)]`).
+    pub output: Vec<Vec<usize>>,
     pub params: usize,
     pub connected: Option<Vec<String>>,
 }
@@ -54,7 +55,13 @@ pub fn render(model: &str, rows: &[Row], scalar_bytes: usize) -> String {
         .map(|r| {
             let mut c = vec![
                 vec![r.layer.clone()],
-                vec![shape(&r.output)],
+                vec![match &r.output[..] {
+                    [one] => shape(one),
+                    many => format!(
+                        "[{}]",
+                        many.iter().map(|s| shape(s)).collect::<Vec<_>>().join(", ")
+                    ),
+                }],
                 vec![thousands(r.params)],
             ];
             if graph {
