@@ -32,6 +32,8 @@ pub struct Cx<'a> {
     pub in_run: bool,
     /// In a run: the layer's input, `&x[r]` for the run's first layer.
     pub x: TokenStream,
+    /// In a run: every input, `x` first (a merge reads several).
+    pub xs: Vec<TokenStream>,
     /// In a run: whether the layer is the run's last, whose output is kept for every sample.
     pub run_end: bool,
     pub x_in: Ident,
@@ -138,7 +140,28 @@ impl Cx<'_> {
 /// The scratch struct, the `ForwardBatch` impl of model `name` with element type `t`.
 pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
     if !graph.is_chain() {
-        return sample_by_sample(t, name, graph, steps);
+        // A nested model with several inputs or outputs takes its values from structs the
+        // block plan does not build: `forward` per sample then.
+        let structs = graph.nodes.iter().any(|n| {
+            n.inputs.len() > 1 && n.layer.kind.mode() == Mode::Block
+                || graph
+                    .nodes
+                    .iter()
+                    .any(|m| m.layer.class == crate::layers::pick::CLASS && m.inputs[0] == n.output)
+        });
+        // Images (a convolution, a pool, a merge of images) go faster through `forward`, whose
+        // buffers stay in cache from one layer to the next, than through block buffers for
+        // every value (ResNetMnist: 0.91x); a graph of vectors gains from the blocks (a
+        // residual 784-512-512-10 MLP: 4.2x). See BENCHMARKS.md.
+        let images = graph
+            .nodes
+            .iter()
+            .zip(steps)
+            .any(|(n, s)| n.layer.kind.mode() == Mode::Sample && s.input.len() >= 3);
+        if structs || images {
+            return sample_by_sample(t, name, graph, steps);
+        }
+        return graph_blocks(t, name, graph, steps);
     }
     let input = graph.input();
     let scratch = format_ident!("{}BatchScratch", name);
@@ -200,6 +223,7 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
             } else {
                 quote!(#x_in)
             },
+            xs: Vec::new(),
             run_end: run_end[idx],
             x_in,
             x_out,
@@ -272,8 +296,141 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
     }
 }
 
-/// A graph's `forward_batch`: `forward` on each sample. The block plan above assumes a chain;
-/// a graph's own is still to come.
+/// A graph's `forward_batch`, a block of samples at a time as for a chain, but every value is
+/// kept for the whole block (a graph's values may be read far from where they are made):
+/// Dense layers, nested models, reshapes and activation layers run on the block, every other
+/// layer (convolutions, pools, merges) in its own loop over the block's samples.
+fn graph_blocks(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
+    let scratch = format_ident!("{}BatchScratch", name);
+    let block = quote!(::kiln::core::model::BLOCK);
+    let in_ty = crate::emit::types::input_ty(t, name, graph);
+    let out_ty = crate::emit::types::output_ty(t, name, graph, steps);
+    let k = graph.n_inputs();
+    let mut fields = TokenStream::new();
+    let mut field_tys: Vec<TokenStream> = Vec::new();
+    let mut body = TokenStream::new();
+    if k > 1 {
+        // Each input gathered from the block's structs, as a slice of its own.
+        for v in 0..k {
+            let (a, x, f) = (
+                format_ident!("a{v}"),
+                format_ident!("x{v}"),
+                format_ident!("{}", graph.value_names[v]),
+            );
+            let ty = tensor_ty(t, &graph.inputs[v]);
+            let doc = format!(
+                "The input `{}` of the block's samples.",
+                graph.value_names[v]
+            );
+            fields.extend(quote!(#[doc = #doc] pub #a: [#ty; #block],));
+            field_tys.push(quote!([#ty; #block]));
+            body.extend(quote! {
+                for r in 0..n { s.#a[r] = blk[r].#f; }
+                let #x: &[#ty] = &s.#a[..n];
+            });
+        }
+    } else {
+        body.extend(quote!(let x0: &[#in_ty] = blk;));
+    }
+    for (node, st) in graph.nodes.iter().zip(steps) {
+        let l = &node.layer;
+        let in_run = l.kind.mode() == Mode::Sample;
+        let (x_in, x_out) = (
+            format_ident!("x{}", node.inputs[0]),
+            format_ident!("x{}", node.output),
+        );
+        let cx = Cx {
+            t: t.clone(),
+            s: st,
+            field: format_ident!("{}", l.name),
+            value: node.output,
+            pos: l.pos,
+            name: &l.name,
+            in_run,
+            x: quote!(&#x_in[r]),
+            xs: node
+                .inputs
+                .iter()
+                .map(|v| {
+                    let x = format_ident!("x{v}");
+                    quote!(&#x[r])
+                })
+                .collect(),
+            run_end: in_run,
+            x_in,
+            x_out: x_out.clone(),
+            b: format_ident!("b{}", node.output),
+            ty_in: tensor_ty(t, &st.input),
+            ty_out: tensor_ty(t, &st.output),
+            c_in: lit(*st.input.last().expect("rank >= 1")),
+            c_out: lit(*st.output.last().expect("rank >= 1")),
+            block: block.clone(),
+        };
+        let p = l.kind.batch(&cx);
+        for (f, ty, doc) in p.fields {
+            fields.extend(quote!(#[doc = #doc] pub #f: #ty,));
+            field_tys.push(ty);
+        }
+        let code = p.code;
+        if in_run {
+            let (b, ty_out) = (&cx.b, &cx.ty_out);
+            body.extend(quote! {
+                for r in 0..n { #code }
+                let #x_out: &[#ty_out] = &s.#b[..n];
+            });
+        } else {
+            body.extend(code);
+        }
+    }
+    let store = if graph.outputs.len() == 1 {
+        let x = format_ident!("x{}", graph.output());
+        quote!(ys.copy_from_slice(#x);)
+    } else {
+        let names = (0..graph.outputs.len()).map(|o| format_ident!("{}", graph.output_name(o)));
+        let xs = graph.outputs.iter().map(|v| format_ident!("x{v}"));
+        quote!(for r in 0..n { ys[r] = #out_ty { #( #names: #xs[r], )* }; })
+    };
+    let lengths = lengths();
+    let doc = format!(
+        "The buffers of one block of `{name}`'s batched forward pass (`kiln::core::model::ForwardBatch`)."
+    );
+    quote! {
+        #[doc = #doc]
+        #[doc(hidden)]
+        #[repr(C)]
+        pub struct #scratch {
+            #fields
+        }
+
+        // SAFETY: every field is an array of floats or the scratch struct of a nested model,
+        // for which all-zero bytes are a valid value; `_zeroable_fields` proves each is
+        // `Zeroable`.
+        unsafe impl ::kiln::core::bytemuck::Zeroable for #scratch {}
+        const _: () = {
+            fn _zeroable_fields() {
+                fn zeroable<Z: ::kiln::core::bytemuck::Zeroable>() {}
+                #( zeroable::<#field_tys>(); )*
+            }
+        };
+
+        impl ::kiln::core::model::ForwardBatch<#in_ty, #out_ty> for #name {
+            type Scratch = #scratch;
+
+            #[allow(unused_variables)]
+            fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty], s: &mut #scratch) {
+                #lengths
+                for (blk, ys) in xs.chunks(#block).zip(ys.chunks_mut(#block)) {
+                    let n = blk.len();
+                    #body
+                    #store
+                }
+            }
+        }
+    }
+}
+
+/// A graph's `forward_batch`: `forward` on each sample, when the block plan cannot build the
+/// structs a nested model with several inputs or outputs takes.
 fn sample_by_sample(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
     let in_ty = crate::emit::types::input_ty(t, name, graph);
     let out_ty = crate::emit::types::output_ty(t, name, graph, steps);

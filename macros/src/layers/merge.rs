@@ -266,8 +266,16 @@ impl LayerKind for Merge {
         p
     }
 
-    fn batch(&self, _: &batch::Cx) -> batch::Parts {
-        unreachable!("merges are only in graphs, whose `predict` runs `forward` sample by sample")
+    fn batch(&self, cx: &batch::Cx) -> batch::Parts {
+        assert!(cx.in_run, "a merge runs sample by sample");
+        let (x_out, ty_out) = (&cx.x_out, &cx.ty_out);
+        let (mut p, out) = cx.sample_output();
+        let call = self.forward_call(&cx.t, cx.s, &cx.xs, quote!(&mut #out));
+        p.code = quote! {
+            #call
+            let #x_out: &#ty_out = &#out;
+        };
+        p
     }
 
     fn in_place(&self) -> bool {

@@ -72,7 +72,7 @@ impl LayerKind for Pick {
     }
 
     fn batch(&self, _: &batch::Cx) -> batch::Parts {
-        unreachable!("picks are only in graphs, whose `predict` runs `forward` sample by sample")
+        unreachable!("a graph with picks runs `forward` sample by sample in `predict`")
     }
 
     fn in_place(&self) -> bool {
