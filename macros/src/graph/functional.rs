@@ -53,6 +53,9 @@ struct Wiring<'a> {
     /// Names whose binding failed with an error already reported: reading them reports
     /// nothing more.
     poisoned: std::collections::HashSet<String>,
+    /// Whether such a name was read: what leads to the output is then unknown, so "never
+    /// used" is not reported.
+    broken: bool,
 }
 
 impl Wiring<'_> {
@@ -120,6 +123,7 @@ impl Wiring<'_> {
             return Some(v);
         }
         if self.poisoned.contains(&key) {
+            self.broken = true;
             return None;
         }
         let msg = if self.shared.contains_key(&key) {
@@ -168,6 +172,7 @@ pub fn wire(
         applied: vec![0; heads.len()],
         inputs: f.inputs.len(),
         poisoned: Default::default(),
+        broken: false,
     };
     if f.inputs.is_empty() {
         errs.at(
@@ -236,7 +241,9 @@ pub fn wire(
                 if let Some(v) = w.value(value, errs) {
                     bind(&mut w, name, v);
                 } else {
+                    // Reported already: later reads of the name report nothing more.
                     w.env.remove(&name.to_string());
+                    w.poisoned.insert(name.to_string());
                 }
             }
             Stmt::Output { name, value } => {
@@ -300,7 +307,7 @@ pub fn wire(
             );
         }
     }
-    for (i, v) in w.values.iter().enumerate() {
+    for (i, v) in w.values.iter().enumerate().filter(|_| !w.broken) {
         if let (false, Some(b)) = (v.used, &v.bound) {
             // An input declared twice was reported above; its shadowed first copy is not news.
             let twice = |n: &&crate::syntax::functional::InputDecl| *b == n.name;
@@ -474,7 +481,6 @@ fn take_apart(
             used: false,
         });
         let made = w.values.len() - 1;
-        w.poisoned.remove(&name.to_string());
         bind(w, name, made);
         offset += shape.iter().product::<usize>();
     }
@@ -489,6 +495,7 @@ fn bind(w: &mut Wiring, name: &Ident, v: usize) {
         val.bound = Some(name.clone());
     }
     w.env.insert(name.to_string(), v);
+    w.poisoned.remove(&name.to_string());
 }
 
 /// One node's shapes, checked: the number of values it reads, a shared layer's shape, and
