@@ -53,7 +53,40 @@ pub struct Parts {
     pub code: TokenStream,
 }
 
-impl Cx<'_> {
+impl<'a> Cx<'a> {
+    /// The context of `node` (step `s`), `(in a run, the run's last)`, with its input `x` and
+    /// every input `xs` for a run.
+    fn of(
+        t: &TokenStream,
+        node: &'a crate::graph::Node,
+        s: &'a Step,
+        (in_run, run_end): (bool, bool),
+        x: TokenStream,
+        xs: Vec<TokenStream>,
+    ) -> Cx<'a> {
+        let l = &node.layer;
+        Cx {
+            t: t.clone(),
+            s,
+            field: format_ident!("{}", l.name),
+            value: node.output,
+            pos: l.pos,
+            name: &l.name,
+            in_run,
+            x,
+            xs,
+            run_end,
+            x_in: format_ident!("x{}", node.inputs[0]),
+            x_out: format_ident!("x{}", node.output),
+            b: format_ident!("b{}", node.output),
+            ty_in: tensor_ty(t, &s.input),
+            ty_out: tensor_ty(t, &s.output),
+            c_in: lit(*s.input.last().expect("rank >= 1")),
+            c_out: lit(*s.output.last().expect("rank >= 1")),
+            block: quote!(::kiln::core::model::BLOCK),
+        }
+    }
+
     fn doc(&self) -> String {
         format!("The output of layer {}, `{}`.", self.pos, self.name)
     }
@@ -164,8 +197,6 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
         return graph_blocks(t, name, graph, steps);
     }
     let input = graph.input();
-    let scratch = format_ident!("{}BatchScratch", name);
-    let block = quote!(::kiln::core::model::BLOCK);
     let kinds: Vec<Mode> = graph.nodes.iter().map(|n| n.layer.kind.mode()).collect();
     // A run of per-sample layers goes from a `Sample` layer to the last `Sample` layer before
     // the next `Block` one (or the end); `in_run[i]` says whether layer `i` is inside one,
@@ -205,35 +236,14 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
 
     for (idx, (node, s)) in graph.nodes.iter().zip(steps).enumerate() {
         let l = &node.layer;
-        let (x_in, x_out) = (
-            format_ident!("x{}", node.inputs[0]),
-            format_ident!("x{}", node.output),
-        );
+        let x_in = format_ident!("x{}", node.inputs[0]);
         let first = idx == 0 || !in_run[idx - 1];
-        let cx = Cx {
-            t: t.clone(),
-            s,
-            field: format_ident!("{}", l.name),
-            value: node.output,
-            pos: l.pos,
-            name: &l.name,
-            in_run: in_run[idx],
-            x: if first {
-                quote!(&#x_in[r])
-            } else {
-                quote!(#x_in)
-            },
-            xs: Vec::new(),
-            run_end: run_end[idx],
-            x_in,
-            x_out,
-            b: format_ident!("b{}", node.output),
-            ty_in: tensor_ty(t, &s.input),
-            ty_out: tensor_ty(t, &s.output),
-            c_in: lit(*s.input.last().expect("rank >= 1")),
-            c_out: lit(*s.output.last().expect("rank >= 1")),
-            block: block.clone(),
+        let x = if first {
+            quote!(&#x_in[r])
+        } else {
+            quote!(#x_in)
         };
+        let cx = Cx::of(t, node, s, (in_run[idx], run_end[idx]), x, Vec::new());
         let p = l.kind.batch(&cx);
         for (f, ty, doc) in p.fields {
             fields.extend(quote!(#[doc = #doc] pub #f: #ty,));
@@ -256,44 +266,15 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
         }
     }
     let x_last = format_ident!("x{}", graph.nodes.last().map_or(0, |n| n.output));
-    let lengths = lengths();
-    let doc = format!(
-        "The buffers of one block of `{name}`'s batched forward pass (`kiln::core::model::ForwardBatch`)."
-    );
-
-    quote! {
-        #[doc = #doc]
-        #[doc(hidden)]
-        #[repr(C)]
-        pub struct #scratch {
-            #fields
-        }
-
-        // SAFETY: every field is an array of floats or the scratch struct of a nested model,
-        // for which all-zero bytes are a valid value; `_zeroable_fields` proves each is
-        // `Zeroable`.
-        unsafe impl ::kiln::core::bytemuck::Zeroable for #scratch {}
-        const _: () = {
-            fn _zeroable_fields() {
-                fn zeroable<Z: ::kiln::core::bytemuck::Zeroable>() {}
-                #( zeroable::<#field_tys>(); )*
-            }
-        };
-
-        impl ::kiln::core::model::ForwardBatch<#in_ty, #out_ty> for #name {
-            type Scratch = #scratch;
-
-            #[allow(unused_variables)]
-            fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty], s: &mut #scratch) {
-                #lengths
-                for (x0, ys) in xs.chunks(#block).zip(ys.chunks_mut(#block)) {
-                    let n = x0.len();
-                    #body
-                    ys.copy_from_slice(#x_last);
-                }
-            }
-        }
-    }
+    let chunk = format_ident!("x0");
+    let store = quote!(ys.copy_from_slice(#x_last););
+    let parts = Scratch {
+        fields,
+        field_tys,
+        in_ty,
+        out_ty,
+    };
+    scratch_impl(name, parts, &chunk, &body, &store)
 }
 
 /// A graph's `forward_batch`, a block of samples at a time as for a chain, but every value is
@@ -301,7 +282,6 @@ pub fn emit(t: &TokenStream, name: &syn::Ident, graph: &Graph, steps: &[Step]) -
 /// Dense layers, nested models, reshapes and activation layers run on the block, every other
 /// layer (convolutions, pools, merges) in its own loop over the block's samples.
 fn graph_blocks(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) -> TokenStream {
-    let scratch = format_ident!("{}BatchScratch", name);
     let block = quote!(::kiln::core::model::BLOCK);
     let in_ty = crate::emit::types::input_ty(t, name, graph);
     let out_ty = crate::emit::types::output_ty(t, name, graph, steps);
@@ -339,33 +319,15 @@ fn graph_blocks(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) ->
             format_ident!("x{}", node.inputs[0]),
             format_ident!("x{}", node.output),
         );
-        let cx = Cx {
-            t: t.clone(),
-            s: st,
-            field: format_ident!("{}", l.name),
-            value: node.output,
-            pos: l.pos,
-            name: &l.name,
-            in_run,
-            x: quote!(&#x_in[r]),
-            xs: node
-                .inputs
-                .iter()
-                .map(|v| {
-                    let x = format_ident!("x{v}");
-                    quote!(&#x[r])
-                })
-                .collect(),
-            run_end: in_run,
-            x_in,
-            x_out: x_out.clone(),
-            b: format_ident!("b{}", node.output),
-            ty_in: tensor_ty(t, &st.input),
-            ty_out: tensor_ty(t, &st.output),
-            c_in: lit(*st.input.last().expect("rank >= 1")),
-            c_out: lit(*st.output.last().expect("rank >= 1")),
-            block: block.clone(),
-        };
+        let xs = node
+            .inputs
+            .iter()
+            .map(|v| {
+                let x = format_ident!("x{v}");
+                quote!(&#x[r])
+            })
+            .collect();
+        let cx = Cx::of(t, node, st, (in_run, in_run), quote!(&#x_in[r]), xs);
         let p = l.kind.batch(&cx);
         for (f, ty, doc) in p.fields {
             fields.extend(quote!(#[doc = #doc] pub #f: #ty,));
@@ -390,10 +352,46 @@ fn graph_blocks(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) ->
         let xs = graph.outputs.iter().map(|v| format_ident!("x{v}"));
         quote!(for r in 0..n { ys[r] = #out_ty { #( #names: #xs[r], )* }; })
     };
+    let chunk = format_ident!("blk");
+    let parts = Scratch {
+        fields,
+        field_tys,
+        in_ty,
+        out_ty,
+    };
+    scratch_impl(name, parts, &chunk, &body, &store)
+}
+
+/// What a block plan declares: the scratch struct's fields and the types of one sample.
+struct Scratch {
+    fields: TokenStream,
+    field_tys: Vec<TokenStream>,
+    in_ty: TokenStream,
+    out_ty: TokenStream,
+}
+
+/// The scratch struct `{name}BatchScratch` and the `ForwardBatch` impl whose loop binds each
+/// block of inputs to `chunk`, runs `body` and stores the outputs with `store`.
+fn scratch_impl(
+    name: &Ident,
+    parts: Scratch,
+    chunk: &Ident,
+    body: &TokenStream,
+    store: &TokenStream,
+) -> TokenStream {
+    let Scratch {
+        fields,
+        field_tys,
+        in_ty,
+        out_ty,
+    } = parts;
+    let scratch = format_ident!("{}BatchScratch", name);
+    let block = quote!(::kiln::core::model::BLOCK);
     let lengths = lengths();
     let doc = format!(
         "The buffers of one block of `{name}`'s batched forward pass (`kiln::core::model::ForwardBatch`)."
     );
+
     quote! {
         #[doc = #doc]
         #[doc(hidden)]
@@ -419,8 +417,8 @@ fn graph_blocks(t: &TokenStream, name: &Ident, graph: &Graph, steps: &[Step]) ->
             #[allow(unused_variables)]
             fn forward_batch(&self, xs: &[#in_ty], ys: &mut [#out_ty], s: &mut #scratch) {
                 #lengths
-                for (blk, ys) in xs.chunks(#block).zip(ys.chunks_mut(#block)) {
-                    let n = blk.len();
+                for (#chunk, ys) in xs.chunks(#block).zip(ys.chunks_mut(#block)) {
+                    let n = #chunk.len();
                     #body
                     #store
                 }
