@@ -1,7 +1,8 @@
 //! A model with two outputs, as Keras's multi-output functional models: one trunk of
 //! convolutions, a softmax head naming the digit and a sigmoid head saying whether it is even,
 //! each with its own loss and weight (`Losses::per_output`, Keras's `loss={…}, loss_weights=
-//! {…}`). Targets are a tuple, one per output; the logs hold each output's loss and accuracy.
+//! {…}`) and its own metrics (`Metrics::per_output`, Keras's `metrics={…}`). Targets are a
+//! tuple, one per output; the logs hold each output's loss and accuracy.
 //!
 //! Run: `cargo run --release --example 07_two_heads` (2 epochs; `--epochs N`,
 //! `--batch-size N`, `--limit N` as in `03_mnist_cnn`).
@@ -50,7 +51,10 @@ fn train() -> Result<(), kiln::Error> {
             ("digit", Loss::CategoricalCrossentropy, 1.0),
             ("even", Loss::BinaryCrossentropy, 0.5),
         ]),
-        &[Metric::Accuracy],
+        Metrics::per_output([
+            ("digit", &[Metric::Accuracy][..]),
+            ("even", &[Metric::Accuracy][..]),
+        ]),
     );
     let history = trainer.fit(
         &x_train,

@@ -44,7 +44,7 @@ pub mod prelude {
         CSVLogger, Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
     };
     #[cfg(feature = "std")]
-    pub use crate::training::{Compile, FitOptions, History, Losses};
+    pub use crate::training::{Compile, FitOptions, History, Losses, Metrics};
     pub use kiln_core::losses::Loss;
     pub use kiln_core::metrics::Metric;
     #[cfg(feature = "alloc")]

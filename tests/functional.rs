@@ -408,7 +408,8 @@ fn two_outputs_come_as_one_struct_with_a_loss_each() {
         ("class", Loss::SparseCategoricalCrossentropy, 1.0),
         ("level", Loss::MeanSquaredError, 0.5),
     ]);
-    let mut trainer = m.compile(Adam::new(0.02), losses, &[Metric::Accuracy]);
+    let metrics = Metrics::per_output([("class", &[Metric::Accuracy][..])]);
+    let mut trainer = m.compile(Adam::new(0.02), losses, metrics);
     let options = FitOptions {
         epochs: 25,
         batch_size: 16,
@@ -422,13 +423,7 @@ fn two_outputs_come_as_one_struct_with_a_loss_each() {
     let names: Vec<&str> = logs.iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
-        [
-            "loss",
-            "class_loss",
-            "level_loss",
-            "class_accuracy",
-            "level_accuracy"
-        ]
+        ["loss", "class_loss", "level_loss", "class_accuracy"]
     );
     let get = |n: &str| logs.get(n).unwrap();
     assert!(get("class_accuracy") > 0.95, "{logs:?}");
@@ -495,6 +490,16 @@ fn losses_that_do_not_fit_the_outputs_are_errors_in_words() {
         Losses::per_output([("class", Loss::SparseCategoricalCrossentropy, 1.0)]),
     );
     assert!(e.contains("the output `level` has no loss"), "{e}");
+    // As in Keras 3, a flat list of metrics does not say which output each is for.
+    let mut t = m.compile(SGD::default(), Loss::MeanSquaredError, &[Metric::Accuracy]);
+    let e = t.evaluate_logs(&x, &y).unwrap_err().to_string();
+    assert!(e.contains("so give metrics per output"), "{e}");
+    drop(t);
+    let metrics = Metrics::per_output([("levle", &[Metric::Accuracy][..])]);
+    let mut t = m.compile(SGD::default(), Loss::MeanSquaredError, metrics);
+    let e = t.evaluate_logs(&x, &y).unwrap_err().to_string();
+    assert!(e.contains("metrics are given for `levle`"), "{e}");
+    drop(t);
     // One loss for every output: a tuple of two targets is needed.
     let mut t = m.compile(SGD::default(), Loss::MeanSquaredError, &[]);
     let e = t

@@ -10,7 +10,7 @@ mod pool;
 mod progress;
 mod trainer;
 
-pub use heads::Losses;
+pub use heads::{Losses, Metrics};
 pub use history::History;
 pub use label::{Label, Part};
 pub use logs::Logs;

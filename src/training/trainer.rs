@@ -4,7 +4,7 @@
 //! the optimizer updates the whole model as one flat slice.
 
 use super::callbacks::{Callback, Context};
-use super::heads::{Head, Losses};
+use super::heads::{Head, Losses, Metrics};
 use super::history::History;
 use super::label::Label;
 use super::logs::Logs;
@@ -35,7 +35,8 @@ pub struct Trainer<'m, M: Train, O> {
     /// Why the losses given to `compile` do not fit the model's outputs, reported by the
     /// first `fit`, `train_on_batch` or `evaluate`.
     setup: Option<String>,
-    metrics: Vec<Metric>,
+    /// Each output's metrics, in [`Train::OUTPUTS`]'s order.
+    metrics: Vec<Vec<Metric>>,
     /// One per thread (each locked only by its own thread); worker 0's gradients receive the
     /// others' after each batch.
     workers: Vec<Mutex<Worker<M>>>,
@@ -99,28 +100,33 @@ struct StepData<'a, M: Train, Y> {
 /// `model.compile(optimizer, loss, metrics)` for every generated model.
 pub trait Compile: Train {
     /// Prepares training: the buffers a step needs are allocated here, once. `loss` is a
-    /// [`Loss`](kiln_core::losses::Loss) for every output, or [`Losses::per_output`] for one per output with weights
-    /// (Keras's `loss={…}, loss_weights={…}`); with several outputs, each metric is computed
-    /// for each output and logged as `<output>_<metric>`. Losses that do not fit the outputs
-    /// are reported by the first `fit`, `train_on_batch` or `evaluate`.
+    /// [`Loss`](kiln_core::losses::Loss) for every output, or [`Losses::per_output`] for one
+    /// per output with weights (Keras's `loss={…}, loss_weights={…}`). `metrics` is a list
+    /// (`&[Metric::Accuracy]`), or with several outputs [`Metrics::per_output`], each logged
+    /// as `<output>_<metric>`. Losses or metrics that do not fit the outputs are reported by
+    /// the first `fit`, `train_on_batch` or `evaluate`.
     fn compile<O: Optimizer<Self::Scalar>>(
         &mut self,
         optimizer: O,
         loss: impl Into<Losses>,
-        metrics: &[Metric],
+        metrics: impl Into<Metrics>,
     ) -> Trainer<'_, Self, O> {
         let ranges = variable_ranges(self);
         let (workers, pool) = workers(default_threads());
-        let (heads, setup) = match loss.into().resolve(Self::OUTPUTS) {
-            Ok(heads) => (heads, None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
+        let resolved = loss
+            .into()
+            .resolve(Self::OUTPUTS)
+            .and_then(|h| Ok((h, metrics.into().resolve(Self::OUTPUTS)?)));
+        let (heads, metrics, setup) = match resolved {
+            Ok((heads, metrics)) => (heads, metrics, None),
+            Err(e) => (Vec::new(), Vec::new(), Some(e.to_string())),
         };
         Trainer {
             model: self,
             optimizer,
             heads,
             setup,
-            metrics: metrics.to_vec(),
+            metrics,
             workers,
             pool,
             ranges,
@@ -616,7 +622,8 @@ struct Tracker {
 }
 
 impl Tracker {
-    fn new(heads: &[Head], metrics: &[Metric]) -> Self {
+    /// `metrics`: each output's, or none at all (empty).
+    fn new(heads: &[Head], metrics: &[Vec<Metric>]) -> Self {
         let several = heads.len() > 1;
         Tracker {
             loss_sum: 0.0,
@@ -628,12 +635,9 @@ impl Tracker {
                 .collect(),
             metrics: heads
                 .iter()
+                .zip(metrics)
                 .enumerate()
-                .flat_map(|(k, h)| {
-                    metrics
-                        .iter()
-                        .map(move |m| (k, MetricState::new(*m, h.loss)))
-                })
+                .flat_map(|(k, (h, ms))| ms.iter().map(move |m| (k, MetricState::new(*m, h.loss))))
                 .collect(),
         }
     }
