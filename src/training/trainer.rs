@@ -434,21 +434,12 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
         let mut each = vec![0.0; self.heads.len()];
         for (i, (out, yi)) in outputs.iter().zip(y).enumerate() {
             let invalid = |reason: String| Error::InvalidTarget { index: i, reason };
-            let mut total = 0.0;
-            for (k, (head, o)) in self.heads.iter().zip(M::OUTPUTS).enumerate() {
-                let target = part(yi, k, self.heads.len()).map_err(invalid)?;
-                let loss = head
-                    .loss
-                    .loss_grad(
-                        o.of(flat(out)),
-                        target,
-                        classes(o),
-                        o.of_mut(flat_mut(&mut grad)),
-                    )
-                    .map_err(|e| invalid(about(head, self.heads.len(), e)))?;
-                each[k] = loss.to_f64().unwrap_or(f64::NAN);
-                total += head.weight * each[k];
-            }
+            let grad = flat_mut(&mut grad);
+            let total =
+                sample_loss::<M, Y>(&self.heads, Fusion::NONE, (out, out), yi, grad, |k, v| {
+                    each[k] = v
+                })
+                .map_err(invalid)?;
             let each = if self.heads.len() > 1 { &each[..] } else { &[] };
             tracker.add_loss(total, each, 1.0);
             tracker
@@ -496,6 +487,35 @@ fn about(head: &Head, heads: usize, e: impl std::fmt::Display) -> String {
     }
 }
 
+/// One sample's loss, the weighted sum of its outputs' (each passed to `each` with the
+/// output's index), and each output's gradient in `grad`: with respect to the pre-activation
+/// `z` for the outputs `fused` names, else to `out`. `Err` says what is wrong with the target.
+fn sample_loss<M: Train, Y: Label<M::Scalar, M::Output>>(
+    heads: &[Head],
+    fused: Fusion,
+    (z, out): (&M::Output, &M::Output),
+    y: &Y,
+    grad: &mut [M::Scalar],
+    mut each: impl FnMut(usize, f64),
+) -> Result<f64, String> {
+    let mut total = 0.0;
+    for (k, (head, o)) in heads.iter().zip(M::OUTPUTS).enumerate() {
+        let target = part(y, k, heads.len())?;
+        let (g, c) = (o.of_mut(&mut *grad), classes(o));
+        let value = match o.activation.filter(|_| fused.has(k)) {
+            Some(f) => head
+                .loss
+                .loss_grad_from_logits(o.of(flat(z)), f, target, c, g),
+            None => head.loss.loss_grad(o.of(flat(out)), target, c, g),
+        }
+        .map_err(|e| about(head, heads.len(), e))?;
+        let value = value.to_f64().unwrap_or(f64::NAN);
+        each(k, value);
+        total += head.weight * value;
+    }
+    Ok(total)
+}
+
 /// The outputs whose loss fuses with the activation that made them.
 fn fusion<M: Train>(heads: &[Head]) -> Fusion {
     heads
@@ -532,29 +552,25 @@ fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
             let (z, out) = M::outputs(&w.cache);
             let (z, out): (M::Output, M::Output) = (z[s], out[s]);
             let grad = flat_mut::<M::Scalar, M::Output>(&mut M::output_grad(&mut w.cache)[s]);
+            let (several, mut non_finite) = (heads.len() > 1, None);
+            let total = sample_loss::<M, Y>(heads, fused, (&z, &out), &data.y[i], grad, |_, v| {
+                if !v.is_finite() {
+                    non_finite.get_or_insert(v);
+                }
+                if several {
+                    w.head_losses.push(v);
+                }
+            })
+            .map_err(|e| StepError::Target(i, e))?;
+            if let Some(v) = non_finite {
+                return Err(StepError::NonFinite(v));
+            }
             let scale = sample_weight(data, &data.y[i], i) / data.batch_len;
-            let mut total = 0.0;
-            for (k, (head, o)) in heads.iter().zip(M::OUTPUTS).enumerate() {
-                let target =
-                    part(&data.y[i], k, heads.len()).map_err(|e| StepError::Target(i, e))?;
-                let (grad, c) = (o.of_mut(&mut *grad), classes(o));
-                let value = match o.activation.filter(|_| fused.has(k)) {
-                    Some(f) => head
-                        .loss
-                        .loss_grad_from_logits(o.of(flat(&z)), f, target, c, grad),
-                    None => head.loss.loss_grad(o.of(flat(&out)), target, c, grad),
-                }
-                .map_err(|e| StepError::Target(i, about(head, heads.len(), e)))?;
-                let value = value.to_f64().unwrap_or(f64::NAN);
-                if !value.is_finite() {
-                    return Err(StepError::NonFinite(value));
-                }
+            for (head, o) in heads.iter().zip(M::OUTPUTS) {
                 let scale = M::Scalar::of(scale * head.weight);
-                grad.iter_mut().for_each(|g| *g = *g * scale);
-                total += head.weight * value;
-                if heads.len() > 1 {
-                    w.head_losses.push(value);
-                }
+                o.of_mut(&mut *grad)
+                    .iter_mut()
+                    .for_each(|g| *g = *g * scale);
             }
             w.records.push((total, out));
         }
