@@ -1,18 +1,23 @@
 //! The functional form, from statements to a graph of values: each name bound, each layer
 //! applied, every mistake in the wiring reported at its tokens (an undefined or unused value,
 //! a missing output, a layer given the wrong number of values, a shared layer given two
-//! shapes), then shapes inferred node by node, in the order the values are made.
+//! shapes), then shapes inferred node by node, in the order the values are made (`shape.rs`);
+//! `apart.rs` takes the several outputs of a nested model apart.
+
+mod apart;
+mod shape;
 
 use crate::diagnostics::Errors;
-use crate::graph::head::{Head, What};
+use crate::graph::head::Head;
 use crate::graph::{Graph, Layer, Node};
-use crate::layers::pick::Pick;
-use crate::layers::{self as catalog, Arity};
-use crate::shapes::{fmt_shape, ShapeCx, Step};
+use crate::layers as catalog;
+use crate::shapes::Step;
 use crate::suggest::did_you_mean;
 use crate::syntax::functional::{Applied, Functional, Stmt, Value};
 use crate::syntax::ModelDef;
+use apart::take_apart;
 use proc_macro2::TokenStream;
+use shape::shape_of;
 use std::collections::HashMap;
 use std::rc::Rc;
 use syn::Ident;
@@ -384,109 +389,6 @@ pub fn wire(
     Some((graph, steps))
 }
 
-/// `` `class` [3], `score` [1] ``.
-fn describe_named(list: &[(String, Vec<usize>)]) -> String {
-    list.iter()
-        .map(|(n, s)| format!("`{n}` {}", fmt_shape(s)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `let (a, b) = Model(x);`: the nested model's node makes its outputs packed in one value,
-/// and a hidden `Pick` per output reads each; the names are bound to those. Returns the
-/// packed value (also after a wrong count of names, which is reported here).
-fn take_apart(
-    def: &ModelDef,
-    w: &mut Wiring,
-    layers: &mut Vec<Option<Layer>>,
-    names: &[Ident],
-    value: &Value,
-    tokens: &TokenStream,
-    errs: &mut Errors,
-) -> Option<usize> {
-    let index = match value {
-        Value::Apply { layer, .. } => Some(match layer {
-            Applied::Inline(i) => *i,
-            Applied::Shared(name) => w.shared[&name.to_string()],
-        }),
-        _ => None,
-    };
-    let outs = index.and_then(|i| match w.heads[i].what {
-        What::Nested(Some(k)) => Some(def.known[k].outputs.clone()),
-        _ => None,
-    });
-    let v = w.value(value, errs);
-    let fail = |w: &mut Wiring| {
-        for n in names {
-            w.env.remove(&n.to_string());
-            w.poisoned.insert(n.to_string());
-        }
-        None
-    };
-    let (Some(index), Some(outs)) = (index, outs.filter(|o| !o.is_empty())) else {
-        errs.at(
-            tokens,
-            "`let (…) = …` takes apart the outputs of a nested model with several outputs; this \
-             value is one tensor: bind it with `let name = …;`",
-        );
-        return fail(w);
-    };
-    let head = &w.heads[index];
-    if outs.len() != names.len() {
-        let want: Vec<&str> = outs.iter().map(|(n, _)| n.as_str()).collect();
-        errs.at(
-            tokens,
-            format!(
-                "{} has {} outputs ({}), but {} names are given; bind one name per output, as \
-                 `let ({}) = …;`",
-                head.label(),
-                outs.len(),
-                describe_named(&outs),
-                names.len(),
-                want.join(", ")
-            ),
-        );
-        // Still its value is meant to be taken apart: no second message about that.
-        let _: Option<usize> = fail(w);
-        return v;
-    }
-    let Some(v) = v else {
-        return fail(w);
-    };
-    w.values[v].used = true;
-    let app = w.applied[index] - 1;
-    let (label, owner, pos) = (head.label(), head.name.clone(), head.pos);
-    let mut offset = 0;
-    for (k, (name, (out, shape))) in names.iter().zip(&outs).enumerate() {
-        layers.push(Some(Layer {
-            kind: Box::new(Pick {
-                offset,
-                shape: shape.clone(),
-            }),
-            class: crate::layers::pick::CLASS.to_string(),
-            name: format!("{owner}__{out}"),
-            tokens: tokens.clone(),
-            pos,
-        }));
-        w.wires.push(Wire {
-            layer: layers.len() - 1,
-            inputs: vec![v],
-            tokens: tokens.clone(),
-        });
-        w.values.push(Val {
-            label: format!("output `{out}` of {label}"),
-            reference: format!("{owner}[{app}][{k}]"),
-            name: format!("{owner}__{out}"),
-            bound: None,
-            used: false,
-        });
-        let made = w.values.len() - 1;
-        bind(w, name, made);
-        offset += shape.iter().product::<usize>();
-    }
-    Some(v)
-}
-
 /// `let name = v`: the value takes the name, in messages too.
 fn bind(w: &mut Wiring, name: &Ident, v: usize) {
     let val = &mut w.values[v];
@@ -496,93 +398,4 @@ fn bind(w: &mut Wiring, name: &Ident, v: usize) {
     }
     w.env.insert(name.to_string(), v);
     w.poisoned.remove(&name.to_string());
-}
-
-/// One node's shapes, checked: the number of values it reads, a shared layer's shape, and
-/// the layer's own rule.
-#[allow(clippy::too_many_arguments)]
-fn shape_of(
-    def: &ModelDef,
-    w: &Wiring,
-    wire: &Wire,
-    packed: bool,
-    heads: &[Head],
-    layers: &[Option<Layer>],
-    shapes: &[Option<Vec<usize>>],
-    scalar: &str,
-    first_input: &mut HashMap<usize, (Vec<usize>, String)>,
-    incomplete: &mut bool,
-    errs: &mut Errors,
-) -> Option<Step> {
-    let layer = layers[wire.layer].as_ref()?;
-    let n = wire.inputs.len();
-    if let Some(What::Layer(info)) = heads.get(wire.layer).map(|h| &h.what) {
-        let wrong = match info.arity {
-            Arity::One if n != 1 => Some(format!(
-                "{} reads one value, but is given {n}; merge them first (e.g. `Add(x, y)` or `Concatenate(x, y)`)",
-                layer.label()
-            )),
-            Arity::Merge { .. } if n < 2 => Some(format!(
-                "{} merges two values or more, but is given one; give it the others, as `{}(x, y)`",
-                layer.label(),
-                info.spellings[0]
-            )),
-            Arity::Merge { max: Some(m) } if n > m => Some(format!(
-                "{} takes exactly {m} values, but is given {n}",
-                layer.label()
-            )),
-            _ => None,
-        };
-        if let Some(msg) = wrong {
-            errs.at(&wire.tokens, msg);
-            return None;
-        }
-    }
-    // A nested model checks its own count: it reads one value per input it has.
-    let from = |v: usize| w.values[v].label.clone();
-    let ins: Vec<Vec<usize>> = wire
-        .inputs
-        .iter()
-        .map(|&v| shapes[v].clone())
-        .collect::<Option<_>>()?;
-    let mut cx = ShapeCx::new(layer, None, &def.known, scalar);
-    cx.packed = packed;
-    cx.from = from(wire.inputs[0]);
-    cx.first = wire.inputs[0] < w.inputs;
-    cx.others = wire.inputs[1..]
-        .iter()
-        .zip(&ins[1..])
-        .map(|(&v, s)| (s.clone(), from(v)))
-        .collect();
-    if layer.kind.is_broken(&cx) {
-        *incomplete = true;
-        return None;
-    }
-    match first_input.get(&wire.layer) {
-        Some((shape, first_from)) if *shape != ins[0] => {
-            errs.at(
-                &wire.tokens,
-                format!(
-                    "{} is shared, so it must read one shape each time, but it was applied to {} from {first_from} \
-                     and here to {} from {}; a shared layer has one set of weights for one input shape",
-                    layer.label(),
-                    fmt_shape(shape),
-                    fmt_shape(&ins[0]),
-                    cx.from
-                ),
-            );
-            return None;
-        }
-        Some(_) => {}
-        None => {
-            first_input.insert(wire.layer, (ins[0].clone(), cx.from.clone()));
-        }
-    }
-    match layer.kind.infer(&ins[0], &cx) {
-        Ok(step) => Some(step),
-        Err(msg) => {
-            errs.at(&wire.tokens, msg);
-            None
-        }
-    }
 }
