@@ -114,6 +114,14 @@ pub fn fmt_shape(s: &[usize]) -> String {
     )
 }
 
+/// Named shapes, as messages and docs list several inputs or outputs: `` `a` [4], `b` [2] ``.
+pub fn fmt_named(list: &[(String, Vec<usize>)]) -> String {
+    list.iter()
+        .map(|(n, s)| format!("`{n}` {}", fmt_shape(s)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// "a vector [784]", "a sequence [10, 4]", "an image [28, 28, 1]".
 pub fn describe(s: &[usize]) -> String {
     let kind = match s.len() {

@@ -4,7 +4,7 @@
 use super::{Fusion, LayerKind, Mode, QuantRole, Weight};
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::nested::KnownModel;
-use crate::shapes::{describe, fmt_shape, ShapeCx, Step};
+use crate::shapes::{describe, fmt_named, fmt_shape, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Path;
@@ -40,12 +40,7 @@ impl Nested {
     /// Its several inputs checked against the values it is given.
     fn several(&self, k: &KnownModel, input: &[usize], cx: &ShapeCx) -> Result<(), String> {
         let given = 1 + cx.others.len();
-        let list = k
-            .inputs
-            .iter()
-            .map(|(n, s)| format!("`{n}` {}", fmt_shape(s)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = fmt_named(&k.inputs);
         if given != k.inputs.len() {
             let names: Vec<&str> = k.inputs.iter().map(|(n, _)| n.as_str()).collect();
             return Err(format!(

@@ -5,19 +5,11 @@ use crate::diagnostics::Errors;
 use crate::graph::head::What;
 use crate::graph::Layer;
 use crate::layers::pick::Pick;
-use crate::shapes::fmt_shape;
+use crate::shapes::fmt_named;
 use crate::syntax::functional::{Applied, Value};
 use crate::syntax::ModelDef;
 use proc_macro2::TokenStream;
 use syn::Ident;
-
-/// `` `class` [3], `score` [1] ``.
-pub(super) fn describe_named(list: &[(String, Vec<usize>)]) -> String {
-    list.iter()
-        .map(|(n, s)| format!("`{n}` {}", fmt_shape(s)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// `let (a, b) = Model(x);`: the nested model's node makes its outputs packed in one value,
 /// and a hidden `Pick` per output reads each; the names are bound to those. Returns the
@@ -68,7 +60,7 @@ pub(super) fn take_apart(
                  `let ({}) = …;`",
                 head.label(),
                 outs.len(),
-                describe_named(&outs),
+                fmt_named(&outs),
                 names.len(),
                 want.join(", ")
             ),
