@@ -274,7 +274,26 @@ pub fn wire(
         );
     }
     for (j, (name_j, v)) in outputs.iter().enumerate() {
-        if let Some((first, _)) = outputs[..j].iter().find(|(_, u)| u == v) {
+        let text = name_j.to_string();
+        if outputs[..j].iter().any(|(n, _)| n == name_j) {
+            errs.at(
+                name_j,
+                format!(
+                    "the output `{name_j}` is declared twice; give each output its own name (it names the \
+                     output's field in `{name}Output` and its figures in `fit`'s logs)"
+                ),
+            );
+        } else if outputs.len() > 1 && (text == "val" || text.starts_with("val_")) {
+            errs.at(
+                name_j,
+                format!(
+                    "the output `{name_j}` would be logged as `{name_j}_loss`, which reads as a validation figure: \
+                     `fit` logs each output's loss as `<output>_loss` and validation figures with a `val_` prefix \
+                     (rename the output, e.g. `{}`)",
+                    if text == "val" { "value".to_string() } else { format!("{}_val", &text[4..]) }
+                ),
+            );
+        } else if let Some((first, _)) = outputs[..j].iter().find(|(_, u)| u == v) {
             errs.at(
                 name_j,
                 format!(
