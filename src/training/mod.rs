@@ -8,6 +8,8 @@ mod logs;
 mod options;
 mod pool;
 mod progress;
+mod step;
+mod tracker;
 mod trainer;
 
 pub use heads::{Losses, Metrics};

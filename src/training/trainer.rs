@@ -11,17 +11,17 @@ use super::logs::Logs;
 use super::options::FitOptions;
 use super::pool::Pool;
 use super::progress::Progress;
+use super::step::{run_samples, sample_loss, sample_weight, workers, StepData, StepError, Worker};
+use super::tracker::Tracker;
 use crate::datasets::BatchOrder;
 use crate::Error;
 use kiln_core::bytemuck::Zeroable;
-use kiln_core::init::{self, Rng};
-use kiln_core::metrics::{Metric, MetricState};
+use kiln_core::metrics::Metric;
 use kiln_core::model::{default_threads, Scratch, BLOCK};
-use kiln_core::num_traits::{ToPrimitive, Zero};
 use kiln_core::optimizers::Optimizer;
 use kiln_core::tensor::{flat, flat_mut};
-use kiln_core::train::{self, variable_ranges, Fusion, OutputSpec, Train};
-use kiln_core::{Model, Scalar};
+use kiln_core::train::{variable_ranges, Fusion, Train};
+use kiln_core::Model;
 use std::ops::Range;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -45,56 +45,6 @@ pub struct Trainer<'m, M: Train, O> {
     ranges: Vec<Range<usize>>,
     /// Reused by `train_on_batch` for the batch's sample indices.
     indices: Vec<usize>,
-}
-
-/// What one thread of a training step owns: its block's cache, inputs and dropout generators,
-/// its gradient sum, and each of its samples' loss and output (for the metrics, taken in sample
-/// order afterwards), with each output's own loss when there are several.
-struct Worker<M: Train> {
-    cache: Box<M::Cache>,
-    /// The block's inputs, gathered from the batch's (shuffled) indices.
-    inputs: Vec<M::Input>,
-    rngs: Vec<Rng>,
-    grads: Box<M>,
-    records: Vec<(f64, M::Output)>,
-    /// With several outputs, each sample's loss of each output, sample after sample.
-    head_losses: Vec<f64>,
-    /// Why this worker's part of the step failed, if it did.
-    error: Option<StepError>,
-}
-
-impl<M: Train> Worker<M> {
-    fn new() -> Self {
-        Worker {
-            cache: kiln_core::bytemuck::zeroed_box(),
-            inputs: Vec::with_capacity(train::BLOCK),
-            rngs: Vec::with_capacity(train::BLOCK),
-            grads: kiln_core::bytemuck::zeroed_box(),
-            records: Vec::new(),
-            head_losses: Vec::new(),
-            error: None,
-        }
-    }
-}
-
-/// `n` workers and the pool that runs them.
-fn workers<M: Train>(n: usize) -> (Vec<Mutex<Worker<M>>>, Pool) {
-    (
-        (0..n).map(|_| Mutex::new(Worker::new())).collect(),
-        Pool::new(n),
-    )
-}
-
-/// What the samples of a step need from the options, shareable across threads.
-struct StepData<'a, M: Train, Y> {
-    x: &'a [M::Input],
-    y: &'a [Y],
-    seed: u64,
-    epoch: usize,
-    class_weight: Option<&'a [f64]>,
-    sample_weight: Option<&'a [f64]>,
-    /// Divides every sample's gradient: the batch size (Keras's `sum_over_batch_size`).
-    batch_len: f64,
 }
 
 /// `model.compile(optimizer, loss, metrics)` for every generated model.
@@ -137,11 +87,6 @@ pub trait Compile: Train {
 
 impl<M: Train> Compile for M {}
 
-/// The width of an output's last axis: the classes of a classifier.
-fn classes(o: &OutputSpec) -> usize {
-    *o.shape.last().expect("outputs have rank >= 1")
-}
-
 fn check_lengths(what: &str, x: usize, y: usize) -> Result<(), Error> {
     if x != y {
         return Err(Error::LengthMismatch {
@@ -151,11 +96,6 @@ fn check_lengths(what: &str, x: usize, y: usize) -> Result<(), Error> {
         });
     }
     Ok(())
-}
-
-/// The generator for one sample's dropout in one epoch: independent of batching and threads.
-fn sample_rng(seed: u64, epoch: usize, index: usize) -> Rng {
-    init::rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((epoch as u64) << 40) ^ index as u64)
 }
 
 impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
@@ -450,135 +390,6 @@ impl<'m, M: Train, O: Optimizer<M::Scalar>> Trainer<'m, M, O> {
     }
 }
 
-/// The weight of sample `i`: its `class_weight` times its `sample_weight`.
-fn sample_weight<M: Train, Y: Label<M::Scalar, M::Output>>(
-    data: &StepData<'_, M, Y>,
-    y: &Y,
-    i: usize,
-) -> f64 {
-    let class = match (data.class_weight, y.class()) {
-        (Some(w), Some(c)) => w.get(c).copied().unwrap_or(1.0),
-        _ => 1.0,
-    };
-    class * data.sample_weight.map_or(1.0, |w| w[i])
-}
-
-/// Target `k` of `y`, for a model with `heads` outputs.
-fn part<T: Scalar, O, Y: Label<T, O>>(
-    y: &Y,
-    k: usize,
-    heads: usize,
-) -> Result<kiln_core::losses::Target<'_, T>, String> {
-    if y.parts() != heads {
-        return Err(format!(
-            "the model has {heads} outputs, so each target is a tuple of {heads} (one per output, in the order they are declared), but this one has {}",
-            y.parts()
-        ));
-    }
-    y.part(k).ok_or_else(|| format!("no target for output {k}"))
-}
-
-/// A loss's complaint about a target, naming the output when there are several.
-fn about(head: &Head, heads: usize, e: impl std::fmt::Display) -> String {
-    if heads > 1 {
-        format!("output `{}`: {e}", head.name)
-    } else {
-        e.to_string()
-    }
-}
-
-/// One sample's loss, the weighted sum of its outputs' (each passed to `each` with the
-/// output's index), and each output's gradient in `grad`: with respect to the pre-activation
-/// `z` for the outputs `fused` names, else to `out`. `Err` says what is wrong with the target.
-fn sample_loss<M: Train, Y: Label<M::Scalar, M::Output>>(
-    heads: &[Head],
-    fused: Fusion,
-    (z, out): (&M::Output, &M::Output),
-    y: &Y,
-    grad: &mut [M::Scalar],
-    mut each: impl FnMut(usize, f64),
-) -> Result<f64, String> {
-    let mut total = 0.0;
-    for (k, (head, o)) in heads.iter().zip(M::OUTPUTS).enumerate() {
-        let target = part(y, k, heads.len())?;
-        let (g, c) = (o.of_mut(&mut *grad), classes(o));
-        let value = match o.activation.filter(|_| fused.has(k)) {
-            Some(f) => head
-                .loss
-                .loss_grad_from_logits(o.of(flat(z)), f, target, c, g),
-            None => head.loss.loss_grad(o.of(flat(out)), target, c, g),
-        }
-        .map_err(|e| about(head, heads.len(), e))?;
-        let value = value.to_f64().unwrap_or(f64::NAN);
-        each(k, value);
-        total += head.weight * value;
-    }
-    Ok(total)
-}
-
-/// The outputs whose loss fuses with the activation that made them.
-fn fusion<M: Train>(heads: &[Head]) -> Fusion {
-    heads
-        .iter()
-        .zip(M::OUTPUTS)
-        .enumerate()
-        .fold(Fusion::NONE, |f, (k, (h, o))| {
-            f.with(k, o.activation.is_some_and(|a| h.loss.fuses(a)))
-        })
-}
-
-/// Forward and backward of `samples` on one worker, in blocks of [`train::BLOCK`]: zeroes its
-/// gradients, then adds each sample's, scaled by its weight over the batch size (and each
-/// output's by its loss weight), and records its loss and output.
-fn run_samples<M: Train, Y: Label<M::Scalar, M::Output>>(
-    model: &M,
-    heads: &[Head],
-    data: &StepData<'_, M, Y>,
-    samples: &[usize],
-    w: &mut Worker<M>,
-) -> Result<(), StepError> {
-    w.grads.flat_mut().fill(M::Scalar::zero());
-    w.records.clear();
-    w.head_losses.clear();
-    let fused = fusion::<M>(heads);
-    for block in samples.chunks(train::BLOCK) {
-        w.inputs.clear();
-        w.inputs.extend(block.iter().map(|&i| data.x[i]));
-        w.rngs.clear();
-        w.rngs
-            .extend(block.iter().map(|&i| sample_rng(data.seed, data.epoch, i)));
-        model.forward_train(&w.inputs, &mut w.cache, &mut w.rngs);
-        for (s, &i) in block.iter().enumerate() {
-            let (z, out) = M::outputs(&w.cache);
-            let (z, out): (M::Output, M::Output) = (z[s], out[s]);
-            let grad = flat_mut::<M::Scalar, M::Output>(&mut M::output_grad(&mut w.cache)[s]);
-            let (several, mut non_finite) = (heads.len() > 1, None);
-            let total = sample_loss::<M, Y>(heads, fused, (&z, &out), &data.y[i], grad, |_, v| {
-                if !v.is_finite() {
-                    non_finite.get_or_insert(v);
-                }
-                if several {
-                    w.head_losses.push(v);
-                }
-            })
-            .map_err(|e| StepError::Target(i, e))?;
-            if let Some(v) = non_finite {
-                return Err(StepError::NonFinite(v));
-            }
-            let scale = sample_weight(data, &data.y[i], i) / data.batch_len;
-            for (head, o) in heads.iter().zip(M::OUTPUTS) {
-                let scale = M::Scalar::of(scale * head.weight);
-                o.of_mut(&mut *grad)
-                    .iter_mut()
-                    .for_each(|g| *g = *g * scale);
-            }
-            w.records.push((total, out));
-        }
-        model.backward(&w.inputs, &mut w.cache, fused, &mut w.grads, None);
-    }
-    Ok(())
-}
-
 /// One thread's share of a prediction: its inputs and where their outputs go.
 type Share<'a, M> = Mutex<(&'a [<M as Model>::Input], &'a mut [<M as Model>::Output])>;
 
@@ -602,108 +413,4 @@ fn predict_parallel<M: Model>(model: &M, x: &[M::Input], pool: &Pool) -> Vec<M::
     });
     drop(parts);
     out
-}
-
-/// Why a training step stopped.
-enum StepError {
-    /// The loss of a sample was NaN or infinite.
-    NonFinite(f64),
-    /// Sample `.0`'s target does not fit the loss.
-    Target(usize, String),
-}
-
-impl StepError {
-    /// The error `fit` returns, located at 0-based `epoch` and `batch`.
-    fn at(self, epoch: usize, batch: usize) -> Error {
-        match self {
-            StepError::NonFinite(value) => Error::NonFiniteLoss {
-                epoch: epoch + 1,
-                batch: batch + 1,
-                value,
-            },
-            StepError::Target(index, reason) => Error::InvalidTarget { index, reason },
-        }
-    }
-}
-
-/// The running loss and metrics of an epoch: the total, and with several outputs each one's
-/// loss and metrics.
-struct Tracker {
-    loss_sum: f64,
-    count: f64,
-    /// With several outputs, each output's name and weighted loss sum.
-    heads: Vec<(&'static str, f64)>,
-    /// Each metric of each output, output by output, with the output it reads.
-    metrics: Vec<(usize, MetricState)>,
-}
-
-impl Tracker {
-    /// `metrics`: each output's, or none at all (empty).
-    fn new(heads: &[Head], metrics: &[Vec<Metric>]) -> Self {
-        let several = heads.len() > 1;
-        Tracker {
-            loss_sum: 0.0,
-            count: 0.0,
-            heads: heads
-                .iter()
-                .filter(|_| several)
-                .map(|h| (h.name, 0.0))
-                .collect(),
-            metrics: heads
-                .iter()
-                .zip(metrics)
-                .enumerate()
-                .flat_map(|(k, (h, ms))| ms.iter().map(move |m| (k, MetricState::new(*m, h.loss))))
-                .collect(),
-        }
-    }
-
-    /// The weighted loss sum of `samples` samples (`each`: every output's, with several).
-    fn add_loss(&mut self, weighted_sum: f64, each: &[f64], samples: f64) {
-        self.loss_sum += weighted_sum;
-        for ((_, sum), l) in self.heads.iter_mut().zip(each) {
-            *sum += l;
-        }
-        self.count += samples;
-    }
-
-    /// Adds one sample's outputs `out` (a flat view of the model's output) and targets `y`
-    /// to every metric.
-    fn update_metrics<T: Scalar, O, Y: Label<T, O>>(
-        &mut self,
-        outputs: &[OutputSpec],
-        out: &[T],
-        y: &Y,
-        weight: f64,
-    ) -> Result<(), String> {
-        for (k, m) in &mut self.metrics {
-            let o = &outputs[*k];
-            let target = part(y, *k, outputs.len())?;
-            m.update(o.of(out), target, classes(o), T::of(weight))
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    }
-
-    /// The mean loss so far.
-    fn loss(&self) -> f64 {
-        self.loss_sum / self.count.max(1.0)
-    }
-
-    /// `loss`, each output's `<name>_loss` when there are several, and each metric by its
-    /// Keras name (`<output>_<metric>` with several outputs).
-    fn logs(&self) -> Logs {
-        let mut logs = Logs::default();
-        logs.set("loss", self.loss());
-        for (name, sum) in &self.heads {
-            logs.set(&format!("{name}_loss"), sum / self.count.max(1.0));
-        }
-        for (k, m) in &self.metrics {
-            match self.heads.get(*k) {
-                Some((name, _)) => logs.set(&format!("{name}_{}", m.name()), m.result()),
-                None => logs.set(m.name(), m.result()),
-            }
-        }
-        logs
-    }
 }
