@@ -7,8 +7,7 @@
 //! build for a plain `x86_64` target runs the scalar loops. NEON is part of every AArch64 target
 //! that has floating point, so it is known at compile time.
 
-use super::scalar;
-use super::{optim, Kernels, Shape2d};
+use super::Kernels;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 #[cfg(target_arch = "x86_64")]
@@ -181,140 +180,34 @@ pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Calls the kernel `$f` of the instruction set [`isa`] returns, or the scalar one.
-macro_rules! dispatch {
-    ($f:ident::<$($g:tt),*>($($arg:expr),* $(,)?)) => {
-        match isa() {
-            #[cfg(all(target_arch = "x86_64", kiln_avx512))]
-            // SAFETY: `isa` returns only what the CPU can run.
-            Isa::Avx512 => unsafe { avx512::$f::<$($g),*>($($arg),*) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            Isa::Avx2 => unsafe { avx2::$f::<$($g),*>($($arg),*) },
-            #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
-            // SAFETY: this build's target has NEON.
-            Isa::Neon => unsafe { neon::$f::<$($g),*>($($arg),*) },
-            _ => scalar::$f::<f32, $($g),*>($($arg),*),
+/// Writes `impl Kernels for f32` from [`kernel_list!`](super::kernel_list): each method is one
+/// `match` on [`isa`], to the instruction set's entry point or to the portable loop.
+macro_rules! f32_dispatch {
+    ([] $(
+        $(#[$attr:meta])*
+        fn $name:ident [$($decl:tt)*] [$($g:ident),*] ($($arg:ident: $ty:ty),* $(,)?)
+        scalar { $($scalar:tt)* }
+        fast { $($fast:tt)* };
+    )*) => {
+        impl Kernels for f32 {
+            $(
+                fn $name<$($decl)*>($($arg: $ty),*) {
+                    match isa() {
+                        #[cfg(all(target_arch = "x86_64", kiln_avx512))]
+                        // SAFETY: `isa` returns only what the CPU can run.
+                        Isa::Avx512 => unsafe { avx512::$name::<$($g),*>($($arg),*) },
+                        #[cfg(target_arch = "x86_64")]
+                        // SAFETY: as above.
+                        Isa::Avx2 => unsafe { avx2::$name::<$($g),*>($($arg),*) },
+                        #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+                        // SAFETY: this build's target has NEON.
+                        Isa::Neon => unsafe { neon::$name::<$($g),*>($($arg),*) },
+                        _ => $($scalar)*($($arg),*),
+                    }
+                }
+            )*
         }
     };
 }
 
-/// Calls the optimizer update `$f` of [`optim`] for the instruction set [`isa`] returns: its
-/// fast body compiled for AVX-512F or AVX2, at the baseline on NEON, or the reference loop.
-macro_rules! dispatch_optim {
-    ($f:ident($($arg:expr),* $(,)?)) => {
-        match isa() {
-            #[cfg(all(target_arch = "x86_64", kiln_avx512))]
-            // SAFETY: `isa` returns only what the CPU can run.
-            Isa::Avx512 => unsafe { optim::avx512::$f($($arg),*) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            Isa::Avx2 => unsafe { optim::avx2::$f($($arg),*) },
-            Isa::Neon => optim::fast::$f($($arg),*),
-            _ => optim::$f($($arg),*),
-        }
-    };
-}
-
-impl Kernels for f32 {
-    fn dense_forward<const I: usize, const O: usize>(
-        kernel: &[[f32; O]; I],
-        bias: Option<&[f32; O]>,
-        x: &[[f32; I]],
-        y: &mut [[f32; O]],
-    ) {
-        dispatch!(dense_forward::<I, O>(kernel, bias, x, y))
-    }
-
-    fn dense_backward_params<const I: usize, const O: usize>(
-        x: &[[f32; I]],
-        dy: &[[f32; O]],
-        grad_kernel: &mut [[f32; O]; I],
-        grad_bias: Option<&mut [f32; O]>,
-    ) {
-        dispatch!(dense_backward_params::<I, O>(x, dy, grad_kernel, grad_bias))
-    }
-
-    fn dense_backward_input<const I: usize, const O: usize>(
-        kernel: &[[f32; O]; I],
-        dy: &[[f32; O]],
-        dx: &mut [[f32; I]],
-    ) {
-        dispatch!(dense_backward_input::<I, O>(kernel, dy, dx))
-    }
-
-    fn conv2d_forward<G: Shape2d>(kernel: &[f32], bias: Option<&[f32]>, x: &[f32], y: &mut [f32]) {
-        dispatch!(conv2d_forward::<G>(kernel, bias, x, y))
-    }
-
-    fn conv2d_backward_params<G: Shape2d>(
-        x: &[f32],
-        dy: &[f32],
-        grad_kernel: &mut [f32],
-        grad_bias: Option<&mut [f32]>,
-    ) {
-        dispatch!(conv2d_backward_params::<G>(x, dy, grad_kernel, grad_bias))
-    }
-
-    fn conv2d_backward_input<G: Shape2d>(kernel: &[f32], dy: &[f32], dx: &mut [f32]) {
-        dispatch!(conv2d_backward_input::<G>(kernel, dy, dx))
-    }
-
-    fn max_pool2d_forward<G: Shape2d>(x: &[f32], y: &mut [f32]) {
-        dispatch!(max_pool2d_forward::<G>(x, y))
-    }
-
-    fn max_pool2d_backward<G: Shape2d>(x: &[f32], dy: &[f32], dx: &mut [f32]) {
-        dispatch!(max_pool2d_backward::<G>(x, dy, dx))
-    }
-
-    fn avg_pool2d_forward<G: Shape2d>(x: &[f32], y: &mut [f32]) {
-        dispatch!(avg_pool2d_forward::<G>(x, y))
-    }
-
-    fn avg_pool2d_backward<G: Shape2d>(dy: &[f32], dx: &mut [f32]) {
-        dispatch!(avg_pool2d_backward::<G>(dy, dx))
-    }
-
-    fn adam_update(
-        step: &optim::AdamStep<f32>,
-        params: &mut [f32],
-        grads: &[f32],
-        m: &mut [f32],
-        v: &mut [f32],
-        v_hat: Option<&mut [f32]>,
-    ) {
-        dispatch_optim!(adam(step, params, grads, m, v, v_hat))
-    }
-
-    fn sgd_update(step: &optim::SgdStep<f32>, params: &mut [f32], grads: &[f32], m: &mut [f32]) {
-        dispatch_optim!(sgd(step, params, grads, m))
-    }
-
-    fn rmsprop_update(
-        step: &optim::RmspropStep<f32>,
-        params: &mut [f32],
-        grads: &[f32],
-        velocity: &mut [f32],
-        momentum: Option<&mut [f32]>,
-        average_grad: Option<&mut [f32]>,
-    ) {
-        dispatch_optim!(rmsprop(
-            step,
-            params,
-            grads,
-            velocity,
-            momentum,
-            average_grad
-        ))
-    }
-
-    fn adagrad_update(
-        step: &optim::AdagradStep<f32>,
-        params: &mut [f32],
-        grads: &[f32],
-        accumulator: &mut [f32],
-    ) {
-        dispatch_optim!(adagrad(step, params, grads, accumulator))
-    }
-}
+super::kernel_list!(f32_dispatch, f32, ());

@@ -143,166 +143,180 @@ impl<
     const OW: usize = OW;
 }
 
-/// The kernels of the layers, as methods of the element type; [`Scalar`] requires it.
-///
-/// Why methods of the element type: the choice between the scalar loops and the vector paths
-/// is then made by the compiler, per type, with no run-time type check. Every default body is
-/// the portable loop of [`scalar`], right for any [`Scalar`], so `f64` (and any new element
-/// type) writes `impl Kernels for f64 {}`; `f32` overrides every method with its dispatch. The
-/// hooks live here rather than in [`Scalar`] so that `Scalar` stays about arithmetic and the
-/// whole kernel interface is in one file.
-///
-/// Images are flat slices in the layout of the [`Shape2d`] `G`; all lengths are checked.
-pub trait Kernels: Sized {
-    /// Dense: `y[r] = bias + x[r] · kernel` for every row, `kernel` being `[I][O]`.
-    fn dense_forward<const I: usize, const O: usize>(
-        kernel: &[[Self; O]; I],
-        bias: Option<&[Self; O]>,
-        x: &[[Self; I]],
-        y: &mut [[Self; O]],
-    ) where
-        Self: Scalar,
-    {
-        scalar::dense_forward(kernel, bias, x, y)
-    }
+/// Every hot kernel, declared once: its doc, generics (declared, then as passed on), arguments
+/// over the element type `$T`, its portable body (`scalar`, for any [`Scalar`]) and its
+/// vectorised body (`fast`, compiled for the instruction set `$S`). The macro `$m` receives the
+/// list with `$T` and `$S` written in, so the three things made from it, the trait
+/// [`Kernels`] (`$T = Self`), its `f32` dispatch (`dispatch.rs`) and each instruction set's
+/// `#[target_feature]` entry points (`simd.rs`), cannot disagree. A new kernel is one entry here.
+macro_rules! kernel_list {
+    ($($m:ident)::+, $T:ty, $S:ty $(, $extra:tt)*) => {
+        $($m)::+! {
+            [$($extra)*]
 
-    /// Dense: `grad_kernel += xᵀ · dy` (rows of `x` with a zero input skipped) and
-    /// `grad_bias += Σ dy`.
-    fn dense_backward_params<const I: usize, const O: usize>(
-        x: &[[Self; I]],
-        dy: &[[Self; O]],
-        grad_kernel: &mut [[Self; O]; I],
-        grad_bias: Option<&mut [Self; O]>,
-    ) where
-        Self: Scalar,
-    {
-        scalar::dense_backward_params(x, dy, grad_kernel, grad_bias)
-    }
+            /// Dense: `y[r] = bias + x[r] · kernel` for every row, `kernel` being `[I][O]`.
+            fn dense_forward[const I: usize, const O: usize][I, O](
+                kernel: &[[$T; O]; I],
+                bias: Option<&[$T; O]>,
+                x: &[[$T; I]],
+                y: &mut [[$T; O]],
+            )
+            scalar { crate::kernels::scalar::dense_forward::<$T, I, O> }
+            fast { crate::kernels::dense::forward::<$S, I, O> };
 
-    /// Dense: `dx[r] = dy[r] · kernelᵀ` for every row, overwriting `dx`.
-    fn dense_backward_input<const I: usize, const O: usize>(
-        kernel: &[[Self; O]; I],
-        dy: &[[Self; O]],
-        dx: &mut [[Self; I]],
-    ) where
-        Self: Scalar,
-    {
-        scalar::dense_backward_input(kernel, dy, dx)
-    }
+            /// Dense: `grad_kernel += xᵀ · dy` (rows of `x` with a zero input skipped) and
+            /// `grad_bias += Σ dy`.
+            fn dense_backward_params[const I: usize, const O: usize][I, O](
+                x: &[[$T; I]],
+                dy: &[[$T; O]],
+                grad_kernel: &mut [[$T; O]; I],
+                grad_bias: Option<&mut [$T; O]>,
+            )
+            scalar { crate::kernels::scalar::dense_backward_params::<$T, I, O> }
+            fast { crate::kernels::dense::backward_params::<$S, I, O> };
 
-    /// Conv2D: `y = bias + x ⋆ kernel`, `kernel` being `[KH][KW][CI][CO]`.
-    fn conv2d_forward<G: Shape2d>(
-        kernel: &[Self],
-        bias: Option<&[Self]>,
-        x: &[Self],
-        y: &mut [Self],
-    ) where
-        Self: Scalar,
-    {
-        scalar::conv2d_forward::<Self, G>(kernel, bias, x, y)
-    }
+            /// Dense: `dx[r] = dy[r] · kernelᵀ` for every row, overwriting `dx`.
+            fn dense_backward_input[const I: usize, const O: usize][I, O](
+                kernel: &[[$T; O]; I],
+                dy: &[[$T; O]],
+                dx: &mut [[$T; I]],
+            )
+            scalar { crate::kernels::scalar::dense_backward_input::<$T, I, O> }
+            fast { crate::kernels::dense::backward_input::<$S, I, O> };
 
-    /// Conv2D: adds `∂L/∂kernel` to `grad_kernel` and `Σ dy` over pixels to `grad_bias`.
-    fn conv2d_backward_params<G: Shape2d>(
-        x: &[Self],
-        dy: &[Self],
-        grad_kernel: &mut [Self],
-        grad_bias: Option<&mut [Self]>,
-    ) where
-        Self: Scalar,
-    {
-        scalar::conv2d_backward_params::<Self, G>(x, dy, grad_kernel, grad_bias)
-    }
+            /// Conv2D: `y = bias + x ⋆ kernel`, `kernel` being `[KH][KW][CI][CO]`.
+            fn conv2d_forward[G: crate::kernels::Shape2d][G](
+                kernel: &[$T],
+                bias: Option<&[$T]>,
+                x: &[$T],
+                y: &mut [$T],
+            )
+            scalar { crate::kernels::scalar::conv2d_forward::<$T, G> }
+            fast { crate::kernels::conv2d::forward::<$S, G> };
 
-    /// Conv2D: `dx = ∂L/∂x`, overwriting `dx`.
-    fn conv2d_backward_input<G: Shape2d>(kernel: &[Self], dy: &[Self], dx: &mut [Self])
-    where
-        Self: Scalar,
-    {
-        scalar::conv2d_backward_input::<Self, G>(kernel, dy, dx)
-    }
+            /// Conv2D: adds `∂L/∂kernel` to `grad_kernel` and `Σ dy` over pixels to `grad_bias`.
+            fn conv2d_backward_params[G: crate::kernels::Shape2d][G](
+                x: &[$T],
+                dy: &[$T],
+                grad_kernel: &mut [$T],
+                grad_bias: Option<&mut [$T]>,
+            )
+            scalar { crate::kernels::scalar::conv2d_backward_params::<$T, G> }
+            fast { crate::kernels::conv2d::backward_params::<$S, G> };
 
-    /// MaxPool2D: the largest real cell of each window, per channel.
-    fn max_pool2d_forward<G: Shape2d>(x: &[Self], y: &mut [Self])
-    where
-        Self: Scalar,
-    {
-        scalar::max_pool2d_forward::<Self, G>(x, y)
-    }
+            /// Conv2D: `dx = ∂L/∂x`, overwriting `dx`.
+            fn conv2d_backward_input[G: crate::kernels::Shape2d][G](
+                kernel: &[$T],
+                dy: &[$T],
+                dx: &mut [$T],
+            )
+            scalar { crate::kernels::scalar::conv2d_backward_input::<$T, G> }
+            fast { crate::kernels::conv2d::backward_input::<$S, G> };
 
-    /// MaxPool2D: each window's `dy` to its first largest cell, overwriting `dx`.
-    fn max_pool2d_backward<G: Shape2d>(x: &[Self], dy: &[Self], dx: &mut [Self])
-    where
-        Self: Scalar,
-    {
-        scalar::max_pool2d_backward::<Self, G>(x, dy, dx)
-    }
+            /// MaxPool2D: the largest real cell of each window, per channel.
+            fn max_pool2d_forward[G: crate::kernels::Shape2d][G](x: &[$T], y: &mut [$T])
+            scalar { crate::kernels::scalar::max_pool2d_forward::<$T, G> }
+            fast { crate::kernels::pool2d::max_forward::<$S, G> };
 
-    /// AvgPool2D: the mean of the real cells of each window, per channel.
-    fn avg_pool2d_forward<G: Shape2d>(x: &[Self], y: &mut [Self])
-    where
-        Self: Scalar,
-    {
-        scalar::avg_pool2d_forward::<Self, G>(x, y)
-    }
+            /// MaxPool2D: each window's `dy` to its first largest cell, overwriting `dx`.
+            fn max_pool2d_backward[G: crate::kernels::Shape2d][G](x: &[$T], dy: &[$T], dx: &mut [$T])
+            scalar { crate::kernels::scalar::max_pool2d_backward::<$T, G> }
+            fast { crate::kernels::pool2d::max_backward::<$S, G> };
 
-    /// AvgPool2D: each window's `dy`, divided by its real cells, to each of them; overwrites
-    /// `dx`.
-    fn avg_pool2d_backward<G: Shape2d>(dy: &[Self], dx: &mut [Self])
-    where
-        Self: Scalar,
-    {
-        scalar::avg_pool2d_backward::<Self, G>(dy, dx)
-    }
+            /// AvgPool2D: the mean of the real cells of each window, per channel.
+            fn avg_pool2d_forward[G: crate::kernels::Shape2d][G](x: &[$T], y: &mut [$T])
+            scalar { crate::kernels::scalar::avg_pool2d_forward::<$T, G> }
+            fast { crate::kernels::pool2d::avg_forward::<$S, G> };
 
-    /// Adam's (and AdamW's) update of every parameter, see [`optim::adam`].
-    fn adam_update(
-        step: &optim::AdamStep<Self>,
-        params: &mut [Self],
-        grads: &[Self],
-        m: &mut [Self],
-        v: &mut [Self],
-        v_hat: Option<&mut [Self]>,
-    ) where
-        Self: Scalar,
-    {
-        optim::adam(step, params, grads, m, v, v_hat)
-    }
+            /// AvgPool2D: each window's `dy`, divided by its real cells, to each of them;
+            /// overwrites `dx`.
+            fn avg_pool2d_backward[G: crate::kernels::Shape2d][G](dy: &[$T], dx: &mut [$T])
+            scalar { crate::kernels::scalar::avg_pool2d_backward::<$T, G> }
+            fast { crate::kernels::pool2d::avg_backward::<$S, G> };
 
-    /// SGD's update with momentum, see [`optim::sgd`].
-    fn sgd_update(step: &optim::SgdStep<Self>, params: &mut [Self], grads: &[Self], m: &mut [Self])
-    where
-        Self: Scalar,
-    {
-        optim::sgd(step, params, grads, m)
-    }
+            /// Adam's (and AdamW's) update of every parameter, see [`optim::adam`].
+            fn adam_update[][](
+                step: &crate::kernels::optim::AdamStep<$T>,
+                params: &mut [$T],
+                grads: &[$T],
+                m: &mut [$T],
+                v: &mut [$T],
+                v_hat: Option<&mut [$T]>,
+            )
+            scalar { crate::kernels::optim::adam::<$T> }
+            fast { crate::kernels::optim::fast::adam };
 
-    /// RMSprop's update, see [`optim::rmsprop`].
-    fn rmsprop_update(
-        step: &optim::RmspropStep<Self>,
-        params: &mut [Self],
-        grads: &[Self],
-        velocity: &mut [Self],
-        momentum: Option<&mut [Self]>,
-        average_grad: Option<&mut [Self]>,
-    ) where
-        Self: Scalar,
-    {
-        optim::rmsprop(step, params, grads, velocity, momentum, average_grad)
-    }
+            /// SGD's update with momentum, see [`optim::sgd`].
+            fn sgd_update[][](
+                step: &crate::kernels::optim::SgdStep<$T>,
+                params: &mut [$T],
+                grads: &[$T],
+                m: &mut [$T],
+            )
+            scalar { crate::kernels::optim::sgd::<$T> }
+            fast { crate::kernels::optim::fast::sgd };
 
-    /// Adagrad's update, see [`optim::adagrad`].
-    fn adagrad_update(
-        step: &optim::AdagradStep<Self>,
-        params: &mut [Self],
-        grads: &[Self],
-        accumulator: &mut [Self],
-    ) where
-        Self: Scalar,
-    {
-        optim::adagrad(step, params, grads, accumulator)
-    }
+            /// RMSprop's update, see [`optim::rmsprop`].
+            fn rmsprop_update[][](
+                step: &crate::kernels::optim::RmspropStep<$T>,
+                params: &mut [$T],
+                grads: &[$T],
+                velocity: &mut [$T],
+                momentum: Option<&mut [$T]>,
+                average_grad: Option<&mut [$T]>,
+            )
+            scalar { crate::kernels::optim::rmsprop::<$T> }
+            fast { crate::kernels::optim::fast::rmsprop };
+
+            /// Adagrad's update, see [`optim::adagrad`].
+            fn adagrad_update[][](
+                step: &crate::kernels::optim::AdagradStep<$T>,
+                params: &mut [$T],
+                grads: &[$T],
+                accumulator: &mut [$T],
+            )
+            scalar { crate::kernels::optim::adagrad::<$T> }
+            fast { crate::kernels::optim::fast::adagrad };
+        }
+    };
 }
+
+pub(crate) use kernel_list;
+
+/// Writes the trait [`Kernels`] from [`kernel_list!`]: each method's default body is its
+/// portable loop.
+macro_rules! kernels_trait {
+    ([] $(
+        $(#[$attr:meta])*
+        fn $name:ident [$($decl:tt)*] [$($g:ident),*] ($($arg:ident: $ty:ty),* $(,)?)
+        scalar { $($scalar:tt)* }
+        fast { $($fast:tt)* };
+    )*) => {
+        /// The kernels of the layers, as methods of the element type; [`Scalar`] requires it.
+        ///
+        /// Why methods of the element type: the choice between the scalar loops and the vector
+        /// paths is then made by the compiler, per type, with no run-time type check. Every
+        /// default body is the portable loop of [`scalar`] (or [`optim`]), right for any
+        /// [`Scalar`], so `f64` (and any new element type) writes `impl Kernels for f64 {}`;
+        /// `f32` overrides every method with its dispatch. The methods are declared once, in
+        /// `kernel_list!` (this file), with their dispatch and per-instruction-set entry points.
+        ///
+        /// Images are flat slices in the layout of the [`Shape2d`] `G`; all lengths are checked.
+        pub trait Kernels: Sized {
+            $(
+                $(#[$attr])*
+                fn $name<$($decl)*>($($arg: $ty),*)
+                where
+                    Self: Scalar,
+                {
+                    $($scalar)*($($arg),*)
+                }
+            )*
+        }
+    };
+}
+
+kernel_list!(kernels_trait, Self, ());
 
 /// `f64` is for exact gradient checks: always the scalar loops.
 impl Kernels for f64 {}

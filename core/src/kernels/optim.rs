@@ -185,6 +185,10 @@ fn check_lengths(n: usize, others: &[usize]) {
 /// The rules again, for the auto-vectoriser: the same operations in the same order as the
 /// reference loops. `#[inline(always)]`, so that each takes the target features of the
 /// function it is compiled into.
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
 pub(crate) mod fast {
     use super::{check_lengths, AdagradStep, AdamStep, RmspropStep, SgdStep};
     // `core` has no `f32::sqrt`: with `std`, `num_traits` calls LLVM's, which vectorises; in a
@@ -371,80 +375,6 @@ pub(crate) mod fast {
             params[i] -= lr * g / Float::sqrt(acc + eps);
         }
     }
-}
-
-/// Writes, in the calling module, the `#[target_feature]` entry points of the fast bodies for
-/// one instruction set: the functions `dispatch.rs` calls.
-#[cfg(target_arch = "x86_64")]
-macro_rules! entry_points {
-    ($features:literal) => {
-        use super::{fast, AdagradStep, AdamStep, RmspropStep, SgdStep};
-
-        /// # Safety
-        /// The CPU must have the instruction set.
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn adam(
-            s: &AdamStep<f32>,
-            params: &mut [f32],
-            grads: &[f32],
-            m: &mut [f32],
-            v: &mut [f32],
-            v_hat: Option<&mut [f32]>,
-        ) {
-            fast::adam(s, params, grads, m, v, v_hat)
-        }
-
-        /// # Safety
-        /// The CPU must have the instruction set.
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn sgd(
-            s: &SgdStep<f32>,
-            params: &mut [f32],
-            grads: &[f32],
-            m: &mut [f32],
-        ) {
-            fast::sgd(s, params, grads, m)
-        }
-
-        /// # Safety
-        /// The CPU must have the instruction set.
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn rmsprop(
-            s: &RmspropStep<f32>,
-            params: &mut [f32],
-            grads: &[f32],
-            velocity: &mut [f32],
-            momentum: Option<&mut [f32]>,
-            average_grad: Option<&mut [f32]>,
-        ) {
-            fast::rmsprop(s, params, grads, velocity, momentum, average_grad)
-        }
-
-        /// # Safety
-        /// The CPU must have the instruction set.
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn adagrad(
-            s: &AdagradStep<f32>,
-            params: &mut [f32],
-            grads: &[f32],
-            accumulator: &mut [f32],
-        ) {
-            fast::adagrad(s, params, grads, accumulator)
-        }
-    };
-}
-
-/// The fast bodies compiled for AVX2 (8 lanes; FMA is enabled with it but never emitted).
-#[cfg(target_arch = "x86_64")]
-pub(crate) mod avx2 {
-    entry_points!("avx2,fma");
-}
-
-/// The fast bodies compiled for AVX-512F (16 lanes).
-#[cfg(all(target_arch = "x86_64", kiln_avx512))]
-#[clippy::msrv = "1.89"] // compiled only by Rust 1.89 or later, see build.rs
-pub(crate) mod avx512 {
-    entry_points!("avx512f");
 }
 
 #[cfg(test)]

@@ -108,93 +108,12 @@ pub(crate) unsafe fn axpy<S: Simd>(a: f32, src: *const f32, dst: *mut f32, n: us
     }
 }
 
-/// Writes, in the calling module, the `#[target_feature]` entry points of every driver for one
-/// instruction set: the functions `dispatch.rs` calls.
+/// Writes, in the calling module, the `#[target_feature]` entry points of every kernel of
+/// [`kernel_list!`](super::kernel_list) for one instruction set (the functions `dispatch.rs`
+/// calls), and of its GEMM micro-kernels.
 macro_rules! entry_points {
     ($S:ty, $features:literal) => {
-        use crate::kernels::Shape2d;
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn dense_forward<const I: usize, const O: usize>(
-            kernel: &[[f32; O]; I],
-            bias: Option<&[f32; O]>,
-            x: &[[f32; I]],
-            y: &mut [[f32; O]],
-        ) {
-            crate::kernels::dense::forward::<$S, I, O>(kernel, bias, x, y)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn dense_backward_params<const I: usize, const O: usize>(
-            x: &[[f32; I]],
-            dy: &[[f32; O]],
-            grad_kernel: &mut [[f32; O]; I],
-            grad_bias: Option<&mut [f32; O]>,
-        ) {
-            crate::kernels::dense::backward_params::<$S, I, O>(x, dy, grad_kernel, grad_bias)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn dense_backward_input<const I: usize, const O: usize>(
-            kernel: &[[f32; O]; I],
-            dy: &[[f32; O]],
-            dx: &mut [[f32; I]],
-        ) {
-            crate::kernels::dense::backward_input::<$S, I, O>(kernel, dy, dx)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn conv2d_forward<G: Shape2d>(
-            kernel: &[f32],
-            bias: Option<&[f32]>,
-            x: &[f32],
-            y: &mut [f32],
-        ) {
-            crate::kernels::conv2d::forward::<$S, G>(kernel, bias, x, y)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn conv2d_backward_params<G: Shape2d>(
-            x: &[f32],
-            dy: &[f32],
-            grad_kernel: &mut [f32],
-            grad_bias: Option<&mut [f32]>,
-        ) {
-            crate::kernels::conv2d::backward_params::<$S, G>(x, dy, grad_kernel, grad_bias)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn conv2d_backward_input<G: Shape2d>(
-            kernel: &[f32],
-            dy: &[f32],
-            dx: &mut [f32],
-        ) {
-            crate::kernels::conv2d::backward_input::<$S, G>(kernel, dy, dx)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn max_pool2d_forward<G: Shape2d>(x: &[f32], y: &mut [f32]) {
-            crate::kernels::pool2d::max_forward::<$S, G>(x, y)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn max_pool2d_backward<G: Shape2d>(
-            x: &[f32],
-            dy: &[f32],
-            dx: &mut [f32],
-        ) {
-            crate::kernels::pool2d::max_backward::<$S, G>(x, dy, dx)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn avg_pool2d_forward<G: Shape2d>(x: &[f32], y: &mut [f32]) {
-            crate::kernels::pool2d::avg_forward::<$S, G>(x, y)
-        }
-
-        #[target_feature(enable = $features)]
-        pub(crate) unsafe fn avg_pool2d_backward<G: Shape2d>(dy: &[f32], dx: &mut [f32]) {
-            crate::kernels::pool2d::avg_backward::<$S, G>(dy, dx)
-        }
+        crate::kernels::kernel_list!(crate::kernels::simd::entry_point_fns, f32, $S, $features);
 
         #[target_feature(enable = $features)]
         unsafe fn gemm_tile(t: &crate::kernels::gemm::Tile) {
@@ -208,4 +127,22 @@ macro_rules! entry_points {
     };
 }
 
-pub(crate) use entry_points;
+/// The kernels' entry points for `entry_points!`: each compiles its `fast` body with the
+/// instruction set's features.
+macro_rules! entry_point_fns {
+    ([$features:literal] $(
+        $(#[$attr:meta])*
+        fn $name:ident [$($decl:tt)*] [$($g:ident),*] ($($arg:ident: $ty:ty),* $(,)?)
+        scalar { $($scalar:tt)* }
+        fast { $($fast:tt)* };
+    )*) => {
+        $(
+            #[target_feature(enable = $features)]
+            pub(crate) unsafe fn $name<$($decl)*>($($arg: $ty),*) {
+                $($fast)*($($arg),*)
+            }
+        )*
+    };
+}
+
+pub(crate) use {entry_point_fns, entry_points};
