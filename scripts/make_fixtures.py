@@ -200,6 +200,13 @@ def graph_shared_dense(v):
     return layers.Dense(3, activation="softmax")(layers.Concatenate()([a, b, c]))
 
 
+def graph_global_pools(image):
+    x = layers.Conv2D(4, 3, padding="same", activation="tanh")(image)
+    m = layers.GlobalMaxPooling2D()(x)
+    a = layers.GlobalAveragePooling2D()(x)
+    return layers.Dense(3, activation="softmax")(layers.Concatenate()([m, a]))
+
+
 GRAPHS = [
     # Inputs × 0.2, or the softmax saturates (outputs within 1e-4 of 0 and 1 at × 1).
     dict(name="graph_residual", seed=301, input=(8, 8, 2), input_name="image",
@@ -250,6 +257,12 @@ GRAPHS = [
               "output y = Dense(3, softmax)(Concatenate(a, b, meta));",
          weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias",
                   "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"]),
+    dict(name="graph_global_pools", seed=307, input=(6, 5, 3), input_name="image",
+         graph=graph_global_pools,
+         kiln="input image: [6, 5, 3]; "
+              "let x = Conv2D(4, 3, padding = same, activation = tanh)(image); "
+              "output y = Dense(3, softmax)(Concatenate(GlobalMaxPool(x), GlobalAvgPool(x)));",
+         weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias"]),
     # Three outputs, one of them (`aux`) also read by a layer: `__output__` holds each
     # sample's outputs flattened one after the other, in the order they are declared.
     dict(name="graph_two_outputs", seed=306, input=(5, 5, 2), input_name="image",

@@ -296,6 +296,20 @@ fn graph_residual() {
 }
 
 kiln::model! {
+    /// `GlobalMaxPooling2D` beside `GlobalAveragePooling2D` on one image.
+    struct GraphGlobalPools {
+        input image: [6, 5, 3];
+        let x = Conv2D(4, 3, padding = same, activation = tanh)(image);
+        output y = Dense(3, softmax)(Concatenate(GlobalMaxPool(x), GlobalAvgPool(x)));
+    }
+}
+
+#[test]
+fn graph_global_pools() {
+    check_graph::<GraphGlobalPools>(fixture!("graph_global_pools"));
+}
+
+kiln::model! {
     /// Two branches joined along the channels, then along the height (`axis = 1`) and the
     /// width (`axis = 2`).
     struct GraphBranchesConcat {

@@ -51,6 +51,16 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Both global pools over one image, side by side: the maximum sends each channel's
+    /// gradient to its largest pixel, the mean to all of them.
+    struct GlobalPools<f64> {
+        input image: [5, 4, 2];
+        let x = Conv2D(3, 2, activation = tanh)(image);
+        output y = Dense(2, softmax)(Concatenate(GlobalMaxPool(x), GlobalAvgPool(x)));
+    }
+}
+
+kiln::model! {
     /// Branches from the input (its gradient summed over three readers), every elementwise
     /// merge, and a shared layer whose gradients add up.
     struct Branches<f64> {
@@ -271,6 +281,11 @@ fn only_softmax_and_sigmoid_endings_fuse() {
 fn graph_with_a_residual_add() {
     check::<Residual>(7, Target::Class(1), Loss::SparseCategoricalCrossentropy);
     check::<Residual>(8, Target::Dense(&[0.2, 0.3, 0.5]), Loss::MeanSquaredError);
+}
+
+#[test]
+fn graph_with_global_max_and_average_pools() {
+    check::<GlobalPools>(11, Target::Class(0), Loss::SparseCategoricalCrossentropy);
 }
 
 #[test]

@@ -18,6 +18,7 @@ pub mod conv2d;
 pub mod dense;
 pub mod dropout;
 pub mod global_avg_pool2d;
+pub mod global_max_pool2d;
 pub mod max_pool2d;
 pub mod merge;
 
@@ -26,6 +27,7 @@ pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use global_avg_pool2d::GlobalAvgPool2D;
+pub use global_max_pool2d::GlobalMaxPool2D;
 pub use max_pool2d::MaxPool2D;
 pub use merge::Merge;
 

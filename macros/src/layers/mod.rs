@@ -11,7 +11,7 @@ pub mod activation;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
-pub mod global_avg_pool;
+pub mod global_pool;
 pub mod merge;
 pub mod nested;
 pub mod pick;
@@ -30,7 +30,8 @@ pub const LAYERS: &[LayerInfo] = &[
     conv2d::INFO,
     pool::MAX_INFO,
     pool::AVG_INFO,
-    global_avg_pool::INFO,
+    global_pool::AVG_INFO,
+    global_pool::MAX_INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,

@@ -1,0 +1,163 @@
+//! `GlobalAvgPool` and `GlobalMaxPool`: each channel's mean or largest value over height and
+//! width, Keras's `GlobalAveragePooling2D` and `GlobalMaxPooling2D`. They differ in their kernel
+//! and in what backward needs (the maximum needs its input, the mean does not).
+
+use super::{Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use crate::emit::{batch, forward, infer, int8, train};
+use crate::shapes::{ShapeCx, Step};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub const AVG_INFO: LayerInfo = LayerInfo {
+    spellings: &["GlobalAvgPool", "GlobalAvgPool2D", "GlobalAveragePooling2D"],
+    keras_class: "GlobalAveragePooling2D",
+    auto_name: "global_average_pooling2d",
+    params: &[NAME],
+    variadic: false,
+    arity: Arity::One,
+    usage: "GlobalAvgPool",
+    build: |_, _| Box::new(GlobalPool { max: false }),
+};
+
+pub const MAX_INFO: LayerInfo = LayerInfo {
+    spellings: &["GlobalMaxPool", "GlobalMaxPool2D", "GlobalMaxPooling2D"],
+    keras_class: "GlobalMaxPooling2D",
+    auto_name: "global_max_pooling2d",
+    params: &[NAME],
+    variadic: false,
+    arity: Arity::One,
+    usage: "GlobalMaxPool",
+    build: |_, _| Box::new(GlobalPool { max: true }),
+};
+
+/// A global pool: the maximum if `max`, else the mean.
+pub struct GlobalPool {
+    max: bool,
+}
+
+impl GlobalPool {
+    fn kernel(&self) -> TokenStream {
+        if self.max {
+            quote!(::kiln::core::layers::GlobalMaxPool2D)
+        } else {
+            quote!(::kiln::core::layers::GlobalAvgPool2D)
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        if self.max {
+            "GlobalMaxPool"
+        } else {
+            "GlobalAvgPool"
+        }
+    }
+}
+
+impl LayerKind for GlobalPool {
+    fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
+        match *input {
+            [_, _, c] => Ok(cx.step(input, vec![c], 0, (0, 0))),
+            [t, f] => Err(cx.need_image(
+                input,
+                &format!(
+                    "on a sequence Keras uses `{}1D`, which kiln does not have yet; `Reshape({t}, 1, {f})` before \
+                     this layer gives the same result",
+                    if self.max { "GlobalMaxPooling" } else { "GlobalAveragePooling" }
+                ),
+            )),
+            _ => Err(cx.need_image(
+                input,
+                &format!(
+                    "it takes each channel's {} over height and width, so use it on an image (before any `Flatten`), or remove it",
+                    if self.max { "largest value" } else { "mean" }
+                ),
+            )),
+        }
+    }
+
+    fn output_alone(&self, _: &ShapeCx) -> Option<Vec<usize>> {
+        None
+    }
+
+    fn is_broken(&self, _: &ShapeCx) -> bool {
+        false
+    }
+
+    fn field_type(&self, _: &TokenStream, _: &Step) -> Option<TokenStream> {
+        None
+    }
+
+    fn weights(&self, _: &Step) -> Vec<Weight> {
+        Vec::new()
+    }
+
+    fn embedded_type(&self) -> Result<Option<TokenStream>, &'static str> {
+        Ok(None)
+    }
+
+    fn forward(&self, cx: &forward::Cx) -> forward::Parts {
+        let (k, x_in, b) = (self.kernel(), &cx.x_in, &cx.b);
+        let zeroed = cx.zeroed();
+        let run = quote! {
+            #zeroed
+            #k.forward(#x_in, &mut #b);
+        };
+        cx.parts(run, TokenStream::new(), "linear")
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Sample
+    }
+
+    fn train(&self, cx: &train::Cx) -> train::Parts {
+        let (k, input) = (self.kernel(), &cx.input);
+        let mut p = cx.parts();
+        let (out, dy) = (cx.at(&cx.a), cx.at(&cx.g));
+        p.forward = quote!(#k.forward(#input, &mut #out););
+        p.with_dx = if self.max {
+            quote!(#k.backward(#input, &#dy, d_prev);)
+        } else {
+            quote!(#k.backward(&#dy, d_prev);)
+        };
+        p
+    }
+
+    fn batch(&self, cx: &batch::Cx) -> batch::Parts {
+        assert!(cx.in_run, "per-sample layers are in runs");
+        let (k, x, x_out, ty_out) = (self.kernel(), &cx.x, &cx.x_out, &cx.ty_out);
+        let (mut p, out) = cx.sample_output();
+        p.code = quote! {
+            #k.forward(#x, &mut #out);
+            let #x_out: &#ty_out = &#out;
+        };
+        p
+    }
+
+    fn in_place(&self) -> bool {
+        false
+    }
+
+    fn arena(&self, cx: &infer::Cx) -> TokenStream {
+        let (k, io) = (self.kernel(), &cx.io);
+        quote! {{
+            #io
+            #k.forward(x, y);
+        }}
+    }
+
+    fn fusion(&self) -> Fusion {
+        Fusion::None
+    }
+
+    fn int8(&self, cx: &int8::Check) -> int8::Role {
+        int8::Role::Unsupported(cx.no_kernel())
+    }
+
+    fn int8_code(&self, _: &int8::Cx) -> int8::Code {
+        unreachable!("{} has no int8 kernel yet", self.name())
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Unsupported
+    }
+}
