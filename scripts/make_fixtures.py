@@ -207,6 +207,13 @@ def graph_global_pools(image):
     return layers.Dense(3, activation="softmax")(layers.Concatenate()([m, a]))
 
 
+def graph_global_pools_1d(seq):
+    x = layers.Dense(5, activation="tanh")(seq)
+    m = layers.GlobalMaxPooling1D()(x)
+    a = layers.GlobalAveragePooling1D()(x)
+    return layers.Dense(3, activation="softmax")(layers.Concatenate()([m, a]))
+
+
 GRAPHS = [
     # Inputs × 0.2, or the softmax saturates (outputs within 1e-4 of 0 and 1 at × 1).
     dict(name="graph_residual", seed=301, input=(8, 8, 2), input_name="image",
@@ -263,6 +270,11 @@ GRAPHS = [
               "let x = Conv2D(4, 3, padding = same, activation = tanh)(image); "
               "output y = Dense(3, softmax)(Concatenate(GlobalMaxPool(x), GlobalAvgPool(x)));",
          weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias"]),
+    dict(name="graph_global_pools_1d", seed=308, input=(7, 4), input_name="seq",
+         graph=graph_global_pools_1d,
+         kiln="input seq: [7, 4]; let x = Dense(5, tanh)(seq); "
+              "output y = Dense(3, softmax)(Concatenate(GlobalMaxPooling1D(x), GlobalAveragePooling1D(x)));",
+         weights=["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]),
     # Three outputs, one of them (`aux`) also read by a layer: `__output__` holds each
     # sample's outputs flattened one after the other, in the order they are declared.
     dict(name="graph_two_outputs", seed=306, input=(5, 5, 2), input_name="image",

@@ -310,6 +310,20 @@ fn graph_global_pools() {
 }
 
 kiln::model! {
+    /// `GlobalMaxPooling1D` beside `GlobalAveragePooling1D` on a sequence.
+    struct GraphGlobalPools1d {
+        input seq: [7, 4];
+        let x = Dense(5, tanh)(seq);
+        output y = Dense(3, softmax)(Concatenate(GlobalMaxPooling1D(x), GlobalAveragePooling1D(x)));
+    }
+}
+
+#[test]
+fn graph_global_pools_1d() {
+    check_graph::<GraphGlobalPools1d>(fixture!("graph_global_pools_1d"));
+}
+
+kiln::model! {
     /// Two branches joined along the channels, then along the height (`axis = 1`) and the
     /// width (`axis = 2`).
     struct GraphBranchesConcat {

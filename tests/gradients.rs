@@ -61,6 +61,15 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// The 1-D global pools over the steps of a sequence.
+    struct SequencePools<f64> {
+        input seq: [6, 3];
+        let x = Dense(4, tanh)(seq);
+        output y = Dense(2, sigmoid)(Concatenate(GlobalMaxPool1D(x), GlobalAvgPool1D(x)));
+    }
+}
+
+kiln::model! {
     /// Branches from the input (its gradient summed over three readers), every elementwise
     /// merge, and a shared layer whose gradients add up.
     struct Branches<f64> {
@@ -286,6 +295,11 @@ fn graph_with_a_residual_add() {
 #[test]
 fn graph_with_global_max_and_average_pools() {
     check::<GlobalPools>(11, Target::Class(0), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn graph_with_global_pools_over_a_sequence() {
+    check::<SequencePools>(12, Target::Dense(&[1.0, 0.0]), Loss::BinaryCrossentropy);
 }
 
 #[test]

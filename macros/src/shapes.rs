@@ -102,6 +102,16 @@ impl<'a> ShapeCx<'a> {
             }
         )
     }
+
+    /// The message for a layer that needs a sequence; `what` is the fix.
+    pub fn need_sequence(&self, input: &[usize], what: &str) -> String {
+        format!(
+            "{} needs a sequence input [steps, features], but receives {} from {}; {what}",
+            self.label,
+            describe(input),
+            self.from,
+        )
+    }
 }
 
 pub fn fmt_shape(s: &[usize]) -> String {

@@ -17,8 +17,8 @@ pub mod avg_pool2d;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
-pub mod global_avg_pool2d;
-pub mod global_max_pool2d;
+pub mod global_avg_pool;
+pub mod global_max_pool;
 pub mod max_pool2d;
 pub mod merge;
 
@@ -26,8 +26,8 @@ pub use avg_pool2d::AvgPool2D;
 pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
-pub use global_avg_pool2d::GlobalAvgPool2D;
-pub use global_max_pool2d::GlobalMaxPool2D;
+pub use global_avg_pool::{GlobalAvgPool1D, GlobalAvgPool2D};
+pub use global_max_pool::{GlobalMaxPool1D, GlobalMaxPool2D};
 pub use max_pool2d::MaxPool2D;
 pub use merge::Merge;
 

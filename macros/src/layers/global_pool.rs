@@ -1,6 +1,7 @@
-//! `GlobalAvgPool` and `GlobalMaxPool`: each channel's mean or largest value over height and
-//! width, Keras's `GlobalAveragePooling2D` and `GlobalMaxPooling2D`. They differ in their kernel
-//! and in what backward needs (the maximum needs its input, the mean does not).
+//! The global pools: each channel's mean or largest value over height and width
+//! (`GlobalAveragePooling2D`, `GlobalMaxPooling2D`) or each feature's over the steps of a
+//! sequence (`GlobalAveragePooling1D`, `GlobalMaxPooling1D`). They differ in their kernel, the
+//! rank they take, and what backward needs (the maximum needs its input, the mean does not).
 
 use super::{Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::emit::{batch, forward, infer, int8, train};
@@ -16,7 +17,12 @@ pub const AVG_INFO: LayerInfo = LayerInfo {
     variadic: false,
     arity: Arity::One,
     usage: "GlobalAvgPool",
-    build: |_, _| Box::new(GlobalPool { max: false }),
+    build: |_, _| {
+        Box::new(GlobalPool {
+            max: false,
+            seq: false,
+        })
+    },
 };
 
 pub const MAX_INFO: LayerInfo = LayerInfo {
@@ -27,50 +33,100 @@ pub const MAX_INFO: LayerInfo = LayerInfo {
     variadic: false,
     arity: Arity::One,
     usage: "GlobalMaxPool",
-    build: |_, _| Box::new(GlobalPool { max: true }),
+    build: |_, _| {
+        Box::new(GlobalPool {
+            max: true,
+            seq: false,
+        })
+    },
 };
 
-/// A global pool: the maximum if `max`, else the mean.
+pub const AVG_1D_INFO: LayerInfo = LayerInfo {
+    spellings: &["GlobalAvgPool1D", "GlobalAveragePooling1D"],
+    keras_class: "GlobalAveragePooling1D",
+    auto_name: "global_average_pooling1d",
+    params: &[NAME],
+    variadic: false,
+    arity: Arity::One,
+    usage: "GlobalAvgPool1D",
+    build: |_, _| {
+        Box::new(GlobalPool {
+            max: false,
+            seq: true,
+        })
+    },
+};
+
+pub const MAX_1D_INFO: LayerInfo = LayerInfo {
+    spellings: &["GlobalMaxPool1D", "GlobalMaxPooling1D"],
+    keras_class: "GlobalMaxPooling1D",
+    auto_name: "global_max_pooling1d",
+    params: &[NAME],
+    variadic: false,
+    arity: Arity::One,
+    usage: "GlobalMaxPool1D",
+    build: |_, _| {
+        Box::new(GlobalPool {
+            max: true,
+            seq: true,
+        })
+    },
+};
+
+/// A global pool: the maximum if `max`, else the mean; over a sequence's steps if `seq`, else
+/// over an image's pixels.
 pub struct GlobalPool {
     max: bool,
+    seq: bool,
 }
 
 impl GlobalPool {
     fn kernel(&self) -> TokenStream {
-        if self.max {
-            quote!(::kiln::core::layers::GlobalMaxPool2D)
-        } else {
-            quote!(::kiln::core::layers::GlobalAvgPool2D)
+        match (self.max, self.seq) {
+            (true, false) => quote!(::kiln::core::layers::GlobalMaxPool2D),
+            (false, false) => quote!(::kiln::core::layers::GlobalAvgPool2D),
+            (true, true) => quote!(::kiln::core::layers::GlobalMaxPool1D),
+            (false, true) => quote!(::kiln::core::layers::GlobalAvgPool1D),
         }
     }
 
     fn name(&self) -> &'static str {
-        if self.max {
-            "GlobalMaxPool"
-        } else {
-            "GlobalAvgPool"
+        match (self.max, self.seq) {
+            (true, false) => "GlobalMaxPool",
+            (false, false) => "GlobalAvgPool",
+            (true, true) => "GlobalMaxPool1D",
+            (false, true) => "GlobalAvgPool1D",
         }
     }
 }
 
 impl LayerKind for GlobalPool {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
-        match *input {
-            [_, _, c] => Ok(cx.step(input, vec![c], 0, (0, 0))),
-            [t, f] => Err(cx.need_image(
+        let what = if self.max { "largest value" } else { "mean" };
+        let keras = if self.max {
+            "GlobalMaxPooling"
+        } else {
+            "GlobalAveragePooling"
+        };
+        match (input, self.seq) {
+            (&[_, _, c], false) | (&[_, c], true) => Ok(cx.step(input, vec![c], 0, (0, 0))),
+            (&[_, _], false) => Err(cx.need_image(
+                input,
+                &format!("on a sequence use `{keras}1D`, which takes each feature's {what} over the steps"),
+            )),
+            (&[_, _, _], true) => Err(cx.need_sequence(
+                input,
+                &format!("on an image use `{keras}2D`, which takes each channel's {what} over height and width"),
+            )),
+            (_, false) => Err(cx.need_image(
                 input,
                 &format!(
-                    "on a sequence Keras uses `{}1D`, which kiln does not have yet; `Reshape({t}, 1, {f})` before \
-                     this layer gives the same result",
-                    if self.max { "GlobalMaxPooling" } else { "GlobalAveragePooling" }
+                    "it takes each channel's {what} over height and width, so use it on an image (before any `Flatten`), or remove it"
                 ),
             )),
-            _ => Err(cx.need_image(
+            (_, true) => Err(cx.need_sequence(
                 input,
-                &format!(
-                    "it takes each channel's {} over height and width, so use it on an image (before any `Flatten`), or remove it",
-                    if self.max { "largest value" } else { "mean" }
-                ),
+                &format!("it takes each feature's {what} over the steps, and a vector has none: remove it"),
             )),
         }
     }

@@ -32,6 +32,8 @@ pub const LAYERS: &[LayerInfo] = &[
     pool::AVG_INFO,
     global_pool::AVG_INFO,
     global_pool::MAX_INFO,
+    global_pool::AVG_1D_INFO,
+    global_pool::MAX_1D_INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,

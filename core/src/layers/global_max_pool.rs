@@ -1,4 +1,5 @@
-//! Keras's `GlobalMaxPooling2D`: the largest value of each channel over the whole image.
+//! Keras's `GlobalMaxPooling2D` and `GlobalMaxPooling1D`: the largest value of each channel over
+//! the whole image, or of each feature over the steps of a sequence.
 
 use crate::scalar::Scalar;
 
@@ -33,6 +34,38 @@ impl GlobalMaxPool2D {
     ) {
         const { assert!(H * W > 0, "GlobalMaxPool2D: empty image") };
         max_backward(x.as_flattened(), dy, dx.as_flattened_mut());
+    }
+}
+
+/// The largest value over the `L` steps of each feature (Keras's `GlobalMaxPooling1D`).
+///
+/// # Shapes
+/// - input: `[L][C]`
+/// - output: `[C]`
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GlobalMaxPool1D;
+
+impl GlobalMaxPool1D {
+    /// `y[c] = max_t x[t][c]`.
+    pub fn forward<T: Scalar, const L: usize, const C: usize>(
+        &self,
+        x: &[[T; C]; L],
+        y: &mut [T; C],
+    ) {
+        const { assert!(L > 0, "GlobalMaxPool1D: empty sequence") };
+        max_over(x, y);
+    }
+
+    /// The gradient of [`GlobalMaxPool1D::forward`], ties shared as in
+    /// [`GlobalMaxPool2D::backward`]; overwrites `dx`.
+    pub fn backward<T: Scalar, const L: usize, const C: usize>(
+        &self,
+        x: &[[T; C]; L],
+        dy: &[T; C],
+        dx: &mut [[T; C]; L],
+    ) {
+        const { assert!(L > 0, "GlobalMaxPool1D: empty sequence") };
+        max_backward(x, dy, dx);
     }
 }
 
@@ -100,6 +133,17 @@ mod tests {
         let mut y = [0.0f32];
         GlobalMaxPool2D.forward(&x, &mut y);
         assert!(y[0].is_nan());
+    }
+
+    #[test]
+    fn sequences_take_the_maximum_over_the_steps() {
+        let x = [[0.5f64, -2.0, 1.0], [3.0, -1.0, 1.0], [-4.0, -8.0, 0.0]];
+        let mut y = [0.0f64; 3];
+        GlobalMaxPool1D.forward(&x, &mut y);
+        assert_eq!(y, [3.0, -1.0, 1.0]);
+        let mut dx = [[f64::NAN; 3]; 3];
+        GlobalMaxPool1D.backward(&x, &[1.0, 2.0, 6.0], &mut dx);
+        assert_eq!(dx, [[0.0, 0.0, 3.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Keras's `GlobalAveragePooling2D`: the mean of each channel over the whole image.
+//! Keras's `GlobalAveragePooling2D` and `GlobalAveragePooling1D`: the mean of each channel over
+//! the whole image, or of each feature over the steps of a sequence.
 
 use crate::scalar::Scalar;
 
@@ -18,16 +19,7 @@ impl GlobalAvgPool2D {
         y: &mut [T; C],
     ) {
         const { assert!(H * W > 0, "GlobalAvgPool2D: empty image") };
-        y.fill(T::zero());
-        for x in x.as_flattened() {
-            for (s, &v) in y.iter_mut().zip(x) {
-                *s = *s + v;
-            }
-        }
-        let count = T::of((H * W) as f64);
-        for s in y.iter_mut() {
-            *s = *s / count;
-        }
+        mean_over(x.as_flattened(), y);
     }
 
     /// The gradient of [`GlobalAvgPool2D::forward`], given `dy = ∂L/∂y`:
@@ -38,11 +30,60 @@ impl GlobalAvgPool2D {
         dx: &mut [[[T; C]; W]; H],
     ) {
         const { assert!(H * W > 0, "GlobalAvgPool2D: empty image") };
-        let count = T::of((H * W) as f64);
-        let share = dy.map(|d| d / count);
-        for dx in dx.as_flattened_mut() {
-            *dx = share;
+        spread(dy, dx.as_flattened_mut());
+    }
+}
+
+/// The mean over the `L` steps of each feature (Keras's `GlobalAveragePooling1D`).
+///
+/// # Shapes
+/// - input: `[L][C]`
+/// - output: `[C]`
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GlobalAvgPool1D;
+
+impl GlobalAvgPool1D {
+    /// `y[c] = Σ_t x[t][c] / L`.
+    pub fn forward<T: Scalar, const L: usize, const C: usize>(
+        &self,
+        x: &[[T; C]; L],
+        y: &mut [T; C],
+    ) {
+        const { assert!(L > 0, "GlobalAvgPool1D: empty sequence") };
+        mean_over(x, y);
+    }
+
+    /// The gradient of [`GlobalAvgPool1D::forward`]: `dx[t][c] = dy[c] / L`; overwrites `dx`.
+    pub fn backward<T: Scalar, const L: usize, const C: usize>(
+        &self,
+        dy: &[T; C],
+        dx: &mut [[T; C]; L],
+    ) {
+        const { assert!(L > 0, "GlobalAvgPool1D: empty sequence") };
+        spread(dy, dx);
+    }
+}
+
+/// Each channel's mean over `positions` (pixels or steps, at least one), summed in order.
+fn mean_over<T: Scalar, const C: usize>(positions: &[[T; C]], y: &mut [T; C]) {
+    y.fill(T::zero());
+    for x in positions {
+        for (s, &v) in y.iter_mut().zip(x) {
+            *s = *s + v;
         }
+    }
+    let count = T::of(positions.len() as f64);
+    for s in y.iter_mut() {
+        *s = *s / count;
+    }
+}
+
+/// `dy[c] / positions` to every position of `dx`.
+fn spread<T: Scalar, const C: usize>(dy: &[T; C], dx: &mut [[T; C]]) {
+    let count = T::of(dx.len() as f64);
+    let share = dy.map(|d| d / count);
+    for dx in dx {
+        *dx = share;
     }
 }
 
@@ -71,6 +112,18 @@ mod tests {
         let mut y = [0.0f64];
         GlobalAvgPool2D.forward(&x, &mut y);
         assert_eq!(y, [2.0]);
+    }
+
+    #[test]
+    fn sequences_average_each_feature_over_the_steps() {
+        // 4 steps: feature 0 is (1 + 2 + 3 + 6) / 4 = 3, feature 1 is -8 / 4 = -2.
+        let x = [[1.0f32, 0.0], [2.0, -8.0], [3.0, 0.0], [6.0, 0.0]];
+        let mut y = [0.0f32; 2];
+        GlobalAvgPool1D.forward(&x, &mut y);
+        assert_eq!(y, [3.0, -2.0]);
+        let mut dx = [[f32::NAN; 2]; 4];
+        GlobalAvgPool1D.backward(&[2.0f32, -4.0], &mut dx);
+        assert_eq!(dx, [[0.5, -1.0]; 4]);
     }
 
     #[test]
