@@ -101,6 +101,17 @@ def pools():
     ]
 
 
+def pad_crop():
+    return [
+        layers.ZeroPadding2D(((1, 0), (2, 1))),
+        layers.Conv2D(3, 3, activation="tanh"),
+        layers.Cropping2D(((1, 1), (0, 2))),
+        layers.ZeroPadding2D(),
+        layers.Flatten(),
+        layers.Dense(3),
+    ]
+
+
 def act(name):
     return lambda: [layers.Dense(5, activation=name)]
 
@@ -309,6 +320,10 @@ MODELS = [
               "AvgPool((2, 3), strides = (1, 2), padding = same), MaxPool((2, 1), strides = 1), "
               "AvgPool(2, padding = same)",
          weights=["mix/kernel", "mix/bias"]),
+    dict(name="pad_crop", seed=108, input=(6, 5, 2), layers=pad_crop,
+         kiln="[6, 5, 2] => ZeroPadding2D(((1, 0), (2, 1))), Conv2D(3, 3, tanh), "
+              "Cropping2D(((1, 1), (0, 2))), ZeroPadding2D, Flatten, Dense(3)",
+         weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias"]),
 ] + [
     dict(name=f"act_{a}", seed=200 + i, input=(2, 3, 5), layers=act(a), scale=3.0,
          kiln=f"[2, 3, 5] => Dense(5, {a})",

@@ -200,6 +200,18 @@ fn pools() {
     check::<Pools>(fixture!("pools"));
 }
 
+kiln::model! {
+    struct PadCrop: [6, 5, 2] => <
+        ZeroPadding2D(((1, 0), (2, 1))), Conv2D(3, 3, tanh), Cropping2D(((1, 1), (0, 2))),
+        ZeroPadding2D, Flatten, Dense(3),
+    >
+}
+
+#[test]
+fn pad_crop() {
+    check::<PadCrop>(fixture!("pad_crop"));
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {

@@ -61,6 +61,13 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Zero padding and cropping around a convolution.
+    struct PadCrop<f64>: [4, 5, 1] => <
+        ZeroPadding2D((1, 2)), Conv2D(2, 3, tanh), Cropping2D(((0, 1), (2, 0))), Flatten, Dense(2, softmax),
+    >
+}
+
+kiln::model! {
     /// The 1-D global pools over the steps of a sequence.
     struct SequencePools<f64> {
         input seq: [6, 3];
@@ -295,6 +302,11 @@ fn graph_with_a_residual_add() {
 #[test]
 fn graph_with_global_max_and_average_pools() {
     check::<GlobalPools>(11, Target::Class(0), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn zero_padding_and_cropping() {
+    check::<PadCrop>(13, Target::Class(1), Loss::SparseCategoricalCrossentropy);
 }
 
 #[test]

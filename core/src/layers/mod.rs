@@ -21,6 +21,7 @@ pub mod global_avg_pool;
 pub mod global_max_pool;
 pub mod max_pool2d;
 pub mod merge;
+pub mod pad_crop2d;
 
 pub use avg_pool2d::AvgPool2D;
 pub use conv2d::Conv2D;
@@ -30,6 +31,7 @@ pub use global_avg_pool::{GlobalAvgPool1D, GlobalAvgPool2D};
 pub use global_max_pool::{GlobalMaxPool1D, GlobalMaxPool2D};
 pub use max_pool2d::MaxPool2D;
 pub use merge::Merge;
+pub use pad_crop2d::{Cropping2D, ZeroPadding2D};
 
 #[cfg(test)]
 pub(crate) mod grad_check;

@@ -14,6 +14,7 @@ pub mod dropout;
 pub mod global_pool;
 pub mod merge;
 pub mod nested;
+pub mod pad_crop;
 pub mod pick;
 pub mod pool;
 pub mod reshape;
@@ -34,6 +35,8 @@ pub const LAYERS: &[LayerInfo] = &[
     global_pool::MAX_INFO,
     global_pool::AVG_1D_INFO,
     global_pool::MAX_1D_INFO,
+    pad_crop::PAD_INFO,
+    pad_crop::CROP_INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,
