@@ -3,7 +3,7 @@
 //! sequence (`GlobalAveragePooling1D`, `GlobalMaxPooling1D`). They differ in their kernel, the
 //! rank they take, and what backward needs (the maximum needs its input, the mean does not).
 
-use super::{Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{unary, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
@@ -152,13 +152,7 @@ impl LayerKind for GlobalPool {
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
-        let (k, x_in, b) = (self.kernel(), &cx.x_in, &cx.b);
-        let zeroed = cx.zeroed();
-        let run = quote! {
-            #zeroed
-            #k.forward(#x_in, &mut #b);
-        };
-        cx.parts(run, TokenStream::new(), "linear")
+        unary::forward(&self.kernel(), cx)
     }
 
     fn mode(&self) -> Mode {
@@ -166,27 +160,11 @@ impl LayerKind for GlobalPool {
     }
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
-        let (k, input) = (self.kernel(), &cx.input);
-        let mut p = cx.parts();
-        let (out, dy) = (cx.at(&cx.a), cx.at(&cx.g));
-        p.forward = quote!(#k.forward(#input, &mut #out););
-        p.with_dx = if self.max {
-            quote!(#k.backward(#input, &#dy, d_prev);)
-        } else {
-            quote!(#k.backward(&#dy, d_prev);)
-        };
-        p
+        unary::train(&self.kernel(), cx, self.max)
     }
 
     fn batch(&self, cx: &batch::Cx) -> batch::Parts {
-        assert!(cx.in_run, "per-sample layers are in runs");
-        let (k, x, x_out, ty_out) = (self.kernel(), &cx.x, &cx.x_out, &cx.ty_out);
-        let (mut p, out) = cx.sample_output();
-        p.code = quote! {
-            #k.forward(#x, &mut #out);
-            let #x_out: &#ty_out = &#out;
-        };
-        p
+        unary::batch(&self.kernel(), cx)
     }
 
     fn in_place(&self) -> bool {
@@ -194,11 +172,7 @@ impl LayerKind for GlobalPool {
     }
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
-        let (k, io) = (self.kernel(), &cx.io);
-        quote! {{
-            #io
-            #k.forward(x, y);
-        }}
+        unary::arena(&self.kernel(), cx)
     }
 
     fn fusion(&self) -> Fusion {

@@ -18,6 +18,7 @@ pub mod pad_crop;
 pub mod pick;
 pub mod pool;
 pub mod reshape;
+pub mod unary;
 
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};

@@ -2,7 +2,7 @@
 //! an image, or cut from its edges, Keras's layers of those names. They share the file because
 //! each one's backward is the other's forward.
 
-use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -114,13 +114,7 @@ impl LayerKind for PadCrop {
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
-        let (k, x_in, b) = (self.kernel(), &cx.x_in, &cx.b);
-        let zeroed = cx.zeroed();
-        let run = quote! {
-            #zeroed
-            #k.forward(#x_in, &mut #b);
-        };
-        cx.parts(run, TokenStream::new(), "linear")
+        unary::forward(&self.kernel(), cx)
     }
 
     fn mode(&self) -> Mode {
@@ -128,23 +122,11 @@ impl LayerKind for PadCrop {
     }
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
-        let (k, input) = (self.kernel(), &cx.input);
-        let mut p = cx.parts();
-        let (out, dy) = (cx.at(&cx.a), cx.at(&cx.g));
-        p.forward = quote!(#k.forward(#input, &mut #out););
-        p.with_dx = quote!(#k.backward(&#dy, d_prev););
-        p
+        unary::train(&self.kernel(), cx, false)
     }
 
     fn batch(&self, cx: &batch::Cx) -> batch::Parts {
-        assert!(cx.in_run, "per-sample layers are in runs");
-        let (k, x, x_out, ty_out) = (self.kernel(), &cx.x, &cx.x_out, &cx.ty_out);
-        let (mut p, out) = cx.sample_output();
-        p.code = quote! {
-            #k.forward(#x, &mut #out);
-            let #x_out: &#ty_out = &#out;
-        };
-        p
+        unary::batch(&self.kernel(), cx)
     }
 
     fn in_place(&self) -> bool {
@@ -152,11 +134,7 @@ impl LayerKind for PadCrop {
     }
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
-        let (k, io) = (self.kernel(), &cx.io);
-        quote! {{
-            #io
-            #k.forward(x, y);
-        }}
+        unary::arena(&self.kernel(), cx)
     }
 
     fn fusion(&self) -> Fusion {

@@ -3,7 +3,7 @@
 //! and differ only in the `kiln_core` kernel they call.
 
 use super::{
-    p, Arity, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, Window, NAME,
+    p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, Window, NAME,
 };
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
@@ -128,13 +128,7 @@ impl LayerKind for Pool {
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
-        let (k, x_in, b) = (self.kernel(cx.s), &cx.x_in, &cx.b);
-        let zeroed = cx.zeroed();
-        let run = quote! {
-            #zeroed
-            #k.forward(#x_in, &mut #b);
-        };
-        cx.parts(run, TokenStream::new(), "linear")
+        unary::forward(&self.kernel(cx.s), cx)
     }
 
     fn mode(&self) -> Mode {
@@ -142,23 +136,11 @@ impl LayerKind for Pool {
     }
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
-        let (k, input) = (self.kernel(cx.s), &cx.input);
-        let mut p = cx.parts();
-        let (out, dy) = (cx.at(&cx.a), cx.at(&cx.g));
-        p.forward = quote!(#k.forward(#input, &mut #out););
-        p.with_dx = quote!(#k.backward(#input, &#dy, d_prev););
-        p
+        unary::train(&self.kernel(cx.s), cx, true)
     }
 
     fn batch(&self, cx: &batch::Cx) -> batch::Parts {
-        assert!(cx.in_run, "per-sample layers are in runs");
-        let (k, x, x_out, ty_out) = (self.kernel(cx.s), &cx.x, &cx.x_out, &cx.ty_out);
-        let (mut p, out) = cx.sample_output();
-        p.code = quote! {
-            #k.forward(#x, &mut #out);
-            let #x_out: &#ty_out = &#out;
-        };
-        p
+        unary::batch(&self.kernel(cx.s), cx)
     }
 
     fn in_place(&self) -> bool {
@@ -166,11 +148,7 @@ impl LayerKind for Pool {
     }
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
-        let (k, io) = (self.kernel(cx.s), &cx.io);
-        quote! {{
-            #io
-            #k.forward(x, y);
-        }}
+        unary::arena(&self.kernel(cx.s), cx)
     }
 
     fn fusion(&self) -> Fusion {
