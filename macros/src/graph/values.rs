@@ -168,49 +168,40 @@ pub fn size2(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<(us
 /// `ZeroPadding2D`'s `padding` or `Cropping2D`'s `cropping`, in Keras's three forms: `n` (every
 /// side), `(rows, columns)` (each on both sides), or `((top, bottom), (left, right))`.
 pub fn sides(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<[(usize, usize); 2]> {
-    let forms = "an integer, `(rows, columns)` or `((top, bottom), (left, right))`";
-    let nonneg = |e: &Expr, errs: &mut Errors| match int_of(e) {
-        Some(v) if v >= 0 => Some(v as usize),
-        _ => {
+    let side = |e: &Expr, errs: &mut Errors| nonneg(e, what, label, errs).map(|v| v as usize);
+    let (rows, cols) = both(e, what, label, errs, |e, errs| {
+        both(e, what, label, errs, side)
+    })?;
+    Some([rows, cols])
+}
+
+/// Either level of [`sides`]: a pair `(a, b)` of what `one` reads, or one value for both.
+fn both<T>(
+    e: &Expr,
+    what: &str,
+    label: &str,
+    errs: &mut Errors,
+    one: impl Fn(&Expr, &mut Errors) -> Option<T>,
+) -> Option<(T, T)>
+where
+    T: Copy,
+{
+    match e {
+        Expr::Tuple(t) if t.elems.len() == 2 => {
+            let (a, b) = (one(&t.elems[0], errs), one(&t.elems[1], errs));
+            Some((a?, b?))
+        }
+        Expr::Tuple(_) => {
             errs.at(
                 e,
                 format!(
-                    "{label}: `{what}` takes non-negative integer literals, got `{}`",
+                    "{label}: `{what}` is an integer, `(rows, columns)` or `((top, bottom), (left, right))`, got `{}`",
                     shown(e)
                 ),
             );
             None
         }
-    };
-    let pair = |e: &Expr, errs: &mut Errors| -> Option<(usize, usize)> {
-        match e {
-            Expr::Tuple(t) if t.elems.len() == 2 => {
-                let (a, b) = (nonneg(&t.elems[0], errs), nonneg(&t.elems[1], errs));
-                Some((a?, b?))
-            }
-            Expr::Tuple(_) => {
-                errs.at(
-                    e,
-                    format!("{label}: `{what}` is {forms}, got `{}`", shown(e)),
-                );
-                None
-            }
-            _ => nonneg(e, errs).map(|v| (v, v)),
-        }
-    };
-    match e {
-        Expr::Tuple(t) if t.elems.len() == 2 => {
-            let (rows, cols) = (pair(&t.elems[0], errs), pair(&t.elems[1], errs));
-            Some([rows?, cols?])
-        }
-        Expr::Tuple(_) => {
-            errs.at(
-                e,
-                format!("{label}: `{what}` is {forms}, got `{}`", shown(e)),
-            );
-            None
-        }
-        _ => nonneg(e, errs).map(|v| [(v, v), (v, v)]),
+        _ => one(e, errs).map(|v| (v, v)),
     }
 }
 
