@@ -112,6 +112,18 @@ def pad_crop():
     ]
 
 
+def conv1d():
+    return [
+        layers.Conv1D(4, 3, activation="relu"),
+        layers.Conv1D(5, 2, strides=2, padding="same", activation="tanh"),
+        layers.MaxPooling1D(2),
+        layers.Conv1D(3, 3, padding="causal"),
+        layers.AveragePooling1D(2, strides=1, padding="same"),
+        layers.Flatten(),
+        layers.Dense(3),
+    ]
+
+
 def act(name):
     return lambda: [layers.Dense(5, activation=name)]
 
@@ -324,6 +336,12 @@ MODELS = [
          kiln="[6, 5, 2] => ZeroPadding2D(((1, 0), (2, 1))), Conv2D(3, 3, tanh), "
               "Cropping2D(((1, 1), (0, 2))), ZeroPadding2D, Flatten, Dense(3)",
          weights=["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias"]),
+    dict(name="conv1d", seed=109, input=(16, 3), layers=conv1d,
+         kiln="[16, 3] => Conv1D(4, 3, relu), Conv1D(5, 2, tanh, strides = 2, padding = same), "
+              "MaxPooling1D(2), Conv1D(3, 3, padding = causal), "
+              "AveragePooling1D(2, strides = 1, padding = same), Flatten, Dense(3)",
+         weights=["conv1d/kernel", "conv1d/bias", "conv1d_1/kernel", "conv1d_1/bias",
+                  "conv1d_2/kernel", "conv1d_2/bias", "dense/kernel", "dense/bias"]),
 ] + [
     dict(name=f"act_{a}", seed=200 + i, input=(2, 3, 5), layers=act(a), scale=3.0,
          kiln=f"[2, 3, 5] => Dense(5, {a})",

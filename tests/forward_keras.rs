@@ -212,6 +212,20 @@ fn pad_crop() {
     check::<PadCrop>(fixture!("pad_crop"));
 }
 
+kiln::model! {
+    /// Conv1D in its three paddings, with strides, and both 1-D window pools.
+    struct Conv1d: [16, 3] => <
+        Conv1D(4, 3, relu), Conv1D(5, 2, tanh, strides = 2, padding = same),
+        MaxPooling1D(2), Conv1D(3, 3, padding = causal),
+        AveragePooling1D(2, strides = 1, padding = same), Flatten, Dense(3),
+    >
+}
+
+#[test]
+fn conv1d() {
+    check::<Conv1d>(fixture!("conv1d"));
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {

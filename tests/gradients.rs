@@ -68,6 +68,16 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Conv1D first (no input gradient) and later (with one), in each padding, and the 1-D
+    /// window pools.
+    struct Sequence1d<f64>: [11, 2] => <
+        Conv1D(3, 3, tanh, padding = causal), MaxPooling1D(2, strides = 1),
+        Conv1D(4, 2, sigmoid, strides = 2, padding = same), AveragePooling1D(3, strides = 2, padding = same),
+        Conv1D(2, 2), Flatten, Dense(2, softmax),
+    >
+}
+
+kiln::model! {
     /// The 1-D global pools over the steps of a sequence.
     struct SequencePools<f64> {
         input seq: [6, 3];
@@ -307,6 +317,11 @@ fn graph_with_global_max_and_average_pools() {
 #[test]
 fn zero_padding_and_cropping() {
     check::<PadCrop>(13, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn conv1d_and_the_1d_window_pools() {
+    check::<Sequence1d>(14, Target::Class(0), Loss::SparseCategoricalCrossentropy);
 }
 
 #[test]

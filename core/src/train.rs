@@ -3,7 +3,7 @@
 //! buffers the caller owns, so a training step allocates nothing.
 
 use crate::init::Rng;
-use crate::layers::{Conv2D, Dense};
+use crate::layers::{Conv1D, Conv2D, Dense};
 use crate::losses::Fused;
 use crate::model::Model;
 use crate::scalar::Scalar;
@@ -174,6 +174,18 @@ unsafe impl<
         const PL: usize,
         const B: bool,
     > Flat<T> for Conv2D<T, KH, KW, CI, CO, SH, SW, PT, PL, B>
+{
+}
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<
+        T: Scalar,
+        const K: usize,
+        const CI: usize,
+        const CO: usize,
+        const S: usize,
+        const PT: usize,
+        const B: bool,
+    > Flat<T> for Conv1D<T, K, CI, CO, S, PT, B>
 {
 }
 

@@ -143,7 +143,7 @@ pub fn describe(s: &[usize]) -> String {
 }
 
 /// The `Reshape` that would turn `s` into an image, for messages.
-fn to_image_hint(s: &[usize]) -> String {
+pub fn to_image_hint(s: &[usize]) -> String {
     match s {
         [n] => {
             let r = (*n as f64).sqrt().round() as usize;
@@ -168,5 +168,6 @@ pub fn window(size: usize, k: usize, stride: usize, padding: Padding) -> Option<
             let total = ((out - 1) * stride + k).saturating_sub(size);
             Some((out, total / 2))
         }
+        Padding::Causal => Some(((size - 1) / stride + 1, k - 1)),
     }
 }

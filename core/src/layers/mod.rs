@@ -14,6 +14,7 @@
 //! element type's [`Kernels`](crate::kernels::Kernels) methods.
 
 pub mod avg_pool2d;
+pub mod conv1d;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
@@ -22,8 +23,10 @@ pub mod global_max_pool;
 pub mod max_pool2d;
 pub mod merge;
 pub mod pad_crop2d;
+pub mod pool1d;
 
 pub use avg_pool2d::AvgPool2D;
+pub use conv1d::Conv1D;
 pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
@@ -32,6 +35,7 @@ pub use global_max_pool::{GlobalMaxPool1D, GlobalMaxPool2D};
 pub use max_pool2d::MaxPool2D;
 pub use merge::Merge;
 pub use pad_crop2d::{Cropping2D, ZeroPadding2D};
+pub use pool1d::{AvgPool1D, MaxPool1D};
 
 #[cfg(test)]
 pub(crate) mod grad_check;

@@ -58,13 +58,20 @@ impl<'a> Args<'a> {
             .unwrap_or(true)
     }
 
-    /// `padding`, `valid` when not given.
-    pub fn padding(&self, errs: &mut Errors) -> Padding {
+    /// `padding`, `valid` when not given; `causal` is accepted only when `causal`.
+    pub fn padding(&self, causal: bool, errs: &mut Errors) -> Padding {
         self.get("padding")
             .map_or(Some(Padding::Valid), |e| {
-                values::padding(e, &self.label, errs)
+                values::padding(e, causal, &self.label, errs)
             })
             .unwrap_or(Padding::Valid)
+    }
+
+    /// A 1-D size parameter (`3` or `(3,)`), `default` when not given.
+    pub fn size1(&self, name: &str, default: usize, errs: &mut Errors) -> usize {
+        self.get(name)
+            .map_or(Some(default), |e| values::size1(e, name, &self.label, errs))
+            .unwrap_or(default)
     }
 
     /// A `(height, width)` parameter (one number means both), `default` when not given.

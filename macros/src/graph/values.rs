@@ -239,24 +239,91 @@ pub fn activation(e: &Expr, strides_hint: bool, label: &str, errs: &mut Errors) 
     }
 }
 
-pub fn padding(e: &Expr, label: &str, errs: &mut Errors) -> Option<Padding> {
+/// `padding`: `valid` or `same`, and `causal` too when `causal` (Conv1D).
+pub fn padding(e: &Expr, causal: bool, label: &str, errs: &mut Errors) -> Option<Padding> {
     const KINDS: &str = "padding is `valid` (none: the output shrinks by the window's size) \
                          or `same` (zeros around the input: with strides 1 the output keeps its size)";
+    const CAUSAL: &str =
+        ", or `causal` (zeros before the sequence only, so a step sees no later one)";
+    let kinds = if causal {
+        format!("{KINDS}{CAUSAL}")
+    } else {
+        KINDS.to_string()
+    };
     match word_of(e).as_deref() {
         Some("valid") => Some(Padding::Valid),
         Some("same") => Some(Padding::Same),
+        Some("causal") if causal => Some(Padding::Causal),
+        Some("causal") => {
+            errs.at(
+                e,
+                format!("{label}: `causal` padding is for sequences (Conv1D) only\n  {kinds}"),
+            );
+            None
+        }
         Some(w) => {
+            let known: &[&str] = if causal {
+                &["valid", "same", "causal"]
+            } else {
+                &["valid", "same"]
+            };
             errs.at(
                 e,
                 format!(
-                    "{label}: unknown padding `{w}`{}\n  {KINDS}",
-                    did_you_mean(w, ["valid", "same"])
+                    "{label}: unknown padding `{w}`{}\n  {kinds}",
+                    did_you_mean(w, known.iter().copied())
                 ),
             );
             None
         }
         None => {
-            errs.at(e, format!("{label}: {KINDS}; got `{}`", shown(e)));
+            errs.at(e, format!("{label}: {kinds}; got `{}`", shown(e)));
+            None
+        }
+    }
+}
+
+/// A 1-D size (`kernel_size`, `pool_size`, `strides` of Conv1D and the 1-D pools): an integer
+/// or Keras's one-element tuple, `3` or `(3,)`.
+pub fn size1(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<usize> {
+    let meaning = if what == "strides" {
+        "the step between windows"
+    } else {
+        "the window's length in steps"
+    };
+    let one = match e {
+        Expr::Tuple(t) if t.elems.len() == 1 => &t.elems[0],
+        Expr::Tuple(t) => {
+            errs.at(
+                e,
+                format!(
+                    "{label}: `{what}` ({meaning}) is one integer on a sequence, got {} values; \
+                     a window spans all of a step's features",
+                    t.elems.len()
+                ),
+            );
+            return None;
+        }
+        _ => e,
+    };
+    match int_of(one) {
+        Some(v) if v >= 1 => Some(v as usize),
+        Some(v) => {
+            errs.at(
+                e,
+                format!("{label}: `{what}` ({meaning}) must be at least 1, got {v}"),
+            );
+            None
+        }
+        None => {
+            errs.at(
+                e,
+                format!(
+                    "{label}: `{what}` ({meaning}) must be a positive integer literal, e.g. `{what} = 3`, got `{}`{}",
+                    shown(e),
+                    literal_note(e)
+                ),
+            );
             None
         }
     }

@@ -45,7 +45,7 @@ fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
         filters: args.count("filters", errs).unwrap_or(1),
         kernel: args.size2("kernel_size", errs).unwrap_or((1, 1)),
         strides: args.pair("strides", (1, 1), errs),
-        padding: args.padding(errs),
+        padding: args.padding(false, errs),
         // Keras's third positional argument is the strides, kiln's the activation: say so.
         act: args.activation(errs, true),
         bias: args.use_bias(errs),

@@ -8,6 +8,7 @@
 //! in `core/src/layers/`, and one line in [`LAYERS`].
 
 pub mod activation;
+pub mod conv1d;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
@@ -30,8 +31,11 @@ use proc_macro2::TokenStream;
 pub const LAYERS: &[LayerInfo] = &[
     dense::INFO,
     conv2d::INFO,
+    conv1d::INFO,
     pool::MAX_INFO,
     pool::AVG_INFO,
+    pool::MAX_1D_INFO,
+    pool::AVG_1D_INFO,
     global_pool::AVG_INFO,
     global_pool::MAX_INFO,
     global_pool::AVG_1D_INFO,
@@ -114,6 +118,8 @@ pub fn layer_spellings() -> impl Iterator<Item = &'static str> {
 pub enum Padding {
     Valid,
     Same,
+    /// Conv1D's: `kernel − 1` zero steps before the sequence, none after.
+    Causal,
 }
 
 /// An activation: its Keras name and the `kiln_core::activations` type that computes it.

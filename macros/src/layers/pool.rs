@@ -1,6 +1,7 @@
 //! `MaxPool(pool_size[, strides[, padding]])` and `AvgPool(…)`: Keras's `MaxPooling2D` and
-//! `AveragePooling2D`. One file for both: they share arguments, shape rule and window code,
-//! and differ only in the `kiln_core` kernel they call.
+//! `AveragePooling2D`, and their 1-D forms on sequences, `MaxPooling1D` and
+//! `AveragePooling1D`. One file for the four: they share arguments, shape rule and window
+//! code, and differ only in the `kiln_core` kernel they call.
 
 use super::{
     p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, Window, NAME,
@@ -9,7 +10,7 @@ use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
-use crate::shapes::{fmt_shape, window, ShapeCx, Step};
+use crate::shapes::{fmt_shape, to_image_hint, window, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -28,7 +29,7 @@ pub const MAX_INFO: LayerInfo = LayerInfo {
     variadic: false,
     arity: Arity::One,
     usage: "MaxPool(pool_size[, strides[, padding]]), e.g. `MaxPool(2)`",
-    build: |args, errs| build(true, args, errs),
+    build: |args, errs| build(true, false, args, errs),
 };
 
 pub const AVG_INFO: LayerInfo = LayerInfo {
@@ -39,30 +40,70 @@ pub const AVG_INFO: LayerInfo = LayerInfo {
     variadic: false,
     arity: Arity::One,
     usage: "AvgPool(pool_size[, strides[, padding]]), e.g. `AvgPool(2)`",
-    build: |args, errs| build(false, args, errs),
+    build: |args, errs| build(false, false, args, errs),
+};
+
+pub const MAX_1D_INFO: LayerInfo = LayerInfo {
+    spellings: &["MaxPool1D", "MaxPooling1D"],
+    keras_class: "MaxPooling1D",
+    auto_name: "max_pooling1d",
+    params: PARAMS,
+    variadic: false,
+    arity: Arity::One,
+    usage: "MaxPool1D(pool_size[, strides[, padding]]), e.g. `MaxPool1D(2)`",
+    build: |args, errs| build(true, true, args, errs),
+};
+
+pub const AVG_1D_INFO: LayerInfo = LayerInfo {
+    spellings: &["AvgPool1D", "AveragePooling1D"],
+    keras_class: "AveragePooling1D",
+    auto_name: "average_pooling1d",
+    params: PARAMS,
+    variadic: false,
+    arity: Arity::One,
+    usage: "AvgPool1D(pool_size[, strides[, padding]]), e.g. `AvgPool1D(2)`",
+    build: |args, errs| build(false, true, args, errs),
 };
 
 pub struct Pool {
     pub max: bool,
+    /// Over a sequence's steps (`[steps, features]`, the `.1` sizes 1), not an image.
+    pub seq: bool,
     pub pool: (usize, usize),
     /// Keras's default: the pool size.
     pub strides: (usize, usize),
     pub padding: Padding,
 }
 
-fn build(max: bool, args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
-    let pool = args.pair("pool_size", (2, 2), errs);
+fn build(max: bool, seq: bool, args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
+    let (pool, strides) = if seq {
+        let pool = args.size1("pool_size", 2, errs);
+        ((pool, 1), (args.size1("strides", pool, errs), 1))
+    } else {
+        let pool = args.pair("pool_size", (2, 2), errs);
+        (pool, args.pair("strides", pool, errs))
+    };
     Box::new(Pool {
         max,
+        seq,
         pool,
-        strides: args.pair("strides", pool, errs),
-        padding: args.padding(errs),
+        strides,
+        padding: args.padding(false, errs),
     })
 }
 
 impl Pool {
-    /// The kernel, every size a literal: `MaxPool2D::<2, 2, 2, 2, 0, 0>`.
+    /// The kernel, every size a literal: `MaxPool2D::<2, 2, 2, 2, 0, 0>`, `MaxPool1D::<2, 2, 0>`.
     fn kernel(&self, s: &Step) -> TokenStream {
+        if self.seq {
+            let [p, st, pt] = [self.pool.0, self.strides.0, s.pad.0].map(lit);
+            let k = if self.max {
+                quote!(MaxPool1D)
+            } else {
+                quote!(AvgPool1D)
+            };
+            return quote!(::kiln::core::layers::#k::<#p, #st, #pt>);
+        }
         let [ph, pw, sh, sw, pt, pl] = [
             self.pool.0,
             self.pool.1,
@@ -81,9 +122,54 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// The 1-D shape rule: `[steps, features]` to `[pooled steps, features]`.
+    fn infer_1d(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
+        let &[l, c] = input else {
+            let name = if self.max {
+                "MaxPooling2D"
+            } else {
+                "AveragePooling2D"
+            };
+            let fix = match input {
+                [_, _, _] => format!("to pool an image, use `{name}`"),
+                _ => "add `Reshape(steps, features)` before it".to_string(),
+            };
+            return Err(cx.need_sequence(input, &fix));
+        };
+        let (p, st) = (self.pool.0, self.strides.0);
+        let Some((ol, pt)) = window(l, p, st, self.padding) else {
+            return Err(format!(
+                "{}: its pool of {p} steps is longer than the {l} steps of {} it receives from {} \
+                 with `padding = valid`, so its output would be empty; use a pool of at most {l}, or `padding = same`{}",
+                cx.label,
+                fmt_shape(input),
+                cx.from,
+                cx.or_less()
+            ));
+        };
+        Ok(cx.step(input, vec![ol, c], 0, (pt, 0)))
+    }
+}
+
 impl LayerKind for Pool {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
+        if self.seq {
+            return self.infer_1d(input, cx);
+        }
         let &[h, w, c] = input else {
+            if let [_, _] = input {
+                let name = if self.max {
+                    "MaxPooling1D"
+                } else {
+                    "AveragePooling1D"
+                };
+                let fix = format!(
+                    "to pool a sequence's steps, use `{name}`; to pool it as an image, {}",
+                    to_image_hint(input)
+                );
+                return Err(cx.need_image(input, &fix));
+            }
             return Err(cx.need_image(input, ""));
         };
         let (ph, pw) = self.pool;
@@ -152,6 +238,9 @@ impl LayerKind for Pool {
     }
 
     fn fusion(&self) -> Fusion {
+        if self.seq {
+            return Fusion::None;
+        }
         Fusion::Pool(Window {
             max: self.max,
             pool: self.pool,
@@ -159,7 +248,10 @@ impl LayerKind for Pool {
         })
     }
 
-    fn int8(&self, _: &int8::Check) -> int8::Role {
+    fn int8(&self, cx: &int8::Check) -> int8::Role {
+        if self.seq {
+            return int8::Role::Unsupported(cx.no_kernel());
+        }
         int8::Role::Pool
     }
 
@@ -191,6 +283,9 @@ impl LayerKind for Pool {
     }
 
     fn quant_role(&self) -> QuantRole {
+        if self.seq {
+            return QuantRole::Unsupported;
+        }
         QuantRole::PassThrough
     }
 }

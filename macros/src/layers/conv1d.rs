@@ -1,0 +1,204 @@
+//! `Conv1D(filters, kernel_size[, activation])`: a 1-D convolution along a sequence's steps,
+//! Keras's `Conv1D` (`valid`, `same` or `causal` padding, strides, bias). It runs on the
+//! Conv2D kernels, as a `kernel_size × 1` window over a one-column image.
+
+use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use crate::diagnostics::Errors;
+use crate::emit::types::lit;
+use crate::emit::{batch, forward, infer, int8, train};
+use crate::graph::args::Args;
+use crate::graph::values;
+use crate::shapes::{fmt_shape, window, ShapeCx, Step};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub const INFO: LayerInfo = LayerInfo {
+    spellings: &["Conv1D", "Convolution1D"],
+    keras_class: "Conv1D",
+    auto_name: "conv1d",
+    params: &[
+        p("filters", true, true),
+        p("kernel_size", true, true),
+        p("activation", true, false),
+        p("strides", false, false),
+        p("padding", false, false),
+        p("dilation_rate", false, false),
+        p("use_bias", false, false),
+        NAME,
+    ],
+    variadic: false,
+    arity: Arity::One,
+    usage: "Conv1D(filters, kernel_size[, activation]), e.g. `Conv1D(16, 3, relu)`",
+    build,
+};
+
+pub struct Conv1D {
+    pub filters: usize,
+    pub kernel: usize,
+    pub strides: usize,
+    pub padding: super::Padding,
+    pub act: Act,
+    pub bias: bool,
+}
+
+fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
+    if let Some(e) = args.get("dilation_rate") {
+        if let Some(d) = values::size1(e, "dilation_rate", &args.label, errs) {
+            if d != 1 {
+                errs.at(
+                    e,
+                    format!(
+                        "{}: `dilation_rate = {d}` is not supported yet; kiln's Conv1D is undilated \
+                         (`dilation_rate = 1`). A stack of undilated layers or a longer kernel widens the view instead",
+                        args.label
+                    ),
+                );
+            }
+        }
+    }
+    Box::new(Conv1D {
+        filters: args.count("filters", errs).unwrap_or(1),
+        kernel: args
+            .get("kernel_size")
+            .and_then(|e| values::size1(e, "kernel_size", &args.label, errs))
+            .unwrap_or(1),
+        strides: args.size1("strides", 1, errs),
+        padding: args.padding(true, errs),
+        act: args.activation(errs, true),
+        bias: args.use_bias(errs),
+    })
+}
+
+impl Conv1D {
+    /// The `kiln_core` layer type, every size a literal.
+    fn ty(&self, t: &TokenStream, s: &Step) -> TokenStream {
+        let [k, ci, co, st, pt] =
+            [self.kernel, s.input[1], self.filters, self.strides, s.pad.0].map(lit);
+        let bias = self.bias;
+        quote!(::kiln::core::layers::Conv1D<#t, #k, #ci, #co, #st, #pt, #bias>)
+    }
+}
+
+impl LayerKind for Conv1D {
+    fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
+        let &[l, c] = input else {
+            let fix = match input {
+                [_, _, _] => "to convolve an image, use `Conv2D`".to_string(),
+                _ => "add `Reshape(steps, features)` before it".to_string(),
+            };
+            return Err(cx.need_sequence(input, &fix));
+        };
+        let k = self.kernel;
+        let Some((ol, pt)) = window(l, k, self.strides, self.padding) else {
+            return Err(format!(
+                "{}: its kernel of {k} steps is longer than the {l} steps of {} it receives from {} \
+                 with `padding = valid`; use a kernel of at most {l}, or `padding = same` or `causal`{}",
+                cx.label,
+                fmt_shape(input),
+                cx.from,
+                cx.or_less()
+            ));
+        };
+        let params = k * c * self.filters + if self.bias { self.filters } else { 0 };
+        Ok(cx.step(input, vec![ol, self.filters], params, (pt, 0)))
+    }
+
+    fn output_alone(&self, _: &ShapeCx) -> Option<Vec<usize>> {
+        None
+    }
+
+    fn is_broken(&self, _: &ShapeCx) -> bool {
+        false
+    }
+
+    fn field_type(&self, t: &TokenStream, s: &Step) -> Option<TokenStream> {
+        Some(self.ty(t, s))
+    }
+
+    fn weights(&self, s: &Step) -> Vec<Weight> {
+        vec![
+            Weight {
+                name: "kernel",
+                shape: vec![self.kernel, s.input[1], self.filters],
+                stored: true,
+            },
+            Weight {
+                name: "bias",
+                shape: vec![self.filters],
+                stored: self.bias,
+            },
+        ]
+    }
+
+    fn embedded_type(&self) -> Result<Option<TokenStream>, &'static str> {
+        Ok(Some(quote!(Conv1D)))
+    }
+
+    fn forward(&self, cx: &forward::Cx) -> forward::Parts {
+        let (f, x_in, b) = (&cx.field, &cx.x_in, &cx.b);
+        let zeroed = cx.zeroed();
+        let run = quote! {
+            #zeroed
+            self.#f.forward(#x_in, &mut #b);
+        };
+        cx.parts(run, cx.act_on(&self.act, self.filters), self.act.name)
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Sample
+    }
+
+    fn train(&self, cx: &train::Cx) -> train::Parts {
+        let (f, input) = (&cx.field, &cx.input);
+        let mut p = cx.parts();
+        let target = cx.at(cx.target(&self.act));
+        p.forward = quote!(self.#f.forward(#input, &mut #target););
+        if self.act.name != "linear" {
+            cx.activated(&mut p, &self.act);
+        }
+        let field_ty = self.ty(&cx.t, cx.s);
+        let dy = cx.at(&cx.g);
+        p.with_dx = quote!(self.#f.backward(#input, &#dy, d_prev, &mut grads.#f););
+        p.params_only = quote!(<#field_ty>::backward_params(#input, &#dy, &mut grads.#f););
+        p
+    }
+
+    fn batch(&self, cx: &batch::Cx) -> batch::Parts {
+        assert!(cx.in_run, "per-sample layers are in runs");
+        let (f, x, x_out, ty_out) = (&cx.field, &cx.x, &cx.x_out, &cx.ty_out);
+        let (mut p, out) = cx.sample_output();
+        let act = cx.apply_act(&self.act, self.filters, cx.one(&out));
+        p.code = quote! {
+            self.#f.forward(#x, &mut #out);
+            #act
+            let #x_out: &#ty_out = &#out;
+        };
+        p
+    }
+
+    fn in_place(&self) -> bool {
+        false
+    }
+
+    fn arena(&self, cx: &infer::Cx) -> TokenStream {
+        let (f, io) = (&cx.field, &cx.io);
+        let act = cx.act_in_place(&self.act, self.filters);
+        quote! {{ #io self.#f.forward(x, y); #act }}
+    }
+
+    fn fusion(&self) -> Fusion {
+        Fusion::None
+    }
+
+    fn int8(&self, cx: &int8::Check) -> int8::Role {
+        int8::Role::Unsupported(cx.no_kernel())
+    }
+
+    fn int8_code(&self, _: &int8::Cx) -> int8::Code {
+        unreachable!("Conv1D has no int8 kernel yet")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Unsupported
+    }
+}
