@@ -21,7 +21,7 @@ so that Keras's automatic layer names restart at `dense`, `conv2d`, ... for each
 layers are created in the order kiln's functional form writes them (a callee before its
 arguments, as Python evaluates `layers.Dense(3)(layers.Flatten()(x))`), so both name them alike.
 All weights are set to seeded random values (`np.random.default_rng(seed)`: kernels normal * 0.5,
-biases normal * 0.1, drawn layer by layer in `model.layers` order, kernel before bias; a shared
+biases and normalization betas normal * 0.1, normalization gammas 1 + normal * 0.3, drawn layer by layer in `model.layers` order, kernel before bias; a shared
 layer's weights once), then three input samples are drawn from the same generator (normal * 1.5,
 times the spec's `scale`: 3.0 for the act_* family, 0.2 for graph_residual) and run through
 `model(x, training=False)` in float32.
@@ -120,6 +120,28 @@ def conv1d():
         layers.Conv1D(3, 3, padding="causal"),
         layers.AveragePooling1D(2, strides=1, padding="same"),
         layers.Flatten(),
+        layers.Dense(3),
+    ]
+
+
+def upsampling():
+    return [
+        layers.Conv2D(3, 2, activation="tanh"),
+        layers.UpSampling2D((2, 3)),
+        layers.Conv2D(2, 3),
+        layers.UpSampling2D(),
+        layers.Flatten(),
+        layers.Dense(3),
+    ]
+
+
+def layer_norm():
+    return [
+        layers.Conv2D(4, 2, activation="tanh"),
+        layers.LayerNormalization(),
+        layers.Flatten(),
+        layers.Dense(6),
+        layers.LayerNormalization(epsilon=1e-5),
         layers.Dense(3),
     ]
 
@@ -342,6 +364,18 @@ MODELS = [
               "AveragePooling1D(2, strides = 1, padding = same), Flatten, Dense(3)",
          weights=["conv1d/kernel", "conv1d/bias", "conv1d_1/kernel", "conv1d_1/bias",
                   "conv1d_2/kernel", "conv1d_2/bias", "dense/kernel", "dense/bias"]),
+    dict(name="upsampling", seed=110, input=(3, 4, 2), layers=upsampling,
+         kiln="[3, 4, 2] => Conv2D(3, 2, tanh), UpSampling2D((2, 3)), Conv2D(2, 3), "
+              "UpSampling2D, Flatten, Dense(3)",
+         weights=["conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias",
+                  "dense/kernel", "dense/bias"]),
+    dict(name="layer_norm", seed=111, input=(3, 4, 2), layers=layer_norm,
+         kiln="[3, 4, 2] => Conv2D(4, 2, tanh), LayerNormalization, Flatten, Dense(6), "
+              "LayerNormalization(epsilon = 1e-5), Dense(3)",
+         weights=["conv2d/kernel", "conv2d/bias", "layer_normalization/gamma",
+                  "layer_normalization/beta", "dense/kernel", "dense/bias",
+                  "layer_normalization_1/gamma", "layer_normalization_1/beta",
+                  "dense_1/kernel", "dense_1/bias"]),
 ] + [
     dict(name=f"act_{a}", seed=200 + i, input=(2, 3, 5), layers=act(a), scale=3.0,
          kiln=f"[2, 3, 5] => Dense(5, {a})",
@@ -423,8 +457,10 @@ def build(spec, write=True):
         for w in layer.weights:
             if w.name == "kernel":
                 v = rng.standard_normal(w.shape) * 0.5
-            elif w.name == "bias":
+            elif w.name in ("bias", "beta"):
                 v = rng.standard_normal(w.shape) * 0.1
+            elif w.name == "gamma":
+                v = 1.0 + rng.standard_normal(w.shape) * 0.3
             else:
                 raise RuntimeError(f"unexpected weight {w.path}")
             v = v.astype("float32")
@@ -558,7 +594,8 @@ def main():
         "",
         "Each `<name>.safetensors` holds, all float32: every weight as `<keras layer name>/kernel`"
         " or `/bias` in Keras's layouts (Dense `[in, out]`, Conv2D `[kh, kw, in, out]`), set from"
-        " `np.random.default_rng(seed)` (kernels normal × 0.5, biases normal × 0.1, drawn layer by"
+        " `np.random.default_rng(seed)` (kernels normal × 0.5, biases and betas normal × 0.1,"
+        " gammas 1 + normal × 0.3, drawn layer by"
         " layer, kernel first); `__input__` `[3, *input]`, three samples drawn next from the same"
         " generator (normal × 1.5; × 3.0 more for `act_*`, × 0.2 for `graph_residual`, whose"
         " softmax would saturate otherwise); `__output__` `[3, *output]`,"

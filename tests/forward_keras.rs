@@ -226,6 +226,33 @@ fn conv1d() {
     check::<Conv1d>(fixture!("conv1d"));
 }
 
+kiln::model! {
+    /// Nearest-neighbour upsampling, by a pair and by Keras's default 2.
+    struct Upsampling: [3, 4, 2] => <
+        Conv2D(3, 2, tanh), UpSampling2D((2, 3)), Conv2D(2, 3), UpSampling2D, Flatten, Dense(3),
+    >
+}
+
+#[test]
+fn upsampling() {
+    check::<Upsampling>(fixture!("upsampling"));
+}
+
+kiln::model! {
+    /// Layer normalization over an image's channels and over a vector, at two epsilons.
+    struct LayerNorm: [3, 4, 2] => <
+        Conv2D(4, 2, tanh), LayerNormalization, Flatten, Dense(6),
+        LayerNormalization(epsilon = 1e-5), Dense(3),
+    >
+}
+
+#[test]
+fn layer_norm() {
+    check::<LayerNorm>(fixture!("layer_norm"));
+    // gamma and beta per normalized feature, as Keras's summary counts them.
+    assert_eq!(<LayerNorm as Model>::PARAMS, 36 + 2 * 4 + 150 + 2 * 6 + 21);
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {

@@ -78,6 +78,29 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Upsampling between convolutions, so its backward feeds one.
+    struct Upsample<f64>: [3, 3, 2] => <
+        Conv2D(2, 2, tanh), UpSampling2D((2, 3)), Conv2D(2, 3, sigmoid), Flatten, Dense(2, softmax),
+    >
+}
+
+kiln::model! {
+    /// LayerNormalization first, over a sequence's features, and after a Dense at another epsilon.
+    struct LayerNorms<f64>: [3, 4] => <
+        LayerNormalization, Dense(5, tanh), LayerNormalization(epsilon = 1e-2), Flatten, Dense(2, softmax),
+    >
+}
+
+kiln::model! {
+    /// A pre-norm residual block: LayerNormalization reads the sum of two paths.
+    struct NormResidual<f64> {
+        input x: [6];
+        let h = Dense(6, tanh)(LayerNormalization(x));
+        output y = Dense(3, softmax)(LayerNormalization(Add(x, h)));
+    }
+}
+
+kiln::model! {
     /// The 1-D global pools over the steps of a sequence.
     struct SequencePools<f64> {
         input seq: [6, 3];
@@ -322,6 +345,25 @@ fn zero_padding_and_cropping() {
 #[test]
 fn conv1d_and_the_1d_window_pools() {
     check::<Sequence1d>(14, Target::Class(0), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn upsampling_between_convolutions() {
+    check::<Upsample>(15, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn layer_normalization_first_and_later() {
+    check::<LayerNorms>(16, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn layer_normalization_in_a_residual_block() {
+    check::<NormResidual>(
+        17,
+        Target::Dense(&[0.2, 0.3, 0.5]),
+        Loss::CategoricalCrossentropy,
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use kiln::core::bytemuck;
 use kiln::core::params::Params;
+use kiln::core::train::Flat;
 use kiln::prelude::*;
 use kiln::Arena;
 
@@ -25,6 +26,13 @@ model! {
     struct Cnn: [28, 28, 1] => <
         Conv2D(32, 3, relu), Conv2D(64, 3, relu), MaxPool(2), Dropout(0.25),
         Flatten, Dense(128, relu), Dropout(0.5), Dense(10, softmax),
+    >
+}
+
+model! {
+    struct Normalized: [5, 4, 2] => <
+        Conv2D(3, 2, tanh), UpSampling2D((2, 1)), LayerNormalization, Flatten, Dense(9, relu),
+        LayerNormalization(epsilon = 1e-5), Dense(3),
     >
 }
 
@@ -77,6 +85,15 @@ fn infer_equals_forward_with_a_dirty_arena() {
     dirty(&mut arena);
     let x: [[[f32; 1]; 28]; 28] = bytemuck::cast(sample::<784>(4));
     assert_eq!(*cnn.infer(&mut arena, &x), cnn.forward(&x));
+    let mut normalized = Normalized::init(3);
+    // gamma and beta away from their initial ones and zeros.
+    for (i, v) in normalized.flat_mut().iter_mut().enumerate() {
+        *v += ((i * 7 % 11) as f32 - 5.0) / 20.0;
+    }
+    let mut arena = Arena::<Normalized>::new();
+    dirty(&mut arena);
+    let x: [[[f32; 2]; 4]; 5] = bytemuck::cast(sample::<40>(6));
+    assert_eq!(*normalized.infer(&mut arena, &x), normalized.forward(&x));
     let outer = Outer::init(2);
     let mut arena = Arena::<Outer>::new();
     dirty(&mut arena);

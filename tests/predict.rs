@@ -43,6 +43,14 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Upsampling in a per-sample run, LayerNormalization over pixels and over a vector.
+    struct Normalized: [5, 4, 2] => <
+        Conv2D(3, 2, tanh), UpSampling2D((2, 1)), LayerNormalization, Flatten, Dense(9, relu),
+        LayerNormalization(epsilon = 1e-5), Dense(3),
+    >
+}
+
+kiln::model! {
     /// In `f64` every kernel is the scalar loop.
     struct Mlp64<f64>: [20] => < Dense(130, tanh), Dense(7) >
 }
@@ -143,6 +151,15 @@ fn batched_predict_equals_forward_for_every_kind_of_layer() {
     for n in [1, 2, BLOCK, 2 * BLOCK + 7] {
         let xs = inputs::<Everything>(n as u64, n);
         assert_predict_is_forward(&*m, &xs, "Everything");
+    }
+}
+
+#[test]
+fn batched_predict_equals_forward_with_upsampling_and_layer_normalization() {
+    let m = random::<Normalized>(6, 0.5);
+    for n in [1, BLOCK + 3] {
+        let xs = inputs::<Normalized>(n as u64, n);
+        assert_predict_is_forward(&*m, &xs, "Normalized");
     }
 }
 

@@ -3,7 +3,7 @@
 //! buffers the caller owns, so a training step allocates nothing.
 
 use crate::init::Rng;
-use crate::layers::{Conv1D, Conv2D, Dense};
+use crate::layers::{Conv1D, Conv2D, Dense, LayerNormalization};
 use crate::losses::Fused;
 use crate::model::Model;
 use crate::scalar::Scalar;
@@ -188,6 +188,8 @@ unsafe impl<
     > Flat<T> for Conv1D<T, K, CI, CO, S, PT, B>
 {
 }
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<T: Scalar, const C: usize> Flat<T> for LayerNormalization<T, C> {}
 
 /// Where each parameter tensor (`conv2d/kernel`, …) lies in [`Flat::flat`], in visiting order:
 /// the per-variable boundaries Keras's `clipnorm` works on.

@@ -20,10 +20,12 @@ pub mod dense;
 pub mod dropout;
 pub mod global_avg_pool;
 pub mod global_max_pool;
+pub mod layer_norm;
 pub mod max_pool2d;
 pub mod merge;
 pub mod pad_crop2d;
 pub mod pool1d;
+pub mod upsampling2d;
 
 pub use avg_pool2d::AvgPool2D;
 pub use conv1d::Conv1D;
@@ -32,10 +34,12 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use global_avg_pool::{GlobalAvgPool1D, GlobalAvgPool2D};
 pub use global_max_pool::{GlobalMaxPool1D, GlobalMaxPool2D};
+pub use layer_norm::LayerNormalization;
 pub use max_pool2d::MaxPool2D;
 pub use merge::Merge;
 pub use pad_crop2d::{Cropping2D, ZeroPadding2D};
 pub use pool1d::{AvgPool1D, MaxPool1D};
+pub use upsampling2d::UpSampling2D;
 
 #[cfg(test)]
 pub(crate) mod grad_check;

@@ -40,14 +40,14 @@ fn number_of(e: &Expr) -> Option<f64> {
     }
 }
 
-/// A bare name (`relu`) or a quoted one (`"relu"`).
-fn word_of(e: &Expr) -> Option<String> {
+/// A bare word or a string literal (`relu`, `"nearest"`), as Keras's string options are written.
+pub fn word(e: &Expr) -> Option<String> {
     match e {
         Expr::Path(p) if p.qself.is_none() => p.path.get_ident().map(|i| i.to_string()),
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
         }) => Some(s.value()),
-        Expr::Group(g) => word_of(&g.expr),
+        Expr::Group(g) => word(&g.expr),
         _ => None,
     }
 }
@@ -208,7 +208,7 @@ where
 pub fn activation(e: &Expr, strides_hint: bool, label: &str, errs: &mut Errors) -> Option<Act> {
     let names = ACTIVATIONS.iter().map(|a| a.0);
     let list = names.clone().collect::<Vec<_>>().join(", ");
-    let Some(w) = word_of(e) else {
+    let Some(w) = word(e) else {
         // `Conv2D(32, 3, 2)`: Keras's third positional argument is the strides, kiln's the activation.
         let strides = if strides_hint && int_of(e).is_some() {
             format!("; to set the strides, write `strides = {}`", shown(e))
@@ -250,7 +250,7 @@ pub fn padding(e: &Expr, causal: bool, label: &str, errs: &mut Errors) -> Option
     } else {
         KINDS.to_string()
     };
-    match word_of(e).as_deref() {
+    match word(e).as_deref() {
         Some("valid") => Some(Padding::Valid),
         Some("same") => Some(Padding::Same),
         Some("causal") if causal => Some(Padding::Causal),
@@ -338,6 +338,23 @@ pub fn boolean(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<b
             errs.at(
                 e,
                 format!("{label}: `{what}` is `true` or `false`, got `{}`", shown(e)),
+            );
+            None
+        }
+    }
+}
+
+/// A number literal above zero (an `epsilon`).
+pub fn positive(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<f64> {
+    match number_of(e) {
+        Some(v) if v > 0.0 && v.is_finite() => Some(v),
+        _ => {
+            errs.at(
+                e,
+                format!(
+                    "{label}: `{what}` must be a number literal above 0, e.g. `{what} = 1e-3`, got `{}`",
+                    shown(e)
+                ),
             );
             None
         }

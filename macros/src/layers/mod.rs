@@ -13,6 +13,7 @@ pub mod conv2d;
 pub mod dense;
 pub mod dropout;
 pub mod global_pool;
+pub mod layer_norm;
 pub mod merge;
 pub mod nested;
 pub mod pad_crop;
@@ -20,6 +21,7 @@ pub mod pick;
 pub mod pool;
 pub mod reshape;
 pub mod unary;
+pub mod upsampling;
 
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -42,6 +44,8 @@ pub const LAYERS: &[LayerInfo] = &[
     global_pool::MAX_1D_INFO,
     pad_crop::PAD_INFO,
     pad_crop::CROP_INFO,
+    upsampling::INFO,
+    layer_norm::INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,
