@@ -23,7 +23,7 @@ arguments, as Python evaluates `layers.Dense(3)(layers.Flatten()(x))`), so both 
 All weights are set to seeded random values (`np.random.default_rng(seed)`: kernels normal * 0.5,
 biases and normalization betas normal * 0.1, normalization gammas 1 + normal * 0.3, drawn layer by layer in `model.layers` order, kernel before bias; a shared
 layer's weights once), then three input samples are drawn from the same generator (normal * 1.5,
-times the spec's `scale`: 3.0 for the act_* family, 0.2 for graph_residual) and run through
+times the spec's `scale`, e.g. 3.0 for the act_* family, 0.2 for graph_residual) and run through
 `model(x, training=False)` in float32.
 
 Each `tests/fixtures/<name>.safetensors` holds, all float32:
@@ -143,6 +143,21 @@ def layer_norm():
         layers.Dense(6),
         layers.LayerNormalization(epsilon=1e-5),
         layers.Dense(3),
+    ]
+
+
+def lstm():
+    return [
+        layers.LSTM(4, return_sequences=True),
+        layers.LSTM(3, go_backwards=True, return_sequences=True),
+        layers.Flatten(),
+        layers.Dense(2),
+    ]
+
+
+def lstm_options():
+    return [
+        layers.LSTM(3, activation="elu", recurrent_activation="hard_sigmoid", use_bias=False),
     ]
 
 
@@ -376,6 +391,15 @@ MODELS = [
                   "layer_normalization/beta", "dense/kernel", "dense/bias",
                   "layer_normalization_1/gamma", "layer_normalization_1/beta",
                   "dense_1/kernel", "dense_1/bias"]),
+    dict(name="lstm", seed=112, input=(6, 3), layers=lstm,
+         kiln="[6, 3] => LSTM(4, return_sequences = true), "
+              "LSTM(3, go_backwards = true, return_sequences = true), Flatten, Dense(2)",
+         weights=["lstm/kernel", "lstm/recurrent_kernel", "lstm/bias",
+                  "lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias",
+                  "dense/kernel", "dense/bias"]),
+    dict(name="lstm_options", seed=113, input=(5, 4), layers=lstm_options, scale=2.0,
+         kiln="[5, 4] => LSTM(3, elu, hard_sigmoid, use_bias = false)",
+         weights=["lstm/kernel", "lstm/recurrent_kernel"]),
 ] + [
     dict(name=f"act_{a}", seed=200 + i, input=(2, 3, 5), layers=act(a), scale=3.0,
          kiln=f"[2, 3, 5] => Dense(5, {a})",
@@ -459,6 +483,8 @@ def build(spec, write=True):
                 v = rng.standard_normal(w.shape) * 0.5
             elif w.name in ("bias", "beta"):
                 v = rng.standard_normal(w.shape) * 0.1
+            elif w.name == "recurrent_kernel":
+                v = rng.standard_normal(w.shape) * 0.3
             elif w.name == "gamma":
                 v = 1.0 + rng.standard_normal(w.shape) * 0.3
             else:
@@ -594,10 +620,11 @@ def main():
         "",
         "Each `<name>.safetensors` holds, all float32: every weight as `<keras layer name>/kernel`"
         " or `/bias` in Keras's layouts (Dense `[in, out]`, Conv2D `[kh, kw, in, out]`), set from"
-        " `np.random.default_rng(seed)` (kernels normal × 0.5, biases and betas normal × 0.1,"
+        " `np.random.default_rng(seed)` (kernels normal × 0.5, recurrent kernels normal × 0.3,"
+        " biases and betas normal × 0.1,"
         " gammas 1 + normal × 0.3, drawn layer by"
         " layer, kernel first); `__input__` `[3, *input]`, three samples drawn next from the same"
-        " generator (normal × 1.5; × 3.0 more for `act_*`, × 0.2 for `graph_residual`, whose"
+        " generator (normal × 1.5; × 3.0 more for `act_*`, × 2.0 for `lstm_options`, × 0.2 for `graph_residual`, whose"
         " softmax would saturate otherwise); `__output__` `[3, *output]`,"
         " `model(x, training=False)`.",
         "",

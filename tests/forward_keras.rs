@@ -253,6 +253,34 @@ fn layer_norm() {
     assert_eq!(<LayerNorm as Model>::PARAMS, 36 + 2 * 4 + 150 + 2 * 6 + 21);
 }
 
+kiln::model! {
+    /// Two LSTMs: every step returned, then read backwards.
+    struct Lstm: [6, 3] => <
+        LSTM(4, return_sequences = true),
+        LSTM(3, go_backwards = true, return_sequences = true),
+        Flatten,
+        Dense(2),
+    >
+}
+
+kiln::model! {
+    /// Other activations, given by position as Keras's `LSTM(3, "elu", "hard_sigmoid")`, and
+    /// no bias; the last step's output.
+    struct LstmOptions: [5, 4] => < LSTM(3, elu, hard_sigmoid, use_bias = false) >
+}
+
+#[test]
+fn lstm() {
+    check::<Lstm>(fixture!("lstm"));
+    check::<LstmOptions>(fixture!("lstm_options"));
+    // kernel, recurrent_kernel and bias, as Keras's summary counts them.
+    assert_eq!(
+        <Lstm as Model>::PARAMS,
+        (3 * 16 + 4 * 16 + 16) + (4 * 12 + 3 * 12 + 12) + (18 * 2 + 2)
+    );
+    assert_eq!(<LstmOptions as Model>::PARAMS, 4 * 12 + 3 * 12);
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {

@@ -101,6 +101,23 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Two LSTMs: the first returns every step (read backwards by the second) and gets no
+    /// input gradient; the second only its last, in other activations and without a bias.
+    struct Recurrent<f64>: [5, 3] => <
+        LSTM(4, return_sequences = true),
+        LSTM(3, activation = elu, recurrent_activation = hard_sigmoid, use_bias = false, go_backwards = true),
+        Dense(2, softmax),
+    >
+}
+
+kiln::model! {
+    /// An LSTM after a Dense over each step, so the input gradient flows back through it.
+    struct RecurrentLater<f64>: [4, 3] => <
+        Dense(3, tanh), LSTM(5, return_sequences = true, go_backwards = true), Flatten, Dense(2, sigmoid),
+    >
+}
+
+kiln::model! {
     /// The 1-D global pools over the steps of a sequence.
     struct SequencePools<f64> {
         input seq: [6, 3];
@@ -364,6 +381,12 @@ fn layer_normalization_in_a_residual_block() {
         Target::Dense(&[0.2, 0.3, 0.5]),
         Loss::CategoricalCrossentropy,
     );
+}
+
+#[test]
+fn lstm_through_time() {
+    check::<Recurrent>(18, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+    check::<RecurrentLater>(19, Target::Dense(&[1.0, 0.0]), Loss::BinaryCrossentropy);
 }
 
 #[test]

@@ -36,6 +36,10 @@ model! {
     >
 }
 
+model! {
+    struct Recurrent: [6, 3] => < LSTM(5, return_sequences = true), LSTM(4), Dense(2) >
+}
+
 model! { struct Inner: [12] => < Dense(5, relu) > }
 model! { struct Outer: [4, 3] => < Flatten, Inner, Dense(2) > }
 
@@ -94,6 +98,11 @@ fn infer_equals_forward_with_a_dirty_arena() {
     dirty(&mut arena);
     let x: [[[f32; 2]; 4]; 5] = bytemuck::cast(sample::<40>(6));
     assert_eq!(*normalized.infer(&mut arena, &x), normalized.forward(&x));
+    let recurrent = Recurrent::init(4);
+    let mut arena = Arena::<Recurrent>::new();
+    dirty(&mut arena);
+    let x: [[f32; 3]; 6] = bytemuck::cast(sample::<18>(2));
+    assert_eq!(*recurrent.infer(&mut arena, &x), recurrent.forward(&x));
     let outer = Outer::init(2);
     let mut arena = Arena::<Outer>::new();
     dirty(&mut arena);

@@ -51,6 +51,13 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Two LSTMs, the second read backwards, over more steps than one chunk of rows.
+    struct Recurrent: [7, 5] => <
+        LSTM(6, return_sequences = true), LSTM(4, go_backwards = true), Dense(3, softmax),
+    >
+}
+
+kiln::model! {
     /// In `f64` every kernel is the scalar loop.
     struct Mlp64<f64>: [20] => < Dense(130, tanh), Dense(7) >
 }
@@ -160,6 +167,15 @@ fn batched_predict_equals_forward_with_upsampling_and_layer_normalization() {
     for n in [1, BLOCK + 3] {
         let xs = inputs::<Normalized>(n as u64, n);
         assert_predict_is_forward(&*m, &xs, "Normalized");
+    }
+}
+
+#[test]
+fn batched_predict_equals_forward_with_lstms() {
+    let m = random::<Recurrent>(7, 0.5);
+    for n in [1, 9, BLOCK + 5] {
+        let xs = inputs::<Recurrent>(n as u64, n);
+        assert_predict_is_forward(&*m, &xs, "Recurrent");
     }
 }
 

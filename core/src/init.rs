@@ -26,6 +26,47 @@ pub fn glorot_uniform<T: Scalar>(rng: &mut Rng, fan_in: usize, fan_out: usize, o
     }
 }
 
+/// A standard normal draw (Box–Muller).
+pub fn normal(rng: &mut Rng) -> f64 {
+    let u1 = 1.0 - uniform01(rng); // in (0, 1], so the logarithm is finite
+    let u2 = uniform01(rng);
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * core::f64::consts::PI * u2)
+}
+
+/// Fills the row-major `[rows, cols]` matrix `out` with Keras's `orthogonal` initialiser (gain
+/// 1): normal draws made orthonormal along the shorter side (orthonormal rows when
+/// `rows <= cols`, else columns), by modified Gram–Schmidt, which gives QR's `Q` with the
+/// signs Keras fixes (a positive diagonal of `R`).
+pub fn orthogonal<T: Scalar>(rng: &mut Rng, rows: usize, cols: usize, out: &mut [T]) {
+    assert_eq!(out.len(), rows * cols, "orthogonal: matrix size");
+    for v in out.iter_mut() {
+        *v = T::of(normal(rng));
+    }
+    // Vector `k` of the shorter side, element `j`, as an index into `out`.
+    let (count, len) = (rows.min(cols), rows.max(cols));
+    let at = |k: usize, j: usize| {
+        if rows <= cols {
+            k * cols + j
+        } else {
+            j * cols + k
+        }
+    };
+    for k in 0..count {
+        for p in 0..k {
+            let dot = (0..len).fold(T::zero(), |d, j| d + out[at(k, j)] * out[at(p, j)]);
+            for j in 0..len {
+                out[at(k, j)] = out[at(k, j)] - dot * out[at(p, j)];
+            }
+        }
+        let norm = (0..len)
+            .fold(T::zero(), |d, j| d + out[at(k, j)] * out[at(k, j)])
+            .sqrt();
+        for j in 0..len {
+            out[at(k, j)] = out[at(k, j)] / norm;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! buffers the caller owns, so a training step allocates nothing.
 
 use crate::init::Rng;
-use crate::layers::{Conv1D, Conv2D, Dense, LayerNormalization};
+use crate::layers::{Conv1D, Conv2D, Dense, LayerNormalization, Lstm};
 use crate::losses::Fused;
 use crate::model::Model;
 use crate::scalar::Scalar;
@@ -190,6 +190,11 @@ unsafe impl<
 }
 // SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
 unsafe impl<T: Scalar, const C: usize> Flat<T> for LayerNormalization<T, C> {}
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: bool> Flat<T>
+    for Lstm<T, F, U, G, B>
+{
+}
 
 /// Where each parameter tensor (`conv2d/kernel`, …) lies in [`Flat::flat`], in visiting order:
 /// the per-variable boundaries Keras's `clipnorm` works on.

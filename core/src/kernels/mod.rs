@@ -234,6 +234,40 @@ macro_rules! kernel_list {
             scalar { crate::kernels::scalar::avg_pool2d_backward::<$T, G> }
             fast { crate::kernels::pool2d::avg_backward::<$S, G> };
 
+            /// LSTM: one step of the cell on one sample, from the gates' pre-activations `z`
+            /// (`[i | f | c | o]`): the cell state `c` and the output `h`.
+            fn lstm_cell_forward[
+                A: crate::activations::Elementwise,
+                R: crate::activations::Elementwise,
+                const U: usize,
+                const G: usize
+            ][A, R, U, G](
+                z: &[$T; G],
+                c_prev: &[$T; U],
+                c: &mut [$T; U],
+                h: &mut [$T; U],
+            )
+            scalar { crate::layers::lstm::cell_forward::<$T, A, R, U, G> }
+            fast { crate::layers::lstm::cell_forward::<$T, A, R, U, G> };
+
+            /// LSTM: the cell's backward for one step of one sample, given `dh` (the output's
+            /// gradient) and `dc` (the cell state's, from the next step): overwrites `z` with
+            /// the gates' gradients and `dc` with the previous cell state's.
+            fn lstm_cell_backward[
+                A: crate::activations::Elementwise,
+                R: crate::activations::Elementwise,
+                const U: usize,
+                const G: usize
+            ][A, R, U, G](
+                z: &mut [$T; G],
+                c_prev: &[$T; U],
+                c: &[$T; U],
+                dh: &[$T; U],
+                dc: &mut [$T; U],
+            )
+            scalar { crate::layers::lstm::cell_backward::<$T, A, R, U, G> }
+            fast { crate::layers::lstm::cell_backward::<$T, A, R, U, G> };
+
             /// Adam's (and AdamW's) update of every parameter, see [`optim::adam`].
             fn adam_update[][](
                 step: &crate::kernels::optim::AdamStep<$T>,

@@ -14,6 +14,7 @@ pub mod dense;
 pub mod dropout;
 pub mod global_pool;
 pub mod layer_norm;
+pub mod lstm;
 pub mod merge;
 pub mod nested;
 pub mod pad_crop;
@@ -46,6 +47,7 @@ pub const LAYERS: &[LayerInfo] = &[
     pad_crop::CROP_INFO,
     upsampling::INFO,
     layer_norm::INFO,
+    lstm::INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,
