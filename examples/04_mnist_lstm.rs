@@ -2,8 +2,9 @@
 //! `LSTM(128)` and a softmax, as in the Keras guides' recurrent MNIST example. Adam at batch
 //! 128; prints its test accuracy last.
 //!
-//! Run: `cargo run --release --example 04_mnist_lstm` (3 epochs; `--epochs N`,
-//! `--batch-size N`, `--limit N` to train on the first N images only).
+//! Run: `cargo run --release --example 04_mnist_lstm` (8 epochs, about a minute on 2 cores,
+//! for about 98.3%; `--epochs N`, `--batch-size N`, `--limit N` to train on the first N images
+//! only).
 
 mod common;
 
@@ -31,7 +32,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn train() -> Result<(), kiln::Error> {
-    let args = common::Args::parse(3);
+    let args = common::Args::parse(8);
     let ((x_train, y_train), (x_test, y_test)) = common::mnist(args.limit, rows)?;
     print!("{}", MnistLstm::summary());
 

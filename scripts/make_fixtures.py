@@ -161,6 +161,21 @@ def lstm_options():
     ]
 
 
+def gru():
+    return [
+        layers.GRU(4, return_sequences=True),
+        layers.GRU(3, go_backwards=True, return_sequences=True),
+        layers.Flatten(),
+        layers.Dense(2),
+    ]
+
+
+def gru_options():
+    return [
+        layers.GRU(3, activation="relu", recurrent_activation="hard_sigmoid", use_bias=False),
+    ]
+
+
 def act(name):
     return lambda: [layers.Dense(5, activation=name)]
 
@@ -400,6 +415,15 @@ MODELS = [
     dict(name="lstm_options", seed=113, input=(5, 4), layers=lstm_options, scale=2.0,
          kiln="[5, 4] => LSTM(3, elu, hard_sigmoid, use_bias = false)",
          weights=["lstm/kernel", "lstm/recurrent_kernel"]),
+    dict(name="gru", seed=114, input=(6, 3), layers=gru,
+         kiln="[6, 3] => GRU(4, return_sequences = true), "
+              "GRU(3, go_backwards = true, return_sequences = true), Flatten, Dense(2)",
+         weights=["gru/kernel", "gru/recurrent_kernel", "gru/bias",
+                  "gru_1/kernel", "gru_1/recurrent_kernel", "gru_1/bias",
+                  "dense/kernel", "dense/bias"]),
+    dict(name="gru_options", seed=115, input=(5, 4), layers=gru_options, scale=2.0,
+         kiln="[5, 4] => GRU(3, relu, hard_sigmoid, use_bias = false)",
+         weights=["gru/kernel", "gru/recurrent_kernel"]),
 ] + [
     dict(name=f"act_{a}", seed=200 + i, input=(2, 3, 5), layers=act(a), scale=3.0,
          kiln=f"[2, 3, 5] => Dense(5, {a})",
@@ -624,7 +648,7 @@ def main():
         " biases and betas normal × 0.1,"
         " gammas 1 + normal × 0.3, drawn layer by"
         " layer, kernel first); `__input__` `[3, *input]`, three samples drawn next from the same"
-        " generator (normal × 1.5; × 3.0 more for `act_*`, × 2.0 for `lstm_options`, × 0.2 for `graph_residual`, whose"
+        " generator (normal × 1.5; × 3.0 more for `act_*`, × 2.0 for `lstm_options` and `gru_options`, × 0.2 for `graph_residual`, whose"
         " softmax would saturate otherwise); `__output__` `[3, *output]`,"
         " `model(x, training=False)`.",
         "",

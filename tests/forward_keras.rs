@@ -281,6 +281,33 @@ fn lstm() {
     assert_eq!(<LstmOptions as Model>::PARAMS, 4 * 12 + 3 * 12);
 }
 
+kiln::model! {
+    /// Two GRUs (Keras 3's `reset_after`, a bias of `[2, 3u]`): every step returned, then read
+    /// backwards.
+    struct Gru: [6, 3] => <
+        GRU(4, return_sequences = true),
+        GRU(3, go_backwards = true, return_sequences = true),
+        Flatten,
+        Dense(2),
+    >
+}
+
+kiln::model! {
+    /// Other activations by position, no bias.
+    struct GruOptions: [5, 4] => < GRU(3, relu, hard_sigmoid, use_bias = false) >
+}
+
+#[test]
+fn gru() {
+    check::<Gru>(fixture!("gru"));
+    check::<GruOptions>(fixture!("gru_options"));
+    assert_eq!(
+        <Gru as Model>::PARAMS,
+        (3 * 12 + 4 * 12 + 2 * 12) + (4 * 9 + 3 * 9 + 2 * 9) + (18 * 2 + 2)
+    );
+    assert_eq!(<GruOptions as Model>::PARAMS, 4 * 9 + 3 * 9);
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {

@@ -118,6 +118,17 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// GRUs both ways round: first (no input gradient) with every step, then backwards after a
+    /// Dense, in other activations and without a bias.
+    struct Gated<f64>: [5, 3] => <
+        GRU(4, return_sequences = true),
+        Dense(3, tanh),
+        GRU(3, activation = elu, recurrent_activation = hard_sigmoid, use_bias = false, go_backwards = true),
+        Dense(2, softmax),
+    >
+}
+
+kiln::model! {
     /// The 1-D global pools over the steps of a sequence.
     struct SequencePools<f64> {
         input seq: [6, 3];
@@ -387,6 +398,11 @@ fn layer_normalization_in_a_residual_block() {
 fn lstm_through_time() {
     check::<Recurrent>(18, Target::Class(1), Loss::SparseCategoricalCrossentropy);
     check::<RecurrentLater>(19, Target::Dense(&[1.0, 0.0]), Loss::BinaryCrossentropy);
+}
+
+#[test]
+fn gru_through_time() {
+    check::<Gated>(22, Target::Class(0), Loss::SparseCategoricalCrossentropy);
 }
 
 #[test]

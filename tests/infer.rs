@@ -37,7 +37,7 @@ model! {
 }
 
 model! {
-    struct Recurrent: [6, 3] => < LSTM(5, return_sequences = true), LSTM(4), Dense(2) >
+    struct Recurrent: [6, 3] => < LSTM(5, return_sequences = true), GRU(4), Dense(2) >
 }
 
 model! { struct Inner: [12] => < Dense(5, relu) > }

@@ -53,7 +53,8 @@ kiln::model! {
 kiln::model! {
     /// Two LSTMs, the second read backwards, over more steps than one chunk of rows.
     struct Recurrent: [7, 5] => <
-        LSTM(6, return_sequences = true), LSTM(4, go_backwards = true), Dense(3, softmax),
+        LSTM(6, return_sequences = true), GRU(5, return_sequences = true, go_backwards = true),
+        LSTM(4, go_backwards = true), Dense(3, softmax),
     >
 }
 

@@ -3,7 +3,7 @@
 //! buffers the caller owns, so a training step allocates nothing.
 
 use crate::init::Rng;
-use crate::layers::{Conv1D, Conv2D, Dense, LayerNormalization, Lstm};
+use crate::layers::{Conv1D, Conv2D, Dense, Gru, LayerNormalization, Lstm};
 use crate::losses::Fused;
 use crate::model::Model;
 use crate::scalar::Scalar;
@@ -193,6 +193,11 @@ unsafe impl<T: Scalar, const C: usize> Flat<T> for LayerNormalization<T, C> {}
 // SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
 unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: bool> Flat<T>
     for Lstm<T, F, U, G, B>
+{
+}
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: bool> Flat<T>
+    for Gru<T, F, U, G, B>
 {
 }
 

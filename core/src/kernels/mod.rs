@@ -268,6 +268,40 @@ macro_rules! kernel_list {
             scalar { crate::layers::lstm::cell_backward::<$T, A, R, U, G> }
             fast { crate::layers::lstm::cell_backward::<$T, A, R, U, G> };
 
+            /// GRU: one step of the cell on one sample, from the input projection `x` and the
+            /// recurrent one `r` (`[z | r | h]`, biases included): the output `h`.
+            fn gru_cell_forward[
+                A: crate::activations::Elementwise,
+                R: crate::activations::Elementwise,
+                const U: usize,
+                const G: usize
+            ][A, R, U, G](
+                x: &[$T; G],
+                r: &[$T; G],
+                h_prev: &[$T; U],
+                h: &mut [$T; U],
+            )
+            scalar { crate::layers::gru::cell_forward::<$T, A, R, U, G> }
+            fast { crate::layers::gru::cell_forward::<$T, A, R, U, G> };
+
+            /// GRU: the cell's backward for one step of one sample, given the output's gradient
+            /// `dh`: overwrites `x` and `r` with their projections' gradients and writes
+            /// `dh_prev = dh · z`.
+            fn gru_cell_backward[
+                A: crate::activations::Elementwise,
+                R: crate::activations::Elementwise,
+                const U: usize,
+                const G: usize
+            ][A, R, U, G](
+                x: &mut [$T; G],
+                r: &mut [$T; G],
+                h_prev: &[$T; U],
+                dh: &[$T; U],
+                dh_prev: &mut [$T; U],
+            )
+            scalar { crate::layers::gru::cell_backward::<$T, A, R, U, G> }
+            fast { crate::layers::gru::cell_backward::<$T, A, R, U, G> };
+
             /// Adam's (and AdamW's) update of every parameter, see [`optim::adam`].
             fn adam_update[][](
                 step: &crate::kernels::optim::AdamStep<$T>,

@@ -14,12 +14,12 @@ pub mod dense;
 pub mod dropout;
 pub mod global_pool;
 pub mod layer_norm;
-pub mod lstm;
 pub mod merge;
 pub mod nested;
 pub mod pad_crop;
 pub mod pick;
 pub mod pool;
+pub mod recurrent;
 pub mod reshape;
 pub mod unary;
 pub mod upsampling;
@@ -47,7 +47,8 @@ pub const LAYERS: &[LayerInfo] = &[
     pad_crop::CROP_INFO,
     upsampling::INFO,
     layer_norm::INFO,
-    lstm::INFO,
+    recurrent::LSTM_INFO,
+    recurrent::GRU_INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,

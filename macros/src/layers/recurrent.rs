@@ -1,6 +1,9 @@
-//! `LSTM(units)`: Keras's `LSTM` on a sequence `[steps, features]`, with `activation`,
-//! `recurrent_activation`, `use_bias`, `return_sequences` and `go_backwards`; gates i, f, c, o
-//! in Keras's layouts (`kernel` `[f, 4u]`, `recurrent_kernel` `[u, 4u]`, `bias` `[4u]`).
+//! The recurrent layers on a sequence `[steps, features]`, with `activation`,
+//! `recurrent_activation`, `use_bias`, `return_sequences` and `go_backwards`, in Keras's
+//! layouts: `LSTM(units)` (gates i, f, c, o: `kernel` `[f, 4u]`, `recurrent_kernel` `[u, 4u]`,
+//! `bias` `[4u]`) and `GRU(units)` (Keras 3's `reset_after = true`, gates z, r, h: `kernel`
+//! `[f, 3u]`, `recurrent_kernel` `[u, 3u]`, `bias` `[2, 3u]`, the input's and the recurrent
+//! product's). Both run on the same plan: the core types share their method signatures.
 
 use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
@@ -12,7 +15,7 @@ use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-pub const INFO: LayerInfo = LayerInfo {
+pub const LSTM_INFO: LayerInfo = LayerInfo {
     spellings: &["LSTM"],
     keras_class: "LSTM",
     auto_name: "lstm",
@@ -28,13 +31,76 @@ pub const INFO: LayerInfo = LayerInfo {
     variadic: false,
     arity: Arity::One,
     usage: "LSTM(units), e.g. `LSTM(128)` or `LSTM(64, return_sequences = true)`",
-    build,
+    build: |args, errs| build(Cell::Lstm, args, errs),
 };
+
+pub const GRU_INFO: LayerInfo = LayerInfo {
+    spellings: &["GRU"],
+    keras_class: "GRU",
+    auto_name: "gru",
+    params: &[
+        p("units", true, true),
+        p("activation", true, false),
+        p("recurrent_activation", true, false),
+        p("use_bias", false, false),
+        p("return_sequences", false, false),
+        p("go_backwards", false, false),
+        p("reset_after", false, false),
+        NAME,
+    ],
+    variadic: false,
+    arity: Arity::One,
+    usage: "GRU(units), e.g. `GRU(64)` or `GRU(32, return_sequences = true)`",
+    build: |args, errs| build(Cell::Gru, args, errs),
+};
+
+/// Which recurrent cell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Lstm,
+    Gru,
+}
+
+impl Cell {
+    /// Gates side by side in the kernels.
+    fn gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+
+    /// The `kiln_core::layers` type.
+    fn core(self) -> TokenStream {
+        match self {
+            Cell::Lstm => quote!(Lstm),
+            Cell::Gru => quote!(Gru),
+        }
+    }
+
+    /// The width of the second cache tensor per step: the LSTM's cell state, the GRU's
+    /// recurrent projection.
+    fn second(self, units: usize) -> usize {
+        match self {
+            Cell::Lstm => units,
+            Cell::Gru => 3 * units,
+        }
+    }
+
+    /// The Keras shape of `bias`.
+    fn bias_shape(self, units: usize) -> Vec<usize> {
+        match self {
+            Cell::Lstm => vec![4 * units],
+            Cell::Gru => vec![2, 3 * units],
+        }
+    }
+}
 
 /// Rows the batched forward pass (`predict`) runs at once; its states are on the stack.
 const BATCH_ROWS: usize = 8;
 
-pub struct Lstm {
+pub struct Recurrent {
+    cell: Cell,
     units: usize,
     act: Act,
     recurrent: Act,
@@ -43,7 +109,7 @@ pub struct Lstm {
     backwards: bool,
 }
 
-/// The activations an LSTM gate can use: Keras's element-wise ones (not softmax).
+/// The activations a recurrent gate can use: Keras's element-wise ones (not softmax).
 fn gate_activation(args: &Args, key: &str, default: &str, errs: &mut Errors) -> Act {
     let named = |name: &str| {
         let &(name, ty) = super::ACTIVATIONS
@@ -78,8 +144,21 @@ fn flag(args: &Args, key: &str, errs: &mut Errors) -> bool {
         .unwrap_or(false)
 }
 
-fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
-    Box::new(Lstm {
+fn build(cell: Cell, args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
+    if let Some(e) = args.get("reset_after") {
+        if boolean(e, "reset_after", &args.label, errs) == Some(false) {
+            errs.at(
+                e,
+                format!(
+                    "{}: `reset_after = false` (Keras 2's GRU) is not supported; leave it \
+                     `true`, Keras 3's default",
+                    args.label
+                ),
+            );
+        }
+    }
+    Box::new(Recurrent {
+        cell,
         units: args.count("units", errs).unwrap_or(1),
         act: gate_activation(args, "activation", "tanh", errs),
         recurrent: gate_activation(args, "recurrent_activation", "sigmoid", errs),
@@ -89,7 +168,7 @@ fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
     })
 }
 
-impl Lstm {
+impl Recurrent {
     /// `(steps, features)` of the input sequence.
     fn input(s: &Step) -> (usize, usize) {
         (s.input[0], s.input[1])
@@ -97,8 +176,9 @@ impl Lstm {
 
     fn ty(&self, t: &TokenStream, s: &Step) -> TokenStream {
         let (_, f) = Self::input(s);
-        let (f, u, g, b) = (lit(f), lit(self.units), lit(4 * self.units), self.bias);
-        quote!(::kiln::core::layers::Lstm<#t, #f, #u, #g, #b>)
+        let (f, u, b) = (lit(f), lit(self.units), self.bias);
+        let (g, core) = (lit(self.cell.gates() * self.units), self.cell.core());
+        quote!(::kiln::core::layers::#core<#t, #f, #u, #g, #b>)
     }
 
     /// `A, R, S`: the activation types and the sequence length, the generics every method
@@ -119,7 +199,7 @@ impl Lstm {
     }
 }
 
-impl LayerKind for Lstm {
+impl LayerKind for Recurrent {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
         let &[steps, features] = input else {
             let fix = match input {
@@ -132,8 +212,9 @@ impl LayerKind for Lstm {
             };
             return Err(cx.need_sequence(input, &fix));
         };
-        let (u, g) = (self.units, 4 * self.units);
-        let params = features * g + u * g + if self.bias { g } else { 0 };
+        let (u, g) = (self.units, self.cell.gates() * self.units);
+        let bias: usize = self.cell.bias_shape(u).iter().product();
+        let params = features * g + u * g + if self.bias { bias } else { 0 };
         let output = if self.sequences {
             vec![steps, u]
         } else {
@@ -156,7 +237,7 @@ impl LayerKind for Lstm {
 
     fn weights(&self, s: &Step) -> Vec<Weight> {
         let (_, f) = Self::input(s);
-        let (u, g) = (self.units, 4 * self.units);
+        let (u, g) = (self.units, self.cell.gates() * self.units);
         vec![
             Weight {
                 name: "kernel",
@@ -170,14 +251,14 @@ impl LayerKind for Lstm {
             },
             Weight {
                 name: "bias",
-                shape: vec![g],
+                shape: self.cell.bias_shape(u),
                 stored: self.bias,
             },
         ]
     }
 
     fn embedded_type(&self) -> Result<Option<TokenStream>, &'static str> {
-        Ok(Some(quote!(Lstm)))
+        Ok(Some(self.cell.core()))
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
@@ -201,19 +282,23 @@ impl LayerKind for Lstm {
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
         let (t, f, cast, cast_mut) = (&cx.t, &cx.field, &cx.cast, &cx.cast_mut);
-        assert!(cx.blocked, "LSTM runs on the block");
+        assert!(cx.blocked, "recurrent layers run on the block");
         let (steps, feats) = Self::input(cx.s);
-        let (s_lit, f_lit, u, g) = (lit(steps), lit(feats), lit(self.units), lit(4 * self.units));
-        // The gates' pre-activations, the cell states and the outputs of every step.
+        let (s_lit, f_lit, u) = (lit(steps), lit(feats), lit(self.units));
+        let g = lit(self.cell.gates() * self.units);
+        let second = lit(self.cell.second(self.units));
+        // Every step's gate pre-activations (the GRU's input projections), cell states (its
+        // recurrent projections) and outputs.
         let name = |p: &str| format_ident!("{p}{}", &cx.a.to_string()[1..]);
-        let (zs, cs, hs) = (name("lstm_z"), name("lstm_c"), name("lstm_h"));
+        let (zs, cs, hs) = (name("rnn_z"), name("rnn_c"), name("rnn_h"));
         let block = &cx.block;
         let mut p = cx.parts();
         let z_ty = quote!([[[#t; #g]; #s_lit]; #block]);
-        let c_ty = quote!([[[#t; #u]; #s_lit]; #block]);
+        let c_ty = quote!([[[#t; #second]; #s_lit]; #block]);
+        let h_ty = quote!([[[#t; #u]; #s_lit]; #block]);
         p.fields
-            .extend(quote!(pub #zs: #z_ty, pub #cs: #c_ty, pub #hs: #c_ty,));
-        p.cache_tys.extend([z_ty, c_ty.clone(), c_ty]);
+            .extend(quote!(pub #zs: #z_ty, pub #cs: #c_ty, pub #hs: #h_ty,));
+        p.cache_tys.extend([z_ty, c_ty, h_ty]);
         let x = {
             let input = &cx.input;
             quote!(#cast::<_, [[#t; #f_lit]; #s_lit]>(#input))
@@ -297,7 +382,7 @@ impl LayerKind for Lstm {
     }
 
     fn int8_code(&self, _: &int8::Cx) -> int8::Code {
-        unreachable!("LSTM has no int8 kernel yet")
+        unreachable!("recurrent layers have no int8 kernel yet")
     }
 
     fn quant_role(&self) -> QuantRole {
