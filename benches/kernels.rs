@@ -13,12 +13,17 @@
 //! `*_digit_x` and `*_pooled_dy` cases add the sparsity training really sees (an MNIST-like input
 //! that is ~80% zeros; a gradient behind a 2x2 max pool, zero at 3 pixels of 4).
 //!
+//! `recurrent` runs `LSTM` and `GRU` (their products and vectorized cells) at
+//! `examples/04_mnist_lstm`'s shape.
+//!
 //! Run: `cargo bench --bench kernels` (a filter narrows it: `cargo bench --bench kernels dense`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use kiln::core::activations::{Sigmoid, Tanh};
 use kiln::core::bytemuck::{zeroed_box, zeroed_vec};
-use kiln::core::layers::{Conv2D, Dense, MaxPool2D};
+use kiln::core::layers::{Conv2D, Dense, Gru, Lstm, MaxPool2D};
 use kiln::core::model::BLOCK;
+use kiln::core::params::Params;
 use kiln::core::tensor::flat_mut;
 use std::hint::black_box;
 use std::time::Duration;
@@ -419,6 +424,96 @@ fn max_pool2d(c: &mut Criterion) {
     group.finish();
 }
 
+/// `examples/04_mnist_lstm`'s recurrent layer on a training block: 28 steps of 28 features,
+/// 128 units, an MNIST-like input; `LSTM` and `GRU`, training forward and backward (without
+/// `dx`, as a first layer) and batch-1 inference. FLOPs count the products only (2 per
+/// multiply-add), not the cells.
+fn recurrent(c: &mut Criterion) {
+    const S: usize = 28;
+    const F: usize = 28;
+    const U: usize = 128;
+    let mut group = c.benchmark_group("recurrent_28x28_to_128");
+    let mut x: Box<[[[f32; F]; S]; BLOCK]> = zeroed_box();
+    for (k, sample) in x.iter_mut().enumerate() {
+        *sample = kiln::core::bytemuck::cast(digit(k as u64));
+    }
+    let mut dy = vec![0.0f32; BLOCK * U];
+    fill(31, &mut dy);
+    let mut rng = kiln::core::init::rng(5);
+    let products = |g: u64| 2 * BLOCK as u64 * S as u64 * (F as u64 * g + U as u64 * g);
+
+    let mut lstm: Box<Lstm<f32, F, U, { 4 * U }, true>> = zeroed_box();
+    lstm.init_params(&mut rng);
+    let mut grads: Box<Lstm<f32, F, U, { 4 * U }, true>> = zeroed_box();
+    let mut z: Box<[[[f32; 4 * U]; S]; BLOCK]> = zeroed_box();
+    let mut cs: Box<[[[f32; U]; S]; BLOCK]> = zeroed_box();
+    let mut h: Box<[[[f32; U]; S]; BLOCK]> = zeroed_box();
+    group.throughput(Throughput::Elements(products(4 * U as u64)));
+    group.sample_size(20);
+    group.bench_function("lstm/forward_train", |b| {
+        b.iter(|| {
+            lstm.forward_train::<Tanh, Sigmoid, S, false>(
+                &x[..],
+                &mut z[..],
+                &mut cs[..],
+                &mut h[..],
+            )
+        })
+    });
+    group.throughput(Throughput::Elements(2 * products(4 * U as u64)));
+    group.bench_function("lstm/forward_train+backward", |b| {
+        b.iter(|| {
+            lstm.forward_train::<Tanh, Sigmoid, S, false>(
+                &x[..],
+                &mut z[..],
+                &mut cs[..],
+                &mut h[..],
+            );
+            lstm.backward::<Tanh, Sigmoid, S, false, false>(
+                &x[..],
+                &mut z[..],
+                &mut cs[..],
+                &h[..],
+                &dy,
+                None,
+                &mut grads,
+            );
+        })
+    });
+    let mut y = [0.0f32; U];
+    group.throughput(Throughput::Elements(products(4 * U as u64) / BLOCK as u64));
+    group.bench_function("lstm/forward_batch_1", |b| {
+        b.iter(|| lstm.forward::<Tanh, Sigmoid, S, false, false, 1>(black_box(&x[..1]), &mut y))
+    });
+
+    let mut gru: Box<Gru<f32, F, U, { 3 * U }, true>> = zeroed_box();
+    gru.init_params(&mut rng);
+    let mut g_grads: Box<Gru<f32, F, U, { 3 * U }, true>> = zeroed_box();
+    let mut gx: Box<[[[f32; 3 * U]; S]; BLOCK]> = zeroed_box();
+    let mut gr: Box<[[[f32; 3 * U]; S]; BLOCK]> = zeroed_box();
+    group.throughput(Throughput::Elements(2 * products(3 * U as u64)));
+    group.bench_function("gru/forward_train+backward", |b| {
+        b.iter(|| {
+            gru.forward_train::<Tanh, Sigmoid, S, false>(
+                &x[..],
+                &mut gx[..],
+                &mut gr[..],
+                &mut h[..],
+            );
+            gru.backward::<Tanh, Sigmoid, S, false, false>(
+                &x[..],
+                &mut gx[..],
+                &mut gr[..],
+                &h[..],
+                &dy,
+                None,
+                &mut g_grads,
+            );
+        })
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -428,6 +523,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = kernels;
     config = config();
-    targets = dense_784x512, dense_512x10, dense_9216x128, conv2d_1to32, conv2d_32to64, max_pool2d
+    targets = dense_784x512, dense_512x10, dense_9216x128, conv2d_1to32, conv2d_32to64, max_pool2d,
+        recurrent
 }
 criterion_main!(kernels);
