@@ -176,6 +176,14 @@ def gru_options():
     ]
 
 
+def simple_rnn():
+    return [
+        layers.SimpleRNN(4, return_sequences=True, go_backwards=True),
+        layers.SimpleRNN(3, activation="relu", use_bias=False),
+        layers.Dense(2),
+    ]
+
+
 def act(name):
     return lambda: [layers.Dense(5, activation=name)]
 
@@ -424,6 +432,12 @@ MODELS = [
     dict(name="gru_options", seed=115, input=(5, 4), layers=gru_options, scale=2.0,
          kiln="[5, 4] => GRU(3, relu, hard_sigmoid, use_bias = false)",
          weights=["gru/kernel", "gru/recurrent_kernel"]),
+    dict(name="simple_rnn", seed=116, input=(6, 3), layers=simple_rnn,
+         kiln="[6, 3] => SimpleRNN(4, return_sequences = true, go_backwards = true), "
+              "SimpleRNN(3, relu, use_bias = false), Dense(2)",
+         weights=["simple_rnn/kernel", "simple_rnn/recurrent_kernel", "simple_rnn/bias",
+                  "simple_rnn_1/kernel", "simple_rnn_1/recurrent_kernel",
+                  "dense/kernel", "dense/bias"]),
 ] + [
     dict(name=f"act_{a}", seed=200 + i, input=(2, 3, 5), layers=act(a), scale=3.0,
          kiln=f"[2, 3, 5] => Dense(5, {a})",

@@ -308,6 +308,24 @@ fn gru() {
     assert_eq!(<GruOptions as Model>::PARAMS, 4 * 9 + 3 * 9);
 }
 
+kiln::model! {
+    /// SimpleRNNs: every step, read backwards; then relu without a bias.
+    struct SimpleRnn: [6, 3] => <
+        SimpleRNN(4, return_sequences = true, go_backwards = true),
+        SimpleRNN(3, relu, use_bias = false),
+        Dense(2),
+    >
+}
+
+#[test]
+fn simple_rnn() {
+    check::<SimpleRnn>(fixture!("simple_rnn"));
+    assert_eq!(
+        <SimpleRnn as Model>::PARAMS,
+        (3 * 4 + 4 * 4 + 4) + (4 * 3 + 3 * 3) + (3 * 2 + 2)
+    );
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {

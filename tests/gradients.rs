@@ -400,6 +400,20 @@ fn lstm_through_time() {
     check::<RecurrentLater>(19, Target::Dense(&[1.0, 0.0]), Loss::BinaryCrossentropy);
 }
 
+kiln::model! {
+    /// SimpleRNNs: first with every step, then backwards in another activation.
+    struct Simple<f64>: [5, 2] => <
+        SimpleRNN(3, return_sequences = true),
+        SimpleRNN(4, elu, go_backwards = true, use_bias = false),
+        Dense(2, softmax),
+    >
+}
+
+#[test]
+fn simple_rnn_through_time() {
+    check::<Simple>(24, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+}
+
 #[test]
 fn gru_through_time() {
     check::<Gated>(22, Target::Class(0), Loss::SparseCategoricalCrossentropy);

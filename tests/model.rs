@@ -171,6 +171,55 @@ fn weights_survive_a_round_trip_with_keras_names_and_layouts() {
     assert_eq!(v, a.conv2d.kernel[1][2][0][5]);
 }
 
+kiln::model! {
+    /// Every recurrent layer and LayerNormalization, for their weight files.
+    struct Sequences: [5, 3] => <
+        LSTM(4, return_sequences = true), LayerNormalization, GRU(3, return_sequences = true),
+        SimpleRNN(2), Dense(2),
+    >
+}
+
+#[test]
+fn recurrent_weights_survive_a_round_trip_in_keras_shapes() {
+    let path = scratch("recurrent.safetensors");
+    let a = Sequences::init(1);
+    a.save_weights(&path).unwrap();
+    let mut b = Sequences::init(2);
+    let x = [[0.5f32, -1.0, 0.25]; 5];
+    assert_ne!(a.forward(&x), b.forward(&x));
+    b.load_weights(&path).unwrap();
+    assert_eq!(a.forward(&x), b.forward(&x));
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<(String, Vec<usize>)> = file
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.shape().to_vec()))
+        .collect();
+    names.sort();
+    let expect: Vec<(String, Vec<usize>)> = [
+        ("dense/bias", vec![2]),
+        ("dense/kernel", vec![2, 2]),
+        ("gru/bias", vec![2, 9]),
+        ("gru/kernel", vec![4, 9]),
+        ("gru/recurrent_kernel", vec![3, 9]),
+        ("layer_normalization/beta", vec![4]),
+        ("layer_normalization/gamma", vec![4]),
+        ("lstm/bias", vec![16]),
+        ("lstm/kernel", vec![3, 16]),
+        ("lstm/recurrent_kernel", vec![4, 16]),
+        ("simple_rnn/bias", vec![2]),
+        ("simple_rnn/kernel", vec![3, 2]),
+        ("simple_rnn/recurrent_kernel", vec![2, 2]),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), s))
+    .collect();
+    assert_eq!(names, expect);
+    // Keras's initial LSTM bias: ones for the forget gate (units 4..8) only.
+    assert_eq!(a.lstm.bias[..4], [0.0; 4]);
+    assert_eq!(a.lstm.bias[4..8], [1.0; 4]);
+}
+
 #[test]
 fn nested_models_run_their_inner_models_and_nest_their_weight_names() {
     let m = Stacked::init(3);

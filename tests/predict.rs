@@ -54,7 +54,7 @@ kiln::model! {
     /// Two LSTMs, the second read backwards, over more steps than one chunk of rows.
     struct Recurrent: [7, 5] => <
         LSTM(6, return_sequences = true), GRU(5, return_sequences = true, go_backwards = true),
-        LSTM(4, go_backwards = true), Dense(3, softmax),
+        SimpleRNN(5, return_sequences = true), LSTM(4, go_backwards = true), Dense(3, softmax),
     >
 }
 

@@ -3,7 +3,7 @@
 //! buffers the caller owns, so a training step allocates nothing.
 
 use crate::init::Rng;
-use crate::layers::{Conv1D, Conv2D, Dense, Gru, LayerNormalization, Lstm};
+use crate::layers::{Conv1D, Conv2D, Dense, Gru, LayerNormalization, Lstm, SimpleRnn};
 use crate::losses::Fused;
 use crate::model::Model;
 use crate::scalar::Scalar;
@@ -198,6 +198,11 @@ unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: 
 // SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
 unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: bool> Flat<T>
     for Gru<T, F, U, G, B>
+{
+}
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: bool> Flat<T>
+    for SimpleRnn<T, F, U, G, B>
 {
 }
 

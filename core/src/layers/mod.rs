@@ -27,6 +27,7 @@ pub mod max_pool2d;
 pub mod merge;
 pub mod pad_crop2d;
 pub mod pool1d;
+pub mod simple_rnn;
 pub mod upsampling2d;
 
 pub use avg_pool2d::AvgPool2D;
@@ -43,6 +44,7 @@ pub use max_pool2d::MaxPool2D;
 pub use merge::Merge;
 pub use pad_crop2d::{Cropping2D, ZeroPadding2D};
 pub use pool1d::{AvgPool1D, MaxPool1D};
+pub use simple_rnn::SimpleRnn;
 pub use upsampling2d::UpSampling2D;
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub const LAYERS: &[LayerInfo] = &[
     layer_norm::INFO,
     recurrent::LSTM_INFO,
     recurrent::GRU_INFO,
+    recurrent::SIMPLE_INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,

@@ -3,7 +3,8 @@
 //! layouts: `LSTM(units)` (gates i, f, c, o: `kernel` `[f, 4u]`, `recurrent_kernel` `[u, 4u]`,
 //! `bias` `[4u]`) and `GRU(units)` (Keras 3's `reset_after = true`, gates z, r, h: `kernel`
 //! `[f, 3u]`, `recurrent_kernel` `[u, 3u]`, `bias` `[2, 3u]`, the input's and the recurrent
-//! product's). Both run on the same plan: the core types share their method signatures.
+//! product's) and `SimpleRNN(units)` (`kernel` `[f, u]`, `recurrent_kernel` `[u, u]`, `bias`
+//! `[u]`). All run on the same plan: the core types share their method signatures.
 
 use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
@@ -54,11 +55,31 @@ pub const GRU_INFO: LayerInfo = LayerInfo {
     build: |args, errs| build(Cell::Gru, args, errs),
 };
 
+pub const SIMPLE_INFO: LayerInfo = LayerInfo {
+    spellings: &["SimpleRNN"],
+    keras_class: "SimpleRNN",
+    auto_name: "simple_rnn",
+    params: &[
+        p("units", true, true),
+        p("activation", true, false),
+        p("use_bias", false, false),
+        p("return_sequences", false, false),
+        p("go_backwards", false, false),
+        NAME,
+    ],
+    variadic: false,
+    arity: Arity::One,
+    usage: "SimpleRNN(units), e.g. `SimpleRNN(32)` or `SimpleRNN(16, return_sequences = true)`",
+    build: |args, errs| build(Cell::Simple, args, errs),
+};
+
 /// Which recurrent cell.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Cell {
     Lstm,
     Gru,
+    /// `SimpleRNN`: one gate, its recurrent activation unused.
+    Simple,
 }
 
 impl Cell {
@@ -67,6 +88,7 @@ impl Cell {
         match self {
             Cell::Lstm => 4,
             Cell::Gru => 3,
+            Cell::Simple => 1,
         }
     }
 
@@ -75,14 +97,15 @@ impl Cell {
         match self {
             Cell::Lstm => quote!(Lstm),
             Cell::Gru => quote!(Gru),
+            Cell::Simple => quote!(SimpleRnn),
         }
     }
 
     /// The width of the second cache tensor per step: the LSTM's cell state, the GRU's
-    /// recurrent projection.
+    /// recurrent projection, the SimpleRNN's scratch.
     fn second(self, units: usize) -> usize {
         match self {
-            Cell::Lstm => units,
+            Cell::Lstm | Cell::Simple => units,
             Cell::Gru => 3 * units,
         }
     }
@@ -92,6 +115,7 @@ impl Cell {
         match self {
             Cell::Lstm => vec![4 * units],
             Cell::Gru => vec![2, 3 * units],
+            Cell::Simple => vec![units],
         }
     }
 }

@@ -1,0 +1,384 @@
+//! Keras's `SimpleRNN` on sequences `[S][F]`: `h_t = A(x_t · kernel + h_{t−1} · recurrent_kernel
+//! + bias)`, backward by backpropagation through time. Its methods have the signatures of
+//! [`super::Lstm`]'s (the recurrent activation is taken and unused), so the macro emits all
+//! three recurrent layers alike.
+
+use crate::activations::{Activation, Elementwise};
+use crate::init::{glorot_uniform, orthogonal, Rng};
+use crate::params::{Name, Param, ParamMut, Params};
+use crate::scalar::Scalar;
+use crate::tensor::{flat, flat_mut};
+
+/// The samples one training call takes at most (the training block).
+pub const MAX_BLOCK: usize = crate::train::BLOCK;
+
+/// A simple RNN of `U` units over `F` features; `G = U` (one gate, named so for the shared
+/// emitter).
+///
+/// # Shapes
+/// - input: `[S][F]` per sample
+/// - output: `[S][U]` (`return_sequences`) or `[U]`, the last step's
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SimpleRnn<T, const F: usize, const U: usize, const G: usize, const BIAS: bool> {
+    /// `kernel[f][u]`, Keras shape `[F, U]`.
+    pub kernel: [[T; G]; F],
+    /// `recurrent_kernel[u][v]`, Keras shape `[U, U]`.
+    pub recurrent_kernel: [[T; G]; U],
+    /// `bias[u]`, Keras shape `[U]` (zeros and unused without `use_bias`).
+    pub bias: [T; G],
+}
+
+// SAFETY: `repr(C)` arrays of a `Pod` scalar, with no padding between them; all zeros is a
+// valid value.
+unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool>
+    bytemuck::Zeroable for SimpleRnn<T, F, U, G, BIAS>
+{
+}
+
+impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool>
+    SimpleRnn<T, F, U, G, BIAS>
+{
+    /// The number of parameters, as Keras's `count_params()` reports it.
+    pub const PARAMS: usize = F * G + U * G + if BIAS { G } else { 0 };
+
+    const CHECK: () = assert!(G == U, "SimpleRnn: G must be U");
+
+    fn bias(&self) -> Option<&[T; G]> {
+        BIAS.then_some(&self.bias)
+    }
+
+    /// Inference on `x.len()` samples, `R` at a time; `y` as [`super::Lstm::forward`]'s.
+    pub fn forward<
+        A: Elementwise,
+        Rc: Elementwise,
+        const S: usize,
+        const SEQ: bool,
+        const BACK: bool,
+        const R: usize,
+    >(
+        &self,
+        x: &[[[T; F]; S]],
+        y: &mut [T],
+    ) {
+        let () = Self::CHECK;
+        let per = if SEQ { S * U } else { U };
+        assert_eq!(y.len(), x.len() * per, "SimpleRnn: output length");
+        for (xs, ys) in x.chunks(R).zip(y.chunks_mut(R * per)) {
+            let m = xs.len();
+            let mut xt = [[T::zero(); F]; R];
+            let mut z = [[T::zero(); G]; R];
+            let mut zr = [[T::zero(); G]; R];
+            let mut h = [[T::zero(); U]; R];
+            for step in 0..S {
+                let t = if BACK { S - 1 - step } else { step };
+                for (row, sample) in xt.iter_mut().zip(xs) {
+                    *row = sample[t];
+                }
+                T::dense_forward(&self.kernel, self.bias(), &xt[..m], &mut z[..m]);
+                T::dense_forward(&self.recurrent_kernel, None, &h[..m], &mut zr[..m]);
+                for ((hr, zi), ri) in h[..m].iter_mut().zip(&z[..m]).zip(&zr[..m]) {
+                    hr.iter_mut()
+                        .zip(zi.iter().zip(ri))
+                        .for_each(|(h, (&a, &b))| *h = a + b);
+                }
+                <A as Activation>::apply::<T, U>(&mut h[..m]);
+                if SEQ {
+                    for (r, hr) in h[..m].iter().enumerate() {
+                        let at = (r * S + step) * U;
+                        ys[at..at + U].copy_from_slice(hr);
+                    }
+                }
+            }
+            if !SEQ {
+                for r in 0..m {
+                    ys[r * U..(r + 1) * U].copy_from_slice(&h[r]);
+                }
+            }
+        }
+    }
+
+    /// Training forward on a block of at most [`MAX_BLOCK`] samples: keeps each step's
+    /// pre-activation `z` and output `h` (in the order the steps ran); `c` is scratch for
+    /// [`SimpleRnn::backward`].
+    pub fn forward_train<A: Elementwise, Rc: Elementwise, const S: usize, const BACK: bool>(
+        &self,
+        x: &[[[T; F]; S]],
+        z: &mut [[[T; G]; S]],
+        c: &mut [[[T; U]; S]],
+        h: &mut [[[T; U]; S]],
+    ) {
+        let () = Self::CHECK;
+        let n = x.len();
+        assert!(
+            n <= MAX_BLOCK,
+            "SimpleRnn: at most {MAX_BLOCK} samples a call"
+        );
+        assert!(
+            z.len() == n && c.len() == n && h.len() == n,
+            "SimpleRnn: cache length"
+        );
+        T::dense_forward(
+            &self.kernel,
+            self.bias(),
+            x.as_flattened(),
+            z.as_flattened_mut(),
+        );
+        if BACK {
+            z.iter_mut().for_each(|zs| zs.reverse());
+        }
+        let mut h_prev = [[T::zero(); U]; MAX_BLOCK];
+        let mut zr = [[T::zero(); G]; MAX_BLOCK];
+        for step in 0..S {
+            if step > 0 {
+                for (row, hs) in h_prev.iter_mut().zip(&*h) {
+                    *row = hs[step - 1];
+                }
+                T::dense_forward(&self.recurrent_kernel, None, &h_prev[..n], &mut zr[..n]);
+            }
+            for r in 0..n {
+                let zt = &mut z[r][step];
+                if step > 0 {
+                    zt.iter_mut().zip(&zr[r]).for_each(|(a, &b)| *a = *a + b);
+                }
+                for (hu, &zu) in h[r][step].iter_mut().zip(zt.iter()) {
+                    *hu = A::f(zu);
+                }
+            }
+        }
+    }
+
+    /// Backpropagation through time, as [`super::Lstm::backward`]: `z` becomes the
+    /// pre-activations' gradients and `c` the outputs shifted by a step.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<
+        A: Elementwise,
+        Rc: Elementwise,
+        const S: usize,
+        const SEQ: bool,
+        const BACK: bool,
+    >(
+        &self,
+        x: &[[[T; F]; S]],
+        z: &mut [[[T; G]; S]],
+        c: &mut [[[T; U]; S]],
+        h: &[[[T; U]; S]],
+        dy: &[T],
+        dx: Option<&mut [[[T; F]; S]]>,
+        grad: &mut Self,
+    ) {
+        let n = x.len();
+        assert!(
+            n <= MAX_BLOCK,
+            "SimpleRnn: at most {MAX_BLOCK} samples a call"
+        );
+        assert_eq!(
+            dy.len(),
+            n * if SEQ { S * U } else { U },
+            "SimpleRnn: dy length"
+        );
+        let mut dh_next = [[T::zero(); U]; MAX_BLOCK];
+        let mut dzt = [[T::zero(); G]; MAX_BLOCK];
+        for step in (0..S).rev() {
+            for r in 0..n {
+                let extra = if SEQ {
+                    Some((r * S + step) * U)
+                } else {
+                    (step == S - 1).then_some(r * U)
+                };
+                let zt = &mut z[r][step];
+                for u in 0..U {
+                    let mut d = dh_next[r][u];
+                    if let Some(at) = extra {
+                        d = d + dy[at + u];
+                    }
+                    zt[u] = d * A::df(zt[u], h[r][step][u]);
+                }
+                dzt[r] = *zt;
+            }
+            if step > 0 {
+                T::dense_backward_input(&self.recurrent_kernel, &dzt[..n], &mut dh_next[..n]);
+            }
+        }
+        for (cs, hs) in c.iter_mut().zip(h) {
+            cs[0] = [T::zero(); U];
+            cs[1..].copy_from_slice(&hs[..S - 1]);
+        }
+        T::dense_backward_params(
+            c.as_flattened(),
+            z.as_flattened(),
+            &mut grad.recurrent_kernel,
+            None,
+        );
+        if BACK {
+            z.iter_mut().for_each(|zs| zs.reverse());
+        }
+        let bias = BIAS.then_some(&mut grad.bias);
+        T::dense_backward_params(x.as_flattened(), z.as_flattened(), &mut grad.kernel, bias);
+        if let Some(dx) = dx {
+            T::dense_backward_input(&self.kernel, z.as_flattened(), dx.as_flattened_mut());
+        }
+    }
+}
+
+impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool> Params<T>
+    for SimpleRnn<T, F, U, G, BIAS>
+{
+    fn visit_params(&self, prefix: Option<&Name<'_>>, f: &mut dyn FnMut(Param<'_, T>)) {
+        f(Param {
+            name: &Name::child(prefix, "kernel"),
+            shape: &[F, G],
+            data: flat(&self.kernel),
+        });
+        f(Param {
+            name: &Name::child(prefix, "recurrent_kernel"),
+            shape: &[U, G],
+            data: flat(&self.recurrent_kernel),
+        });
+        if BIAS {
+            f(Param {
+                name: &Name::child(prefix, "bias"),
+                shape: &[G],
+                data: &self.bias,
+            });
+        }
+    }
+
+    fn visit_params_mut(&mut self, prefix: Option<&Name<'_>>, f: &mut dyn FnMut(ParamMut<'_, T>)) {
+        f(ParamMut {
+            name: &Name::child(prefix, "kernel"),
+            shape: &[F, G],
+            data: flat_mut(&mut self.kernel),
+        });
+        f(ParamMut {
+            name: &Name::child(prefix, "recurrent_kernel"),
+            shape: &[U, G],
+            data: flat_mut(&mut self.recurrent_kernel),
+        });
+        if BIAS {
+            f(ParamMut {
+                name: &Name::child(prefix, "bias"),
+                shape: &[G],
+                data: &mut self.bias,
+            });
+        }
+    }
+
+    /// Keras's initializers: `kernel` glorot_uniform, `recurrent_kernel` orthogonal, `bias`
+    /// zeros.
+    fn init_params(&mut self, rng: &mut Rng) {
+        glorot_uniform(rng, F, G, flat_mut::<T, _>(&mut self.kernel));
+        orthogonal(rng, U, G, flat_mut::<T, _>(&mut self.recurrent_kernel));
+        self.bias.fill(T::zero());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::activations::{Sigmoid, Tanh};
+    use crate::layers::grad_check::{assert_gradient, random};
+    use bytemuck::Zeroable as _;
+
+    type L = SimpleRnn<f64, 2, 3, 3, true>;
+
+    fn layer(seed: u64) -> L {
+        let mut l = L::zeroed();
+        random(seed, flat_mut(&mut l.kernel));
+        random(seed + 1, flat_mut(&mut l.recurrent_kernel));
+        random(seed + 2, &mut l.bias);
+        l
+    }
+
+    #[test]
+    fn two_steps_by_hand() {
+        let l = SimpleRnn::<f64, 1, 1, 1, true> {
+            kernel: [[0.5]],
+            recurrent_kernel: [[-2.0]],
+            bias: [0.1],
+        };
+        let h1 = (0.5f64 * 1.0 + 0.1).tanh();
+        let want = (0.5 * 3.0 - 2.0 * h1 + 0.1).tanh();
+        let mut y = [0.0];
+        l.forward::<Tanh, Sigmoid, 2, false, false, 1>(&[[[1.0], [3.0]]], &mut y);
+        assert!((y[0] - want).abs() < 1e-15, "{} vs {want}", y[0]);
+    }
+
+    fn check<const SEQ: bool, const BACK: bool>(seed: u64) {
+        const N: usize = 3;
+        const S: usize = 4;
+        let l = layer(seed);
+        let mut x = [[[0.0; 2]; S]; N];
+        random(seed + 5, flat_mut(&mut x));
+        let per = if SEQ { S * 3 } else { 3 };
+        let mut cw = std::vec![0.0; N * per];
+        random(seed + 6, &mut cw);
+        let out = |l: &L, x: &[[[f64; 2]; S]; N]| {
+            let mut y = [0.0; N * S * 3];
+            l.forward::<Tanh, Sigmoid, S, SEQ, BACK, 2>(x, &mut y[..N * per]);
+            y
+        };
+        let (mut z, mut c, mut h) = ([[[0.0; 3]; S]; N], [[[0.0; 3]; S]; N], [[[0.0; 3]; S]; N]);
+        l.forward_train::<Tanh, Sigmoid, S, BACK>(&x, &mut z, &mut c, &mut h);
+        let mut seq = [0.0; N * S * 3];
+        l.forward::<Tanh, Sigmoid, S, true, BACK, 2>(&x, &mut seq);
+        assert_eq!(&seq[..], flat::<f64, _>(&h));
+        let mut grad = L::zeroed();
+        let mut dx = [[[f64::NAN; 2]; S]; N];
+        l.backward::<Tanh, Sigmoid, S, SEQ, BACK>(
+            &x,
+            &mut z,
+            &mut c,
+            &h,
+            &cw,
+            Some(&mut dx),
+            &mut grad,
+        );
+        let mut cfull = [0.0; N * S * 3];
+        cfull[..N * per].copy_from_slice(&cw);
+        assert_gradient("dx", flat(&x), flat(&dx), &cfull, 1e-6, |p| {
+            let mut x2 = x;
+            flat_mut(&mut x2).copy_from_slice(p);
+            out(&l, &x2)
+        });
+        assert_gradient(
+            "kernel",
+            flat(&l.kernel),
+            flat(&grad.kernel),
+            &cfull,
+            1e-6,
+            |p| {
+                let mut l2 = l;
+                flat_mut(&mut l2.kernel).copy_from_slice(p);
+                out(&l2, &x)
+            },
+        );
+        assert_gradient(
+            "recurrent_kernel",
+            flat(&l.recurrent_kernel),
+            flat(&grad.recurrent_kernel),
+            &cfull,
+            1e-6,
+            |p| {
+                let mut l2 = l;
+                flat_mut(&mut l2.recurrent_kernel).copy_from_slice(p);
+                out(&l2, &x)
+            },
+        );
+        assert_gradient("bias", &l.bias, &grad.bias, &cfull, 1e-6, |p| {
+            let mut l2 = l;
+            l2.bias.copy_from_slice(p);
+            out(&l2, &x)
+        });
+    }
+
+    #[test]
+    fn gradients_every_way() {
+        check::<false, false>(23);
+        check::<true, false>(33);
+        check::<true, true>(43);
+        check::<false, true>(53);
+    }
+}
