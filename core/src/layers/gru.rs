@@ -4,11 +4,9 @@
 //! As in [`super::lstm`], the products run on the Dense kernels over a block of samples: every
 //! step's input projection at once, the recurrent one step by step.
 
+use super::recurrent::{input_gradients, project_inputs};
 use crate::activations::Elementwise;
-use crate::init::{glorot_uniform, orthogonal, Rng};
-use crate::params::{Name, Param, ParamMut, Params};
 use crate::scalar::Scalar;
-use crate::tensor::{flat, flat_mut};
 
 /// The samples one training call takes at most (the training block).
 pub const MAX_BLOCK: usize = crate::train::BLOCK;
@@ -113,6 +111,11 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         BIAS.then_some(&self.bias[k])
     }
 
+    /// Keras's: zeros.
+    fn init_bias(&mut self) {
+        self.bias = [[T::zero(); G]; 2];
+    }
+
     /// Inference on `x.len()` samples, `R` at a time (the stack holds `R` rows of each
     /// state). `y` is `[n][S][U]` with `SEQ` (every step's output, in the order the steps ran),
     /// else `[n][U]`; with `BACK` the steps run from the last to the first (`go_backwards`).
@@ -178,15 +181,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
             gx.len() == n && gr.len() == n && h.len() == n,
             "Gru: cache length"
         );
-        T::dense_forward(
-            &self.kernel,
-            self.bias(0),
-            x.as_flattened(),
-            gx.as_flattened_mut(),
-        );
-        if BACK {
-            gx.iter_mut().for_each(|g| g.reverse());
-        }
+        project_inputs(&self.kernel, self.bias(0), x, gx, BACK);
         let mut h_prev = [[T::zero(); U]; MAX_BLOCK];
         let mut rt = [[T::zero(); G]; MAX_BLOCK];
         for step in 0..S {
@@ -275,68 +270,12 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
                 }
             }
         }
-        if BACK {
-            gx.iter_mut().for_each(|g| g.reverse());
-        }
         let bias = BIAS.then_some(&mut grad.bias[0]);
-        T::dense_backward_params(x.as_flattened(), gx.as_flattened(), &mut grad.kernel, bias);
-        if let Some(dx) = dx {
-            T::dense_backward_input(&self.kernel, gx.as_flattened(), dx.as_flattened_mut());
-        }
+        input_gradients(&self.kernel, x, gx, BACK, &mut grad.kernel, bias, dx);
     }
 }
 
-impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool> Params<T>
-    for Gru<T, F, U, G, BIAS>
-{
-    fn visit_params(&self, prefix: Option<&Name<'_>>, f: &mut dyn FnMut(Param<'_, T>)) {
-        f(Param {
-            name: &Name::child(prefix, "kernel"),
-            shape: &[F, G],
-            data: flat(&self.kernel),
-        });
-        f(Param {
-            name: &Name::child(prefix, "recurrent_kernel"),
-            shape: &[U, G],
-            data: flat(&self.recurrent_kernel),
-        });
-        if BIAS {
-            f(Param {
-                name: &Name::child(prefix, "bias"),
-                shape: &[2, G],
-                data: flat(&self.bias),
-            });
-        }
-    }
-
-    fn visit_params_mut(&mut self, prefix: Option<&Name<'_>>, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(ParamMut {
-            name: &Name::child(prefix, "kernel"),
-            shape: &[F, G],
-            data: flat_mut(&mut self.kernel),
-        });
-        f(ParamMut {
-            name: &Name::child(prefix, "recurrent_kernel"),
-            shape: &[U, G],
-            data: flat_mut(&mut self.recurrent_kernel),
-        });
-        if BIAS {
-            f(ParamMut {
-                name: &Name::child(prefix, "bias"),
-                shape: &[2, G],
-                data: flat_mut(&mut self.bias),
-            });
-        }
-    }
-
-    /// Keras's initializers: `kernel` glorot_uniform, `recurrent_kernel` orthogonal, `bias`
-    /// zeros.
-    fn init_params(&mut self, rng: &mut Rng) {
-        glorot_uniform(rng, F, G, flat_mut::<T, _>(&mut self.kernel));
-        orthogonal(rng, U, G, flat_mut::<T, _>(&mut self.recurrent_kernel));
-        self.bias = [[T::zero(); G]; 2];
-    }
-}
+super::recurrent::recurrent_params!(Gru, [2, G]);
 
 #[cfg(test)]
 mod tests {
@@ -344,18 +283,8 @@ mod tests {
 
     use super::*;
     use crate::activations::{Sigmoid, Tanh};
-    use crate::layers::grad_check::{assert_gradient, random};
-    use bytemuck::Zeroable as _;
 
-    type L = Gru<f64, 2, 3, 9, true>;
-
-    fn layer(seed: u64) -> L {
-        let mut l = L::zeroed();
-        random(seed, flat_mut(&mut l.kernel));
-        random(seed + 1, flat_mut(&mut l.recurrent_kernel));
-        random(seed + 2, flat_mut(&mut l.bias));
-        l
-    }
+    super::super::recurrent::bptt_checks!(Gru, 9, 9);
 
     #[test]
     fn one_unit_two_steps_by_hand() {
@@ -375,98 +304,5 @@ mod tests {
         let mut y = [0.0];
         l.forward::<Tanh, Sigmoid, 2, false, false, 1>(&[[[1.0], [-0.7]]], &mut y);
         assert!((y[0] - want).abs() < 1e-15, "{} vs {want}", y[0]);
-    }
-
-    #[test]
-    fn forward_and_forward_train_agree_in_chunks_and_backwards() {
-        let l = layer(3);
-        let mut x = [[[0.0; 2]; 4]; 5];
-        random(9, flat_mut(&mut x));
-        let (mut gx, mut gr, mut h) = ([[[0.0; 9]; 4]; 5], [[[0.0; 9]; 4]; 5], [[[0.0; 3]; 4]; 5]);
-        l.forward_train::<Tanh, Sigmoid, 4, true>(&x, &mut gx, &mut gr, &mut h);
-        let mut seq = [0.0; 5 * 4 * 3];
-        l.forward::<Tanh, Sigmoid, 4, true, true, 2>(&x, &mut seq);
-        assert_eq!(&seq[..], flat::<f64, _>(&h));
-    }
-
-    fn check<const SEQ: bool, const BACK: bool>(seed: u64) {
-        const N: usize = 3;
-        const S: usize = 4;
-        let l = layer(seed);
-        let mut x = [[[0.0; 2]; S]; N];
-        random(seed + 5, flat_mut(&mut x));
-        let per = if SEQ { S * 3 } else { 3 };
-        let mut cw = std::vec![0.0; N * per];
-        random(seed + 6, &mut cw);
-        let out = |l: &L, x: &[[[f64; 2]; S]; N]| {
-            let mut y = [0.0; N * S * 3];
-            l.forward::<Tanh, Sigmoid, S, SEQ, BACK, 2>(x, &mut y[..N * per]);
-            y
-        };
-        let (mut gx, mut gr, mut h) = ([[[0.0; 9]; S]; N], [[[0.0; 9]; S]; N], [[[0.0; 3]; S]; N]);
-        l.forward_train::<Tanh, Sigmoid, S, BACK>(&x, &mut gx, &mut gr, &mut h);
-        let mut grad = L::zeroed();
-        let mut dx = [[[f64::NAN; 2]; S]; N];
-        l.backward::<Tanh, Sigmoid, S, SEQ, BACK>(
-            &x,
-            &mut gx,
-            &mut gr,
-            &h,
-            &cw,
-            Some(&mut dx),
-            &mut grad,
-        );
-        let mut cfull = [0.0; N * S * 3];
-        cfull[..N * per].copy_from_slice(&cw);
-        assert_gradient("dx", flat(&x), flat(&dx), &cfull, 1e-6, |p| {
-            let mut x2 = x;
-            flat_mut(&mut x2).copy_from_slice(p);
-            out(&l, &x2)
-        });
-        assert_gradient(
-            "kernel",
-            flat(&l.kernel),
-            flat(&grad.kernel),
-            &cfull,
-            1e-6,
-            |p| {
-                let mut l2 = l;
-                flat_mut(&mut l2.kernel).copy_from_slice(p);
-                out(&l2, &x)
-            },
-        );
-        assert_gradient(
-            "recurrent_kernel",
-            flat(&l.recurrent_kernel),
-            flat(&grad.recurrent_kernel),
-            &cfull,
-            1e-6,
-            |p| {
-                let mut l2 = l;
-                flat_mut(&mut l2.recurrent_kernel).copy_from_slice(p);
-                out(&l2, &x)
-            },
-        );
-        assert_gradient("bias", flat(&l.bias), flat(&grad.bias), &cfull, 1e-6, |p| {
-            let mut l2 = l;
-            flat_mut(&mut l2.bias).copy_from_slice(p);
-            out(&l2, &x)
-        });
-    }
-
-    #[test]
-    fn gradients_of_the_last_step() {
-        check::<false, false>(21);
-    }
-
-    #[test]
-    fn gradients_of_every_step() {
-        check::<true, false>(31);
-    }
-
-    #[test]
-    fn gradients_going_backwards() {
-        check::<true, true>(41);
-        check::<false, true>(51);
     }
 }

@@ -1,13 +1,11 @@
-//! Keras's `SimpleRNN` on sequences `[S][F]`: `h_t = A(x_t · kernel + h_{t−1} · recurrent_kernel
-//! + bias)`, backward by backpropagation through time. Its methods have the signatures of
-//! [`super::Lstm`]'s (the recurrent activation is taken and unused), so the macro emits all
-//! three recurrent layers alike.
+//! Keras's `SimpleRNN` on sequences `[S][F]`: `h_t = A(x_t · kernel + h_{t−1} ·
+//! recurrent_kernel + bias)`, backward by backpropagation through time. Its methods have the
+//! signatures of [`super::Lstm`]'s (the recurrent activation is taken and unused), so the
+//! macro emits all three recurrent layers alike.
 
+use super::recurrent::{input_gradients, project_inputs, recurrent_kernel_gradient};
 use crate::activations::{Activation, Elementwise};
-use crate::init::{glorot_uniform, orthogonal, Rng};
-use crate::params::{Name, Param, ParamMut, Params};
 use crate::scalar::Scalar;
-use crate::tensor::{flat, flat_mut};
 
 /// The samples one training call takes at most (the training block).
 pub const MAX_BLOCK: usize = crate::train::BLOCK;
@@ -46,6 +44,11 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
 
     fn bias(&self) -> Option<&[T; G]> {
         BIAS.then_some(&self.bias)
+    }
+
+    /// Keras's: zeros.
+    fn init_bias(&mut self) {
+        self.bias.fill(T::zero());
     }
 
     /// Inference on `x.len()` samples, `R` at a time; `y` as [`super::Lstm::forward`]'s.
@@ -118,15 +121,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
             z.len() == n && c.len() == n && h.len() == n,
             "SimpleRnn: cache length"
         );
-        T::dense_forward(
-            &self.kernel,
-            self.bias(),
-            x.as_flattened(),
-            z.as_flattened_mut(),
-        );
-        if BACK {
-            z.iter_mut().for_each(|zs| zs.reverse());
-        }
+        project_inputs(&self.kernel, self.bias(), x, z, BACK);
         let mut h_prev = [[T::zero(); U]; MAX_BLOCK];
         let mut zr = [[T::zero(); G]; MAX_BLOCK];
         for step in 0..S {
@@ -200,78 +195,13 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
                 T::dense_backward_input(&self.recurrent_kernel, &dzt[..n], &mut dh_next[..n]);
             }
         }
-        for (cs, hs) in c.iter_mut().zip(h) {
-            cs[0] = [T::zero(); U];
-            cs[1..].copy_from_slice(&hs[..S - 1]);
-        }
-        T::dense_backward_params(
-            c.as_flattened(),
-            z.as_flattened(),
-            &mut grad.recurrent_kernel,
-            None,
-        );
-        if BACK {
-            z.iter_mut().for_each(|zs| zs.reverse());
-        }
+        recurrent_kernel_gradient(c, h, z, &mut grad.recurrent_kernel);
         let bias = BIAS.then_some(&mut grad.bias);
-        T::dense_backward_params(x.as_flattened(), z.as_flattened(), &mut grad.kernel, bias);
-        if let Some(dx) = dx {
-            T::dense_backward_input(&self.kernel, z.as_flattened(), dx.as_flattened_mut());
-        }
+        input_gradients(&self.kernel, x, z, BACK, &mut grad.kernel, bias, dx);
     }
 }
 
-impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool> Params<T>
-    for SimpleRnn<T, F, U, G, BIAS>
-{
-    fn visit_params(&self, prefix: Option<&Name<'_>>, f: &mut dyn FnMut(Param<'_, T>)) {
-        f(Param {
-            name: &Name::child(prefix, "kernel"),
-            shape: &[F, G],
-            data: flat(&self.kernel),
-        });
-        f(Param {
-            name: &Name::child(prefix, "recurrent_kernel"),
-            shape: &[U, G],
-            data: flat(&self.recurrent_kernel),
-        });
-        if BIAS {
-            f(Param {
-                name: &Name::child(prefix, "bias"),
-                shape: &[G],
-                data: &self.bias,
-            });
-        }
-    }
-
-    fn visit_params_mut(&mut self, prefix: Option<&Name<'_>>, f: &mut dyn FnMut(ParamMut<'_, T>)) {
-        f(ParamMut {
-            name: &Name::child(prefix, "kernel"),
-            shape: &[F, G],
-            data: flat_mut(&mut self.kernel),
-        });
-        f(ParamMut {
-            name: &Name::child(prefix, "recurrent_kernel"),
-            shape: &[U, G],
-            data: flat_mut(&mut self.recurrent_kernel),
-        });
-        if BIAS {
-            f(ParamMut {
-                name: &Name::child(prefix, "bias"),
-                shape: &[G],
-                data: &mut self.bias,
-            });
-        }
-    }
-
-    /// Keras's initializers: `kernel` glorot_uniform, `recurrent_kernel` orthogonal, `bias`
-    /// zeros.
-    fn init_params(&mut self, rng: &mut Rng) {
-        glorot_uniform(rng, F, G, flat_mut::<T, _>(&mut self.kernel));
-        orthogonal(rng, U, G, flat_mut::<T, _>(&mut self.recurrent_kernel));
-        self.bias.fill(T::zero());
-    }
-}
+super::recurrent::recurrent_params!(SimpleRnn, [G]);
 
 #[cfg(test)]
 mod tests {
@@ -279,18 +209,8 @@ mod tests {
 
     use super::*;
     use crate::activations::{Sigmoid, Tanh};
-    use crate::layers::grad_check::{assert_gradient, random};
-    use bytemuck::Zeroable as _;
 
-    type L = SimpleRnn<f64, 2, 3, 3, true>;
-
-    fn layer(seed: u64) -> L {
-        let mut l = L::zeroed();
-        random(seed, flat_mut(&mut l.kernel));
-        random(seed + 1, flat_mut(&mut l.recurrent_kernel));
-        random(seed + 2, &mut l.bias);
-        l
-    }
+    super::super::recurrent::bptt_checks!(SimpleRnn, 3, 3);
 
     #[test]
     fn two_steps_by_hand() {
@@ -304,81 +224,5 @@ mod tests {
         let mut y = [0.0];
         l.forward::<Tanh, Sigmoid, 2, false, false, 1>(&[[[1.0], [3.0]]], &mut y);
         assert!((y[0] - want).abs() < 1e-15, "{} vs {want}", y[0]);
-    }
-
-    fn check<const SEQ: bool, const BACK: bool>(seed: u64) {
-        const N: usize = 3;
-        const S: usize = 4;
-        let l = layer(seed);
-        let mut x = [[[0.0; 2]; S]; N];
-        random(seed + 5, flat_mut(&mut x));
-        let per = if SEQ { S * 3 } else { 3 };
-        let mut cw = std::vec![0.0; N * per];
-        random(seed + 6, &mut cw);
-        let out = |l: &L, x: &[[[f64; 2]; S]; N]| {
-            let mut y = [0.0; N * S * 3];
-            l.forward::<Tanh, Sigmoid, S, SEQ, BACK, 2>(x, &mut y[..N * per]);
-            y
-        };
-        let (mut z, mut c, mut h) = ([[[0.0; 3]; S]; N], [[[0.0; 3]; S]; N], [[[0.0; 3]; S]; N]);
-        l.forward_train::<Tanh, Sigmoid, S, BACK>(&x, &mut z, &mut c, &mut h);
-        let mut seq = [0.0; N * S * 3];
-        l.forward::<Tanh, Sigmoid, S, true, BACK, 2>(&x, &mut seq);
-        assert_eq!(&seq[..], flat::<f64, _>(&h));
-        let mut grad = L::zeroed();
-        let mut dx = [[[f64::NAN; 2]; S]; N];
-        l.backward::<Tanh, Sigmoid, S, SEQ, BACK>(
-            &x,
-            &mut z,
-            &mut c,
-            &h,
-            &cw,
-            Some(&mut dx),
-            &mut grad,
-        );
-        let mut cfull = [0.0; N * S * 3];
-        cfull[..N * per].copy_from_slice(&cw);
-        assert_gradient("dx", flat(&x), flat(&dx), &cfull, 1e-6, |p| {
-            let mut x2 = x;
-            flat_mut(&mut x2).copy_from_slice(p);
-            out(&l, &x2)
-        });
-        assert_gradient(
-            "kernel",
-            flat(&l.kernel),
-            flat(&grad.kernel),
-            &cfull,
-            1e-6,
-            |p| {
-                let mut l2 = l;
-                flat_mut(&mut l2.kernel).copy_from_slice(p);
-                out(&l2, &x)
-            },
-        );
-        assert_gradient(
-            "recurrent_kernel",
-            flat(&l.recurrent_kernel),
-            flat(&grad.recurrent_kernel),
-            &cfull,
-            1e-6,
-            |p| {
-                let mut l2 = l;
-                flat_mut(&mut l2.recurrent_kernel).copy_from_slice(p);
-                out(&l2, &x)
-            },
-        );
-        assert_gradient("bias", &l.bias, &grad.bias, &cfull, 1e-6, |p| {
-            let mut l2 = l;
-            l2.bias.copy_from_slice(p);
-            out(&l2, &x)
-        });
-    }
-
-    #[test]
-    fn gradients_every_way() {
-        check::<false, false>(23);
-        check::<true, false>(33);
-        check::<true, true>(43);
-        check::<false, true>(53);
     }
 }
