@@ -184,6 +184,14 @@ def simple_rnn():
     ]
 
 
+def embedding():
+    return [
+        layers.Embedding(7, 3),
+        layers.GRU(4),
+        layers.Dense(2),
+    ]
+
+
 def act(name):
     return lambda: [layers.Dense(5, activation=name)]
 
@@ -438,6 +446,10 @@ MODELS = [
          weights=["simple_rnn/kernel", "simple_rnn/recurrent_kernel", "simple_rnn/bias",
                   "simple_rnn_1/kernel", "simple_rnn_1/recurrent_kernel",
                   "dense/kernel", "dense/bias"]),
+    dict(name="embedding", seed=117, input=(6,), layers=embedding, tokens=7,
+         kiln="[6] => Embedding(7, 3), GRU(4), Dense(2)",
+         weights=["embedding/embeddings", "gru/kernel", "gru/recurrent_kernel", "gru/bias",
+                  "dense/kernel", "dense/bias"]),
 ] + [
     dict(name=f"act_{a}", seed=200 + i, input=(2, 3, 5), layers=act(a), scale=3.0,
          kiln=f"[2, 3, 5] => Dense(5, {a})",
@@ -517,7 +529,7 @@ def build(spec, write=True):
     for layer in model.layers:
         values = []
         for w in layer.weights:
-            if w.name == "kernel":
+            if w.name in ("kernel", "embeddings"):
                 v = rng.standard_normal(w.shape) * 0.5
             elif w.name in ("bias", "beta"):
                 v = rng.standard_normal(w.shape) * 0.1
@@ -540,6 +552,10 @@ def build(spec, write=True):
     if "inputs" in spec:
         x = [(rng.standard_normal((SAMPLES, *shape)) * 1.5 * scale).astype("float32")
              for _, shape in spec["inputs"]]
+    elif "tokens" in spec:
+        # Token ids in range (Keras refuses others, kiln clamps them): whole numbers as
+        # floats, which Keras's Embedding casts to int32.
+        x = rng.integers(0, spec["tokens"], (SAMPLES, *spec["input"])).astype("float32")
     else:
         x = (rng.standard_normal((SAMPLES, *spec["input"])) * 1.5 * scale).astype("float32")
     def joined(y):

@@ -326,6 +326,20 @@ fn simple_rnn() {
     );
 }
 
+kiln::model! {
+    /// Token ids (as floats, which Keras's Embedding casts) into a GRU.
+    struct Tokens: [6] => < Embedding(7, 3), GRU(4), Dense(2) >
+}
+
+#[test]
+fn embedding() {
+    check::<Tokens>(fixture!("embedding"));
+    assert_eq!(
+        <Tokens as Model>::PARAMS,
+        7 * 3 + (3 * 12 + 4 * 12 + 2 * 12) + (4 * 2 + 2)
+    );
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {

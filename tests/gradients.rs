@@ -414,6 +414,17 @@ fn simple_rnn_through_time() {
     check::<Simple>(24, Target::Class(1), Loss::SparseCategoricalCrossentropy);
 }
 
+kiln::model! {
+    /// An embedding table into a GRU: the table's rows get the gradients of the steps that read
+    /// them (the ids, random in [-1.5, 1.5), truncate and clamp to rows 0 and 1).
+    struct Embedded<f64>: [6] => < Embedding(3, 4), GRU(3), Dense(2, softmax) >
+}
+
+#[test]
+fn embedding_into_a_gru() {
+    check::<Embedded>(25, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+}
+
 #[test]
 fn gru_through_time() {
     check::<Gated>(22, Target::Class(0), Loss::SparseCategoricalCrossentropy);

@@ -59,6 +59,11 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Token ids (random floats, clamped) through an embedding table.
+    struct Tokens: [9] => < Embedding(5, 4), LSTM(3), Dense(2) >
+}
+
+kiln::model! {
     /// In `f64` every kernel is the scalar loop.
     struct Mlp64<f64>: [20] => < Dense(130, tanh), Dense(7) >
 }
@@ -178,6 +183,15 @@ fn batched_predict_equals_forward_with_lstms() {
         let xs = inputs::<Recurrent>(n as u64, n);
         assert_predict_is_forward(&*m, &xs, "Recurrent");
     }
+}
+
+#[test]
+fn batched_predict_equals_forward_with_an_embedding() {
+    let m = random::<Tokens>(8, 0.5);
+    let xs: Vec<[f32; 9]> = (0..40)
+        .map(|i| core::array::from_fn(|s| ((i * 7 + s * 3) % 6) as f32))
+        .collect();
+    assert_predict_is_forward(&*m, &xs, "Tokens");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! buffers the caller owns, so a training step allocates nothing.
 
 use crate::init::Rng;
-use crate::layers::{Conv1D, Conv2D, Dense, Gru, LayerNormalization, Lstm, SimpleRnn};
+use crate::layers::{Conv1D, Conv2D, Dense, Embedding, Gru, LayerNormalization, Lstm, SimpleRnn};
 use crate::losses::Fused;
 use crate::model::Model;
 use crate::scalar::Scalar;
@@ -190,6 +190,8 @@ unsafe impl<
 }
 // SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
 unsafe impl<T: Scalar, const C: usize> Flat<T> for LayerNormalization<T, C> {}
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<T: Scalar, const V: usize, const D: usize> Flat<T> for Embedding<T, V, D> {}
 // SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
 unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: bool> Flat<T>
     for Lstm<T, F, U, G, B>

@@ -12,6 +12,7 @@ pub mod conv1d;
 pub mod conv2d;
 pub mod dense;
 pub mod dropout;
+pub mod embedding;
 pub mod global_pool;
 pub mod layer_norm;
 pub mod merge;
@@ -50,6 +51,7 @@ pub const LAYERS: &[LayerInfo] = &[
     recurrent::LSTM_INFO,
     recurrent::GRU_INFO,
     recurrent::SIMPLE_INFO,
+    embedding::INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,
     dropout::INFO,
