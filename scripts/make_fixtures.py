@@ -415,14 +415,14 @@ MODELS = [
               "UpSampling2D, Flatten, Dense(3)",
          weights=["conv2d/kernel", "conv2d/bias", "conv2d_1/kernel", "conv2d_1/bias",
                   "dense/kernel", "dense/bias"]),
-    dict(name="layer_norm", seed=111, input=(3, 4, 2), layers=layer_norm,
+    dict(name="layer_norm", seed=111, input=(3, 4, 2), layers=layer_norm, train=True,
          kiln="[3, 4, 2] => Conv2D(4, 2, tanh), LayerNormalization, Flatten, Dense(6), "
               "LayerNormalization(epsilon = 1e-5), Dense(3)",
          weights=["conv2d/kernel", "conv2d/bias", "layer_normalization/gamma",
                   "layer_normalization/beta", "dense/kernel", "dense/bias",
                   "layer_normalization_1/gamma", "layer_normalization_1/beta",
                   "dense_1/kernel", "dense_1/bias"]),
-    dict(name="lstm", seed=112, input=(6, 3), layers=lstm,
+    dict(name="lstm", seed=112, input=(6, 3), layers=lstm, train=True,
          kiln="[6, 3] => LSTM(4, return_sequences = true), "
               "LSTM(3, go_backwards = true, return_sequences = true), Flatten, Dense(2)",
          weights=["lstm/kernel", "lstm/recurrent_kernel", "lstm/bias",
@@ -431,7 +431,7 @@ MODELS = [
     dict(name="lstm_options", seed=113, input=(5, 4), layers=lstm_options, scale=2.0,
          kiln="[5, 4] => LSTM(3, elu, hard_sigmoid, use_bias = false)",
          weights=["lstm/kernel", "lstm/recurrent_kernel"]),
-    dict(name="gru", seed=114, input=(6, 3), layers=gru,
+    dict(name="gru", seed=114, input=(6, 3), layers=gru, train=True,
          kiln="[6, 3] => GRU(4, return_sequences = true), "
               "GRU(3, go_backwards = true, return_sequences = true), Flatten, Dense(2)",
          weights=["gru/kernel", "gru/recurrent_kernel", "gru/bias",
@@ -440,13 +440,13 @@ MODELS = [
     dict(name="gru_options", seed=115, input=(5, 4), layers=gru_options, scale=2.0,
          kiln="[5, 4] => GRU(3, relu, hard_sigmoid, use_bias = false)",
          weights=["gru/kernel", "gru/recurrent_kernel"]),
-    dict(name="simple_rnn", seed=116, input=(6, 3), layers=simple_rnn,
+    dict(name="simple_rnn", seed=116, input=(6, 3), layers=simple_rnn, train=True,
          kiln="[6, 3] => SimpleRNN(4, return_sequences = true, go_backwards = true), "
               "SimpleRNN(3, relu, use_bias = false), Dense(2)",
          weights=["simple_rnn/kernel", "simple_rnn/recurrent_kernel", "simple_rnn/bias",
                   "simple_rnn_1/kernel", "simple_rnn_1/recurrent_kernel",
                   "dense/kernel", "dense/bias"]),
-    dict(name="embedding", seed=117, input=(6,), layers=embedding, tokens=7,
+    dict(name="embedding", seed=117, input=(6,), layers=embedding, train=True, tokens=7,
          kiln="[6] => Embedding(7, 3), GRU(4), Dense(2)",
          weights=["embedding/embeddings", "gru/kernel", "gru/recurrent_kernel", "gru/bias",
                   "dense/kernel", "dense/bias"]),
@@ -615,6 +615,18 @@ def build(spec, write=True):
         if sorted(got) != sorted(keys):
             raise RuntimeError(f"{spec['name']}: evaluate returned {sorted(got)}")
         tensors["__losses__"] = np.array([got[k] for k in keys], dtype="float32")
+    if spec.get("train"):
+        # Three steps of Keras's train_on_batch from these weights, SGD (lr 0.1, which moves
+        # each weight by its gradient alone, unlike Adam's normalised step) on the mean squared
+        # error to random targets: each step's loss, and every weight after the last step.
+        target = rng.standard_normal(y.shape).astype("float32")
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+        losses = [float(model.train_on_batch(x, target)) for _ in range(3)]
+        tensors["__train_target__"] = target
+        tensors["__train_losses__"] = np.array(losses, dtype="float32")
+        for layer in model.layers:
+            for w in layer.weights:
+                tensors[f"__trained__/{layer.name}/{w.name}"] = np.asarray(w).astype("float32")
     if "inputs" in spec:
         x = np.concatenate([v.reshape(SAMPLES, -1) for v in x], axis=1)
     tensors["__input__"] = np.ascontiguousarray(x)
@@ -718,6 +730,10 @@ def main():
         "* `AveragePooling2D(padding=\"same\")` divides by the number of real (non-padded) inputs"
         " in the window, not by the window size (in `pools`, counting the padding would change the"
         " first AvgPool's output by up to 1.36); `MaxPooling2D(padding=\"same\")` ignores the padding.",
+        "* `layer_norm`, `lstm`, `gru`, `simple_rnn` and `embedding` also hold a training check:"
+        " `__train_target__` (random targets), `__train_losses__` (the losses of three"
+        " `train_on_batch` steps after `compile(SGD(learning_rate=0.1), loss=\"mse\")`) and"
+        " `__trained__/<layer>/<param>`, every weight after those steps.",
         "* Automatic layer names count per Keras session; the script calls"
         " `keras.backend.clear_session()` before each model so they restart at `dense`, `conv2d`."
         " Keras's variable `.path` is `sequential/<layer>/<param>`; the fixtures drop the"

@@ -340,6 +340,72 @@ fn embedding() {
     );
 }
 
+/// Three `train_on_batch` steps from the fixture's weights, SGD at 0.1 on the mean squared
+/// error to `__train_target__`, as the fixture script ran them in Keras: each step's loss
+/// against `__train_losses__` and every weight afterwards against `__trained__/<name>`. SGD
+/// moves each weight by its gradient alone, so this checks the backward pass against Keras's.
+fn check_training<M, const N: usize>(path: &str)
+where
+    M: kiln::core::train::Train<Scalar = f32, Output = [f32; N]>,
+{
+    let (mut m, xs) = check::<M>(path);
+    let bytes = std::fs::read(path).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let (_, target) = tensor(&file, path, "__train_target__");
+    let ys: Vec<[f32; N]> = target
+        .chunks_exact(N)
+        .map(|c| c.try_into().unwrap())
+        .collect();
+    let (_, losses) = tensor(&file, path, "__train_losses__");
+    {
+        let mut trainer = m.compile(SGD::new(0.1), Loss::MeanSquaredError, &[]);
+        for (step, &want) in losses.iter().enumerate() {
+            let got = trainer.train_on_batch(&xs, &ys).unwrap();
+            let want = f64::from(want);
+            assert!(
+                (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                "{path}: step {step}: loss {got}, Keras {want}"
+            );
+        }
+    }
+    let (mut checked, mut moved, mut worst) = (0, 0, 0.0f32);
+    m.visit_params(None, &mut |p| {
+        let name = format!("__trained__/{}", p.name);
+        let (_, want) = tensor(&file, path, &name);
+        let (_, before) = tensor(&file, path, &p.name.to_string());
+        moved += want
+            .iter()
+            .zip(&before)
+            .filter(|(a, b)| (*a - *b).abs() > 1e-4)
+            .count();
+        for (k, (&a, &b)) in p.data.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                "{path}: {} [{k}] after 3 steps: kiln {a}, Keras {b}",
+                p.name
+            );
+            worst = worst.max((a - b).abs());
+        }
+        checked += want.len();
+    });
+    assert_eq!(checked, M::PARAMS, "{path}: every weight checked");
+    // Not a vacuous check: Keras's steps moved most weights by more than the tolerance.
+    assert!(
+        moved * 2 > checked,
+        "{path}: only {moved} of {checked} weights moved"
+    );
+    eprintln!("{path}: 3 SGD steps, losses and weights as Keras's, max weight diff {worst:e}");
+}
+
+#[test]
+fn training_steps_match_keras_for_the_normalization_recurrent_and_embedding_layers() {
+    check_training::<LayerNorm, 3>(fixture!("layer_norm"));
+    check_training::<Lstm, 2>(fixture!("lstm"));
+    check_training::<Gru, 2>(fixture!("gru"));
+    check_training::<SimpleRnn, 2>(fixture!("simple_rnn"));
+    check_training::<Tokens, 2>(fixture!("embedding"));
+}
+
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked
 /// against its `act_<activation>` fixture.
 macro_rules! activation_tests {
