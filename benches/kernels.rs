@@ -21,6 +21,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use kiln::core::activations::{Sigmoid, Tanh};
 use kiln::core::bytemuck::{zeroed_box, zeroed_vec};
+use kiln::core::layers::recurrent::Scratch;
 use kiln::core::layers::{Conv2D, Dense, Gru, Lstm, MaxPool2D};
 use kiln::core::model::BLOCK;
 use kiln::core::params::Params;
@@ -448,6 +449,7 @@ fn recurrent(c: &mut Criterion) {
     let mut z: Box<[[[f32; 4 * U]; S]; BLOCK]> = zeroed_box();
     let mut cs: Box<[[[f32; U]; S]; BLOCK]> = zeroed_box();
     let mut h: Box<[[[f32; U]; S]; BLOCK]> = zeroed_box();
+    let mut scratch: Box<Scratch<f32, U, { 4 * U }>> = zeroed_box();
     group.throughput(Throughput::Elements(products(4 * U as u64)));
     group.sample_size(20);
     group.bench_function("lstm/forward_train", |b| {
@@ -457,6 +459,7 @@ fn recurrent(c: &mut Criterion) {
                 &mut z[..],
                 &mut cs[..],
                 &mut h[..],
+                &mut scratch,
             )
         })
     });
@@ -468,6 +471,7 @@ fn recurrent(c: &mut Criterion) {
                 &mut z[..],
                 &mut cs[..],
                 &mut h[..],
+                &mut scratch,
             );
             lstm.backward::<Tanh, Sigmoid, S, false, false>(
                 &x[..],
@@ -477,6 +481,7 @@ fn recurrent(c: &mut Criterion) {
                 &dy,
                 None,
                 &mut grads,
+                &mut scratch,
             );
         })
     });
@@ -491,6 +496,7 @@ fn recurrent(c: &mut Criterion) {
     let mut g_grads: Box<Gru<f32, F, U, { 3 * U }, true>> = zeroed_box();
     let mut gx: Box<[[[f32; 3 * U]; S]; BLOCK]> = zeroed_box();
     let mut gr: Box<[[[f32; 3 * U]; S]; BLOCK]> = zeroed_box();
+    let mut g_scratch: Box<Scratch<f32, U, { 3 * U }>> = zeroed_box();
     group.throughput(Throughput::Elements(2 * products(3 * U as u64)));
     group.bench_function("gru/forward_train+backward", |b| {
         b.iter(|| {
@@ -499,6 +505,7 @@ fn recurrent(c: &mut Criterion) {
                 &mut gx[..],
                 &mut gr[..],
                 &mut h[..],
+                &mut g_scratch,
             );
             gru.backward::<Tanh, Sigmoid, S, false, false>(
                 &x[..],
@@ -508,6 +515,7 @@ fn recurrent(c: &mut Criterion) {
                 &dy,
                 None,
                 &mut g_grads,
+                &mut g_scratch,
             );
         })
     });

@@ -51,7 +51,8 @@ kiln::model! {
 }
 
 kiln::model! {
-    /// Two LSTMs, the second read backwards, over more steps than one chunk of rows.
+    /// Every recurrent layer, two read backwards; the test's 9 and 37 samples are more than one
+    /// chunk of rows (8) and one block (32).
     struct Recurrent: [7, 5] => <
         LSTM(6, return_sequences = true), GRU(5, return_sequences = true, go_backwards = true),
         SimpleRNN(5, return_sequences = true), LSTM(4, go_backwards = true), Dense(3, softmax),

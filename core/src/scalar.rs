@@ -18,8 +18,10 @@ pub trait Scalar: Float + Pod + Default + Debug + Send + Sync + Kernels + 'stati
     /// Converts an `f64` constant (rounding to nearest for `f32`).
     fn of(v: f64) -> Self;
     /// `e^self` as straight-line arithmetic that LLVM can vectorize: for `f32` a range
-    /// reduction and Cephes's `expf` polynomial (within 2 ulp over `[-87.3, 88.3]`, 0 below and
-    /// infinity above, NaN kept), for `f64` the exact `exp` (gradient checks run in `f64`).
+    /// reduction and Cephes's `expf` polynomial (within 2 ulp over `[-87.3, 88.3]`; 0 below,
+    /// where the exact value is under 1.2e-38, and infinity above, where it is over 2e38 and
+    /// finite up to 88.72; NaN kept), for `f64` the exact `exp` (gradient checks run in
+    /// `f64`). Sigmoid and tanh never reach either edge.
     fn exp_fast(self) -> Self;
     /// `tanh(self)` the same way: Cephes's `tanhf` (an odd polynomial below 0.625, else from
     /// [`Scalar::exp_fast`]) for `f32`, the exact `tanh` for `f64`.
@@ -54,7 +56,7 @@ impl Scalar for f32 {
             * r
             + 0.5;
         let e = (p * r * r + r + 1.0) * f32::from_bits(((n as i32 + 127) as u32) << 23);
-        // Past the clamp: 0 below (as the exact value underflows), infinity above, NaN kept.
+        // Past the clamp: 0 below, infinity above, NaN kept (see the trait's doc).
         if self < -87.3 {
             0.0
         } else if self > 88.3 {

@@ -2,7 +2,7 @@
 //! of the `embeddings` table.
 //!
 //! The ids arrive in the model's element type, as Keras's layer takes them (it casts any input
-//! to `int32`, truncating toward zero). An id outside `[0, input_dim)` (or NaN) is clamped to the
+//! to `int32`, truncating toward zero); an `f32` holds every id up to 2^24 exactly. An id outside `[0, input_dim)` (or NaN) is clamped to the
 //! nearest row, never read out of bounds: Keras on a CPU raises an error there instead, so a
 //! model that sees such ids is already wrong; kiln keeps `forward` infallible and documents the
 //! clamp.

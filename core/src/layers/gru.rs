@@ -4,7 +4,7 @@
 //! As in [`super::lstm`], the products run on the Dense kernels over a block of samples: every
 //! step's input projection at once, the recurrent one step by step.
 
-use super::recurrent::{input_gradients, project_inputs};
+use super::recurrent::{input_gradients, project_inputs, Scratch};
 use crate::activations::Elementwise;
 use crate::scalar::Scalar;
 
@@ -173,6 +173,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         gx: &mut [[[T; G]; S]],
         gr: &mut [[[T; G]; S]],
         h: &mut [[[T; U]; S]],
+        scratch: &mut Scratch<T, U, G>,
     ) {
         let () = Self::CHECK;
         let n = x.len();
@@ -182,8 +183,11 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
             "Gru: cache length"
         );
         project_inputs(&self.kernel, self.bias(0), x, gx, BACK);
-        let mut h_prev = [[T::zero(); U]; MAX_BLOCK];
-        let mut rt = [[T::zero(); G]; MAX_BLOCK];
+        let Scratch {
+            gates: rt,
+            a: h_prev,
+            ..
+        } = scratch;
         for step in 0..S {
             for (row, hs) in h_prev.iter_mut().zip(&*h) {
                 *row = if step > 0 {
@@ -230,14 +234,18 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         dy: &[T],
         dx: Option<&mut [[[T; F]; S]]>,
         grad: &mut Self,
+        scratch: &mut Scratch<T, U, G>,
     ) {
         let n = x.len();
         assert!(n <= MAX_BLOCK, "Gru: at most {MAX_BLOCK} samples a call");
         assert_eq!(dy.len(), n * if SEQ { S * U } else { U }, "Gru: dy length");
-        let mut dh_next = [[T::zero(); U]; MAX_BLOCK];
-        let mut through = [[T::zero(); U]; MAX_BLOCK];
-        let mut drt = [[T::zero(); G]; MAX_BLOCK];
-        let mut h_prev = [[T::zero(); U]; MAX_BLOCK];
+        let Scratch {
+            gates: drt,
+            a: dh_next,
+            b: through,
+            c: h_prev,
+        } = scratch;
+        dh_next[..n].fill([T::zero(); U]);
         for step in (0..S).rev() {
             for r in 0..n {
                 let mut dh = dh_next[r];

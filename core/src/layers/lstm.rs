@@ -5,7 +5,7 @@
 //! every step of every sample at once (`n·S` rows), the recurrent product step by step (`n`
 //! rows), so the recurrent kernel is read once per step for the whole block.
 
-use super::recurrent::{input_gradients, project_inputs, recurrent_kernel_gradient};
+use super::recurrent::{input_gradients, project_inputs, recurrent_kernel_gradient, Scratch};
 use crate::activations::Elementwise;
 use crate::scalar::Scalar;
 
@@ -182,6 +182,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         z: &mut [[[T; G]; S]],
         c: &mut [[[T; U]; S]],
         h: &mut [[[T; U]; S]],
+        scratch: &mut Scratch<T, U, G>,
     ) {
         let () = Self::CHECK;
         let n = x.len();
@@ -191,8 +192,11 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
             "Lstm: cache length"
         );
         project_inputs(&self.kernel, self.bias(), x, z, BACK);
-        let mut h_prev = [[T::zero(); U]; MAX_BLOCK];
-        let mut zr = [[T::zero(); G]; MAX_BLOCK];
+        let Scratch {
+            gates: zr,
+            a: h_prev,
+            ..
+        } = scratch;
         let zero = [T::zero(); U];
         for step in 0..S {
             if step > 0 {
@@ -233,13 +237,19 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         dy: &[T],
         dx: Option<&mut [[[T; F]; S]]>,
         grad: &mut Self,
+        scratch: &mut Scratch<T, U, G>,
     ) {
         let n = x.len();
         assert!(n <= MAX_BLOCK, "Lstm: at most {MAX_BLOCK} samples a call");
         assert_eq!(dy.len(), n * if SEQ { S * U } else { U }, "Lstm: dy length");
-        let mut dh_next = [[T::zero(); U]; MAX_BLOCK];
-        let mut dc_next = [[T::zero(); U]; MAX_BLOCK];
-        let mut dzt = [[T::zero(); G]; MAX_BLOCK];
+        let Scratch {
+            gates: dzt,
+            a: dh_next,
+            b: dc_next,
+            ..
+        } = scratch;
+        dh_next[..n].fill([T::zero(); U]);
+        dc_next[..n].fill([T::zero(); U]);
         let zero = [T::zero(); U];
         for step in (0..S).rev() {
             for r in 0..n {

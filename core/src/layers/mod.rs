@@ -28,7 +28,7 @@ pub mod max_pool2d;
 pub mod merge;
 pub mod pad_crop2d;
 pub mod pool1d;
-mod recurrent;
+pub mod recurrent;
 pub mod simple_rnn;
 pub mod upsampling2d;
 

@@ -5,6 +5,23 @@
 //! time.
 
 use crate::scalar::Scalar;
+use crate::train::BLOCK;
+
+/// A training block's per-step state, kept in the model's training cache rather than on the
+/// stack, where it would grow with the units past a worker thread's 2 MiB (896 KiB for an
+/// `LSTM(1024)` block in `f32`, 3.5 MiB for `LSTM(4096)`). One gate-wide and three unit-wide
+/// rows per sample; each layer uses what it needs.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Scratch<T, const U: usize, const G: usize> {
+    pub(crate) gates: [[T; G]; BLOCK],
+    pub(crate) a: [[T; U]; BLOCK],
+    pub(crate) b: [[T; U]; BLOCK],
+    pub(crate) c: [[T; U]; BLOCK],
+}
+
+// SAFETY: `repr(C)` arrays of a `Pod` scalar; all zeros is a valid value.
+unsafe impl<T: Scalar, const U: usize, const G: usize> bytemuck::Zeroable for Scratch<T, U, G> {}
 
 /// Every step's input projection `z = x · kernel + bias` at once (`n·S` rows), in the order the
 /// steps run (reversed with `back`, Keras's `go_backwards`).
@@ -173,7 +190,9 @@ macro_rules! bptt_checks {
             let mut z = [[[0.0; $g]; S]; N];
             let mut c = [[[0.0; $c]; S]; N];
             let mut h = [[[0.0; 3]; S]; N];
-            l.forward_train::<Tanh, Sigmoid, S, BACK>(&x, &mut z, &mut c, &mut h);
+            let mut s: super::super::recurrent::Scratch<f64, 3, $g> =
+                bytemuck::Zeroable::zeroed();
+            l.forward_train::<Tanh, Sigmoid, S, BACK>(&x, &mut z, &mut c, &mut h, &mut s);
             let mut seq = [0.0; N * S * 3];
             l.forward::<Tanh, Sigmoid, S, true, BACK, 2>(&x, &mut seq);
             assert_eq!(&seq[..], flat::<f64, _>(&h), "forward and forward_train");
@@ -187,6 +206,7 @@ macro_rules! bptt_checks {
                 &cw,
                 Some(&mut dx),
                 &mut grad,
+                &mut s,
             );
             let mut cfull = [0.0; N * S * 3];
             cfull[..N * per].copy_from_slice(&cw);

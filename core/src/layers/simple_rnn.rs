@@ -3,7 +3,7 @@
 //! signatures of [`super::Lstm`]'s (the recurrent activation is taken and unused), so the
 //! macro emits all three recurrent layers alike.
 
-use super::recurrent::{input_gradients, project_inputs, recurrent_kernel_gradient};
+use super::recurrent::{input_gradients, project_inputs, recurrent_kernel_gradient, Scratch};
 use crate::activations::{Activation, Elementwise};
 use crate::scalar::Scalar;
 
@@ -110,6 +110,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         z: &mut [[[T; G]; S]],
         c: &mut [[[T; U]; S]],
         h: &mut [[[T; U]; S]],
+        scratch: &mut Scratch<T, U, G>,
     ) {
         let () = Self::CHECK;
         let n = x.len();
@@ -122,8 +123,11 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
             "SimpleRnn: cache length"
         );
         project_inputs(&self.kernel, self.bias(), x, z, BACK);
-        let mut h_prev = [[T::zero(); U]; MAX_BLOCK];
-        let mut zr = [[T::zero(); G]; MAX_BLOCK];
+        let Scratch {
+            gates: zr,
+            a: h_prev,
+            ..
+        } = scratch;
         for step in 0..S {
             if step > 0 {
                 for (row, hs) in h_prev.iter_mut().zip(&*h) {
@@ -161,6 +165,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         dy: &[T],
         dx: Option<&mut [[[T; F]; S]]>,
         grad: &mut Self,
+        scratch: &mut Scratch<T, U, G>,
     ) {
         let n = x.len();
         assert!(
@@ -172,8 +177,12 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
             n * if SEQ { S * U } else { U },
             "SimpleRnn: dy length"
         );
-        let mut dh_next = [[T::zero(); U]; MAX_BLOCK];
-        let mut dzt = [[T::zero(); G]; MAX_BLOCK];
+        let Scratch {
+            gates: dzt,
+            a: dh_next,
+            ..
+        } = scratch;
+        dh_next[..n].fill([T::zero(); U]);
         for step in (0..S).rev() {
             for r in 0..n {
                 let extra = if SEQ {

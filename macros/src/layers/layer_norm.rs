@@ -98,7 +98,7 @@ impl LayerKind for LayerNorm {
         let rank = input.len() as i64;
         // Keras counts the batch as axis 0, so a sample's last axis is `rank` or `-1`.
         if self.axis != -1 && self.axis != rank {
-            let what = if self.axis == 0 {
+            let what = if self.axis == 0 || self.axis == -rank - 1 {
                 "is the batch axis".to_string()
             } else if self.axis < -rank || self.axis > rank {
                 format!("does not exist (its axes are 1 to {rank}, or -{rank} to -1)")

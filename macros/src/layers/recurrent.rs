@@ -120,8 +120,11 @@ impl Cell {
     }
 }
 
-/// Rows the batched forward pass (`predict`) runs at once; its states are on the stack.
+/// Rows the batched forward pass (`predict`) runs at most at once; its states are on the stack.
 const BATCH_ROWS: usize = 8;
+
+/// The stack those rows may take (a `predict` thread has 2 MiB): wide layers run fewer rows.
+const BATCH_STACK: usize = 256 * 1024;
 
 pub struct Recurrent {
     cell: Cell,
@@ -315,14 +318,17 @@ impl LayerKind for Recurrent {
         // recurrent projections) and outputs.
         let name = |p: &str| format_ident!("{p}{}", &cx.a.to_string()[1..]);
         let (zs, cs, hs) = (name("rnn_z"), name("rnn_c"), name("rnn_h"));
+        // And the block's per-step state (in the cache, not on the stack, whatever the units).
+        let ss = name("rnn_s");
         let block = &cx.block;
         let mut p = cx.parts();
         let z_ty = quote!([[[#t; #g]; #s_lit]; #block]);
         let c_ty = quote!([[[#t; #second]; #s_lit]; #block]);
         let h_ty = quote!([[[#t; #u]; #s_lit]; #block]);
+        let s_ty = quote!(::kiln::core::layers::recurrent::Scratch<#t, #u, #g>);
         p.fields
-            .extend(quote!(pub #zs: #z_ty, pub #cs: #c_ty, pub #hs: #h_ty,));
-        p.cache_tys.extend([z_ty, c_ty, h_ty]);
+            .extend(quote!(pub #zs: #z_ty, pub #cs: #c_ty, pub #hs: #h_ty, pub #ss: #s_ty,));
+        p.cache_tys.extend([z_ty, c_ty, h_ty, s_ty]);
         let x = {
             let input = &cx.input;
             quote!(#cast::<_, [[#t; #f_lit]; #s_lit]>(#input))
@@ -341,6 +347,7 @@ impl LayerKind for Recurrent {
         p.forward = quote! {
             self.#f.forward_train::<#gen, #back>(
                 #x, &mut cache.#zs[..n], &mut cache.#cs[..n], &mut cache.#hs[..n],
+                &mut cache.#ss,
             );
             #out
         };
@@ -354,6 +361,7 @@ impl LayerKind for Recurrent {
                     #cast::<_, #t>(&#dy),
                     #dx,
                     &mut grads.#f,
+                    &mut cache.#ss,
                 );
             }
         };
@@ -370,7 +378,12 @@ impl LayerKind for Recurrent {
         assert!(!cx.in_run, "runs hold no block layers");
         let mut p = cx.block_output();
         let out = cx.block_out();
-        let call = self.forward_call(&quote!(self.#f), cx.s, BATCH_ROWS);
+        // Per row: the input step, two gate-wide and two unit-wide rows.
+        let (_, feats) = Self::input(cx.s);
+        let scalar = if cx.t.to_string() == "f64" { 8 } else { 4 };
+        let row = (feats + 2 * self.cell.gates() * self.units + 2 * self.units) * scalar;
+        let rows = (BATCH_STACK / row).clamp(1, BATCH_ROWS);
+        let call = self.forward_call(&quote!(self.#f), cx.s, rows);
         p.code = quote! {
             {
                 let x = #x_in;
