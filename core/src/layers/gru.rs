@@ -4,12 +4,10 @@
 //! As in [`super::lstm`], the products run on the Dense kernels over a block of samples: every
 //! step's input projection at once, the recurrent one step by step.
 
-use super::recurrent::{input_gradients, project_inputs, Scratch};
+use super::recurrent::{input_gradients, output_at, project_inputs, Scratch};
 use crate::activations::Elementwise;
 use crate::scalar::Scalar;
-
-/// The samples one training call takes at most (the training block).
-pub const MAX_BLOCK: usize = crate::train::BLOCK;
+use crate::train::BLOCK;
 
 /// A GRU of `U` units over `F` features; `G = 3·U` (the three gates side by side).
 ///
@@ -150,21 +148,15 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
                 for r in 0..m {
                     let h_prev = h[r];
                     T::gru_cell_forward::<A, Rc, U, G>(&gx[r], &gr[r], &h_prev, &mut h[r]);
-                    if SEQ {
-                        let at = (r * S + step) * U;
+                    if let Some(at) = output_at::<U, S, SEQ>(r, step) {
                         ys[at..at + U].copy_from_slice(&h[r]);
                     }
-                }
-            }
-            if !SEQ {
-                for r in 0..m {
-                    ys[r * U..(r + 1) * U].copy_from_slice(&h[r]);
                 }
             }
         }
     }
 
-    /// Training forward on a block of at most [`MAX_BLOCK`] samples: keeps each step's input
+    /// Training forward on a block of at most [`BLOCK`] samples: keeps each step's input
     /// projection `gx`, recurrent projection `gr` and output `h` (in the order the steps ran)
     /// for [`Gru::backward`].
     pub fn forward_train<A: Elementwise, Rc: Elementwise, const S: usize, const BACK: bool>(
@@ -177,7 +169,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
     ) {
         let () = Self::CHECK;
         let n = x.len();
-        assert!(n <= MAX_BLOCK, "Gru: at most {MAX_BLOCK} samples a call");
+        assert!(n <= BLOCK, "Gru: at most {BLOCK} samples a call");
         assert!(
             gx.len() == n && gr.len() == n && h.len() == n,
             "Gru: cache length"
@@ -237,7 +229,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         scratch: &mut Scratch<T, U, G>,
     ) {
         let n = x.len();
-        assert!(n <= MAX_BLOCK, "Gru: at most {MAX_BLOCK} samples a call");
+        assert!(n <= BLOCK, "Gru: at most {BLOCK} samples a call");
         assert_eq!(dy.len(), n * if SEQ { S * U } else { U }, "Gru: dy length");
         let Scratch {
             gates: drt,
@@ -249,8 +241,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         for step in (0..S).rev() {
             for r in 0..n {
                 let mut dh = dh_next[r];
-                if SEQ || step == S - 1 {
-                    let at = if SEQ { (r * S + step) * U } else { r * U };
+                if let Some(at) = output_at::<U, S, SEQ>(r, step) {
                     dh.iter_mut()
                         .zip(&dy[at..at + U])
                         .for_each(|(d, &g)| *d = *d + g);

@@ -5,12 +5,12 @@
 //! every step of every sample at once (`n·S` rows), the recurrent product step by step (`n`
 //! rows), so the recurrent kernel is read once per step for the whole block.
 
-use super::recurrent::{input_gradients, project_inputs, recurrent_kernel_gradient, Scratch};
+use super::recurrent::{
+    input_gradients, output_at, project_inputs, recurrent_kernel_gradient, Scratch,
+};
 use crate::activations::Elementwise;
 use crate::scalar::Scalar;
-
-/// The samples one training call takes at most (the training block).
-pub const MAX_BLOCK: usize = crate::train::BLOCK;
+use crate::train::BLOCK;
 
 /// An LSTM of `U` units over `F` features; `G = 4·U` (the four gates side by side).
 ///
@@ -159,21 +159,15 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
                 for r in 0..m {
                     let c_prev = c[r];
                     T::lstm_cell_forward::<A, Rc, U, G>(&z[r], &c_prev, &mut c[r], &mut h[r]);
-                    if SEQ {
-                        let at = (r * S + step) * U;
+                    if let Some(at) = output_at::<U, S, SEQ>(r, step) {
                         ys[at..at + U].copy_from_slice(&h[r]);
                     }
-                }
-            }
-            if !SEQ {
-                for r in 0..m {
-                    ys[r * U..(r + 1) * U].copy_from_slice(&h[r]);
                 }
             }
         }
     }
 
-    /// Training forward on a block of at most [`MAX_BLOCK`] samples: keeps each step's gate
+    /// Training forward on a block of at most [`BLOCK`] samples: keeps each step's gate
     /// pre-activations `z`, cell states `c` and outputs `h` (in the order the steps ran) for
     /// [`Lstm::backward`].
     pub fn forward_train<A: Elementwise, Rc: Elementwise, const S: usize, const BACK: bool>(
@@ -186,7 +180,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
     ) {
         let () = Self::CHECK;
         let n = x.len();
-        assert!(n <= MAX_BLOCK, "Lstm: at most {MAX_BLOCK} samples a call");
+        assert!(n <= BLOCK, "Lstm: at most {BLOCK} samples a call");
         assert!(
             z.len() == n && c.len() == n && h.len() == n,
             "Lstm: cache length"
@@ -240,7 +234,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         scratch: &mut Scratch<T, U, G>,
     ) {
         let n = x.len();
-        assert!(n <= MAX_BLOCK, "Lstm: at most {MAX_BLOCK} samples a call");
+        assert!(n <= BLOCK, "Lstm: at most {BLOCK} samples a call");
         assert_eq!(dy.len(), n * if SEQ { S * U } else { U }, "Lstm: dy length");
         let Scratch {
             gates: dzt,
@@ -254,8 +248,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         for step in (0..S).rev() {
             for r in 0..n {
                 let mut dh = dh_next[r];
-                if SEQ || step == S - 1 {
-                    let at = if SEQ { (r * S + step) * U } else { r * U };
+                if let Some(at) = output_at::<U, S, SEQ>(r, step) {
                     dh.iter_mut()
                         .zip(&dy[at..at + U])
                         .for_each(|(d, &g)| *d = *d + g);

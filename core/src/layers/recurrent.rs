@@ -23,6 +23,21 @@ pub struct Scratch<T, const U: usize, const G: usize> {
 // SAFETY: `repr(C)` arrays of a `Pod` scalar; all zeros is a valid value.
 unsafe impl<T: Scalar, const U: usize, const G: usize> bytemuck::Zeroable for Scratch<T, U, G> {}
 
+/// Where step `step` of sample `r` sits in a flat output of `forward` (and in its gradient):
+/// every step's output with `SEQ` (`[n][S][U]`), only the last one's without (`[n][U]`);
+/// `None` for a step the output does not hold.
+#[inline]
+pub(crate) fn output_at<const U: usize, const S: usize, const SEQ: bool>(
+    r: usize,
+    step: usize,
+) -> Option<usize> {
+    if SEQ {
+        Some((r * S + step) * U)
+    } else {
+        (step == S - 1).then_some(r * U)
+    }
+}
+
 /// Every step's input projection `z = x · kernel + bias` at once (`n·S` rows), in the order the
 /// steps run (reversed with `back`, Keras's `go_backwards`).
 pub(crate) fn project_inputs<T: Scalar, const F: usize, const G: usize, const S: usize>(

@@ -3,12 +3,12 @@
 //! signatures of [`super::Lstm`]'s (the recurrent activation is taken and unused), so the
 //! macro emits all three recurrent layers alike.
 
-use super::recurrent::{input_gradients, project_inputs, recurrent_kernel_gradient, Scratch};
+use super::recurrent::{
+    input_gradients, output_at, project_inputs, recurrent_kernel_gradient, Scratch,
+};
 use crate::activations::{Activation, Elementwise};
 use crate::scalar::Scalar;
-
-/// The samples one training call takes at most (the training block).
-pub const MAX_BLOCK: usize = crate::train::BLOCK;
+use crate::train::BLOCK;
 
 /// A simple RNN of `U` units over `F` features; `G = U` (one gate, named so for the shared
 /// emitter).
@@ -86,22 +86,16 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
                         .for_each(|(h, (&a, &b))| *h = a + b);
                 }
                 <A as Activation>::apply::<T, U>(&mut h[..m]);
-                if SEQ {
-                    for (r, hr) in h[..m].iter().enumerate() {
-                        let at = (r * S + step) * U;
+                for (r, hr) in h[..m].iter().enumerate() {
+                    if let Some(at) = output_at::<U, S, SEQ>(r, step) {
                         ys[at..at + U].copy_from_slice(hr);
                     }
-                }
-            }
-            if !SEQ {
-                for r in 0..m {
-                    ys[r * U..(r + 1) * U].copy_from_slice(&h[r]);
                 }
             }
         }
     }
 
-    /// Training forward on a block of at most [`MAX_BLOCK`] samples: keeps each step's
+    /// Training forward on a block of at most [`BLOCK`] samples: keeps each step's
     /// pre-activation `z` and output `h` (in the order the steps ran); `c` is scratch for
     /// [`SimpleRnn::backward`].
     pub fn forward_train<A: Elementwise, Rc: Elementwise, const S: usize, const BACK: bool>(
@@ -114,10 +108,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
     ) {
         let () = Self::CHECK;
         let n = x.len();
-        assert!(
-            n <= MAX_BLOCK,
-            "SimpleRnn: at most {MAX_BLOCK} samples a call"
-        );
+        assert!(n <= BLOCK, "SimpleRnn: at most {BLOCK} samples a call");
         assert!(
             z.len() == n && c.len() == n && h.len() == n,
             "SimpleRnn: cache length"
@@ -168,10 +159,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         scratch: &mut Scratch<T, U, G>,
     ) {
         let n = x.len();
-        assert!(
-            n <= MAX_BLOCK,
-            "SimpleRnn: at most {MAX_BLOCK} samples a call"
-        );
+        assert!(n <= BLOCK, "SimpleRnn: at most {BLOCK} samples a call");
         assert_eq!(
             dy.len(),
             n * if SEQ { S * U } else { U },
@@ -185,11 +173,7 @@ impl<T: Scalar, const F: usize, const U: usize, const G: usize, const BIAS: bool
         dh_next[..n].fill([T::zero(); U]);
         for step in (0..S).rev() {
             for r in 0..n {
-                let extra = if SEQ {
-                    Some((r * S + step) * U)
-                } else {
-                    (step == S - 1).then_some(r * U)
-                };
+                let extra = output_at::<U, S, SEQ>(r, step);
                 let zt = &mut z[r][step];
                 for u in 0..U {
                     let mut d = dh_next[r][u];

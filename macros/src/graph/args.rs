@@ -51,11 +51,32 @@ impl<'a> Args<'a> {
 
     /// `use_bias`, `true` when not given.
     pub fn use_bias(&self, errs: &mut Errors) -> bool {
-        self.get("use_bias")
-            .map_or(Some(true), |e| {
-                values::boolean(e, "use_bias", &self.label, errs)
+        self.flag("use_bias", true, errs)
+    }
+
+    /// A `true`/`false` parameter, `default` when not given.
+    pub fn flag(&self, name: &str, default: bool, errs: &mut Errors) -> bool {
+        self.get(name)
+            .map_or(Some(default), |e| {
+                values::boolean(e, name, &self.label, errs)
             })
-            .unwrap_or(true)
+            .unwrap_or(default)
+    }
+
+    /// A `true`/`false` option kiln has at Keras's default `supported` only: the other value
+    /// is an error saying so (`what` tells what it would mean, e.g. " (no `beta`)").
+    pub fn fixed_flag(&self, name: &str, supported: bool, what: &str, errs: &mut Errors) {
+        let Some(e) = self.get(name) else { return };
+        if values::boolean(e, name, &self.label, errs) == Some(!supported) {
+            errs.at(
+                e,
+                format!(
+                    "{}: `{name} = {}`{what} is not supported yet; leave it `{supported}`, \
+                     Keras's default",
+                    self.label, !supported
+                ),
+            );
+        }
     }
 
     /// `padding`, `valid` when not given; `causal` is accepted only when `causal`.

@@ -2,12 +2,11 @@
 //! (in the model's element type; truncated and clamped to the table, see
 //! `kiln_core::layers::Embedding`), making `[t, output_dim]`.
 
-use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
-use crate::graph::values::boolean;
 use crate::shapes::{describe, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -35,18 +34,12 @@ pub struct Embedding {
 }
 
 fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
-    if let Some(e) = args.get("mask_zero") {
-        if boolean(e, "mask_zero", &args.label, errs) == Some(true) {
-            errs.at(
-                e,
-                format!(
-                    "{}: `mask_zero = true` is not supported yet: kiln has no masks, so id 0 \
-                     would be read as a token; leave it `false`",
-                    args.label
-                ),
-            );
-        }
-    }
+    args.fixed_flag(
+        "mask_zero",
+        false,
+        " (kiln has no masks: id 0 would be read as a token)",
+        errs,
+    );
     Box::new(Embedding {
         vocab: args.count("input_dim", errs).unwrap_or(1),
         dim: args.count("output_dim", errs).unwrap_or(1),
@@ -72,9 +65,10 @@ impl LayerKind for Embedding {
             ));
         }
         let &[steps] = input else {
-            let fix = match input {
-                [t, 1] => format!("declare the input as `[{t}]`, one id per step"),
-                _ => "declare the input as `[steps]`, one token id per step".to_string(),
+            let fix = if let [t, 1] = input {
+                format!("declare the input as `[{t}]`, one id per step")
+            } else {
+                "declare the input as `[steps]`, one token id per step".to_string()
             };
             return Err(format!(
                 "{} needs a sequence of token ids [steps], but receives {} from {}; {fix}",
@@ -111,13 +105,8 @@ impl LayerKind for Embedding {
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
-        let (f, x_in, b) = (&cx.field, &cx.x_in, &cx.b);
-        let zeroed = cx.zeroed();
-        let run = quote! {
-            #zeroed
-            self.#f.forward(#x_in, &mut #b);
-        };
-        cx.parts(run, TokenStream::new(), "linear")
+        let f = &cx.field;
+        unary::forward(&quote!(self.#f), cx)
     }
 
     fn mode(&self) -> Mode {
@@ -136,14 +125,8 @@ impl LayerKind for Embedding {
     }
 
     fn batch(&self, cx: &batch::Cx) -> batch::Parts {
-        assert!(cx.in_run, "per-sample layers are in runs");
-        let (f, x, x_out, ty_out) = (&cx.field, &cx.x, &cx.x_out, &cx.ty_out);
-        let (mut p, out) = cx.sample_output();
-        p.code = quote! {
-            self.#f.forward(#x, &mut #out);
-            let #x_out: &#ty_out = &#out;
-        };
-        p
+        let f = &cx.field;
+        unary::batch(&quote!(self.#f), cx)
     }
 
     fn in_place(&self) -> bool {
@@ -151,8 +134,8 @@ impl LayerKind for Embedding {
     }
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
-        let (f, io) = (&cx.field, &cx.io);
-        quote! {{ #io self.#f.forward(x, y); }}
+        let f = &cx.field;
+        unary::arena(&quote!(self.#f), cx)
     }
 
     fn fusion(&self) -> Fusion {

@@ -7,7 +7,7 @@ use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
-use crate::graph::values::{axis, boolean, positive};
+use crate::graph::values::{axis, positive};
 use crate::shapes::{describe, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -40,30 +40,12 @@ pub struct LayerNorm {
 }
 
 fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
-    let label = &args.label;
     // `center = false` / `scale = false` drop `beta` / `gamma`; kiln always has both, so say so
     // rather than train parameters Keras would not have.
-    for (flag, weight) in [("center", "beta"), ("scale", "gamma")] {
-        if let Some(e) = args.get(flag) {
-            if boolean(e, flag, label, errs) == Some(false) {
-                errs.at(
-                    e,
-                    format!(
-                        "{label}: `{flag} = false` (no `{weight}`) is not supported yet; \
-                         leave `{flag}` at its default `true`"
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(e) = args.get("rms_scaling") {
-        if boolean(e, "rms_scaling", label, errs) == Some(true) {
-            errs.at(
-                e,
-                format!("{label}: `rms_scaling = true` is not supported yet; leave it `false`"),
-            );
-        }
-    }
+    args.fixed_flag("center", true, " (no `beta`)", errs);
+    args.fixed_flag("scale", true, " (no `gamma`)", errs);
+    args.fixed_flag("rms_scaling", false, "", errs);
+    let label = &args.label;
     Box::new(LayerNorm {
         axis: args
             .get("axis")

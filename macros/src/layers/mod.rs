@@ -144,6 +144,16 @@ pub const LINEAR: Act = Act {
     ty: "Linear",
 };
 
+/// The recurrent layers' defaults: `activation` and `recurrent_activation`.
+pub const TANH: Act = Act {
+    name: "tanh",
+    ty: "Tanh",
+};
+pub const SIGMOID: Act = Act {
+    name: "sigmoid",
+    ty: "Sigmoid",
+};
+
 /// The activations (Keras 3 names and definitions) and the `kiln_core::activations` type of each.
 pub const ACTIVATIONS: &[(&str, &str)] = &[
     ("linear", "Linear"),

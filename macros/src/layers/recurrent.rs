@@ -6,12 +6,14 @@
 //! product's) and `SimpleRNN(units)` (`kernel` `[f, u]`, `recurrent_kernel` `[u, u]`, `bias`
 //! `[u]`). All run on the same plan: the core types share their method signatures.
 
-use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME, SIGMOID, TANH,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
-use crate::graph::values::{activation, boolean};
+use crate::graph::values::activation;
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -137,16 +139,9 @@ pub struct Recurrent {
 }
 
 /// The activations a recurrent gate can use: Keras's element-wise ones (not softmax).
-fn gate_activation(args: &Args, key: &str, default: &str, errs: &mut Errors) -> Act {
-    let named = |name: &str| {
-        let &(name, ty) = super::ACTIVATIONS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("a known activation");
-        Act { name, ty }
-    };
+fn gate_activation(args: &Args, key: &str, default: Act, errs: &mut Errors) -> Act {
     let Some(e) = args.get(key) else {
-        return named(default);
+        return default;
     };
     match activation(e, false, &args.label, errs) {
         Some(a) if a.name == "softmax" => {
@@ -154,44 +149,27 @@ fn gate_activation(args: &Args, key: &str, default: &str, errs: &mut Errors) -> 
                 e,
                 format!(
                     "{}: `{key} = softmax` acts across a gate's units, not on each; use an \
-                     element-wise activation such as `{default}` (Keras's default)",
-                    args.label
+                     element-wise activation such as `{}` (Keras's default)",
+                    args.label, default.name
                 ),
             );
-            named(default)
+            default
         }
         Some(a) => a,
-        None => named(default),
+        None => default,
     }
-}
-
-fn flag(args: &Args, key: &str, errs: &mut Errors) -> bool {
-    args.get(key)
-        .and_then(|e| boolean(e, key, &args.label, errs))
-        .unwrap_or(false)
 }
 
 fn build(cell: Cell, args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
-    if let Some(e) = args.get("reset_after") {
-        if boolean(e, "reset_after", &args.label, errs) == Some(false) {
-            errs.at(
-                e,
-                format!(
-                    "{}: `reset_after = false` (Keras 2's GRU) is not supported; leave it \
-                     `true`, Keras 3's default",
-                    args.label
-                ),
-            );
-        }
-    }
+    args.fixed_flag("reset_after", true, " (Keras 2's GRU)", errs);
     Box::new(Recurrent {
         cell,
         units: args.count("units", errs).unwrap_or(1),
-        act: gate_activation(args, "activation", "tanh", errs),
-        recurrent: gate_activation(args, "recurrent_activation", "sigmoid", errs),
+        act: gate_activation(args, "activation", TANH, errs),
+        recurrent: gate_activation(args, "recurrent_activation", SIGMOID, errs),
         bias: args.use_bias(errs),
-        sequences: flag(args, "return_sequences", errs),
-        backwards: flag(args, "go_backwards", errs),
+        sequences: args.flag("return_sequences", false, errs),
+        backwards: args.flag("go_backwards", false, errs),
     })
 }
 
@@ -229,13 +207,15 @@ impl Recurrent {
 impl LayerKind for Recurrent {
     fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
         let &[steps, features] = input else {
-            let fix = match input {
-                [n] => format!("add `Reshape({n}, 1)` before it for {n} steps of one feature"),
-                [h, w, c] => format!(
+            let fix = if let [n] = input {
+                format!("add `Reshape({n}, 1)` before it for {n} steps of one feature")
+            } else if let [h, w, c] = input {
+                format!(
                     "add `Reshape({h}, {})` before it to read the rows as {h} steps",
                     w * c
-                ),
-                _ => String::new(),
+                )
+            } else {
+                String::new()
             };
             return Err(cx.need_sequence(input, &fix));
         };

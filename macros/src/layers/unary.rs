@@ -1,6 +1,7 @@
 //! The code of a weightless per-sample layer whose kernel value `k` has
 //! `forward(x, &mut y)` and `backward([x,] dy, dx)`: the window pools, the global pools, zero
-//! padding and cropping call these from their `LayerKind` methods.
+//! padding and cropping, and upsampling call these from their `LayerKind` methods, and Embedding
+//! for its inference (its kernel is its field, `self.embedding`).
 
 use crate::emit::{batch, forward, infer, train};
 use proc_macro2::TokenStream;
