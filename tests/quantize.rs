@@ -175,13 +175,17 @@ fn conv_kernel_is_quantized_per_output_channel_in_keras_layout() {
 
 #[test]
 fn average_pooling_rounds_half_away_from_zero() {
+    let unit = QuantParams {
+        scale: 1.0,
+        zero_point: 0,
+    };
     let q = Quantized {
         input_shape: vec![2, 2, 1],
-        input: QuantParams {
-            scale: 1.0,
-            zero_point: 0,
-        },
+        input: unit,
         layers: vec![],
+        merges: vec![],
+        activations: vec![],
+        output_quant: unit,
     };
     let avg = [Op::avg_pool(2)];
     // Means −0.75, −0.5, 0.5, 0.75, 1.25 → −1, −1, 1, 1, 1.
@@ -222,16 +226,25 @@ fn unsupported_activation_is_refused_naming_the_layer() {
 }
 
 #[test]
-fn global_average_pooling_is_refused_naming_the_layer() {
-    model! { struct Gap: [4, 4, 1] => < Conv2D(2, 3, relu), GlobalAvgPool, Dense(2) > }
-    let msg = error_of(&*Gap::init(1), &[[[[0.5]; 4]; 4]]);
+fn a_layer_without_an_int8_kernel_is_refused_naming_the_layer() {
+    model! { struct Norm: [4] => < Dense(3, relu), LayerNormalization, Dense(2) > }
+    let msg = error_of(&*Norm::init(1), &[[0.5; 4]]);
     assert!(
         msg.starts_with(
-            "quantize: layer 2 `global_average_pooling2d` (GlobalAveragePooling2D) is not \
-             supported;"
+            "quantize: layer 2 `layer_normalization` (LayerNormalization) is not supported;"
         ),
         "{msg}"
     );
+}
+
+#[test]
+fn global_average_pooling_keeps_its_input_quantization() {
+    model! { struct Gap: [4, 4, 1] => < Conv2D(2, 3, relu), GlobalAvgPool, Dense(2) > }
+    let calibration = [[[[0.5]; 4]; 4], [[[-1.0]; 4]; 4]];
+    let q = quantize(&*Gap::init(1), &calibration).unwrap();
+    let (c, d) = (q.layer("conv2d").unwrap(), q.layer("dense").unwrap());
+    assert_eq!((d.position, d.input), (3, c.output));
+    assert_eq!(q.output(), d.output);
 }
 
 #[test]
@@ -245,11 +258,34 @@ fn softmax_before_the_last_layer_is_refused() {
 }
 
 #[test]
-fn a_separate_activation_layer_is_refused() {
-    model! { struct Act: [4] => < Dense(3), Activation(relu), Dense(2) > }
-    let msg = error_of(&*Act::init(1), &[[0.5; 4]]);
+fn a_separate_activation_is_a_clamp_on_its_input_scale() {
+    model! { struct Act: [4] => < Dense(3), Activation(relu6), Dense(2) > }
+    let calibration = [[0.5, -1.0, 2.0, 0.25], [-3.0, 1.0, 0.0, 4.0]];
+    let q = quantize(&*Act::init(1), &calibration).unwrap();
+    let (d, a) = (
+        q.layer("dense").unwrap(),
+        q.activation("activation").unwrap(),
+    );
+    assert_eq!(
+        (a.position, a.activation.as_str(), a.quant),
+        (2, "relu6", d.output)
+    );
+    // relu6 on the dense output's grid: from its zero point to zero point + round(6 / scale).
+    let top = (d.output.zero_point + (6.0 / f64::from(d.output.scale)).round() as i32).min(127);
+    assert_eq!(
+        (a.activation_min, a.activation_max),
+        (d.output.zero_point, top)
+    );
+    assert_eq!(q.layer("dense_1").unwrap().input, d.output);
+    let msg = error_of(
+        &*{
+            model! { struct Tanh2: [4] => < Dense(3), Activation(tanh), Dense(2) > }
+            Tanh2::init(1)
+        },
+        &calibration,
+    );
     assert!(
-        msg.starts_with("quantize: layer 2 `activation` (Activation) is not supported;"),
+        msg.starts_with("quantize: layer 2 `activation` (Activation) has activation `tanh`;"),
         "{msg}"
     );
 }
@@ -324,6 +360,9 @@ fn load_quantized(
         input_shape: input_shape.to_vec(),
         input,
         layers: out,
+        merges: vec![],
+        activations: vec![],
+        output_quant: current,
     }
 }
 
@@ -512,5 +551,53 @@ fn debug_shows_scales_not_weights() {
         shown.lines().nth(1).unwrap(),
         "  1 `dense` (Dense, relu): kernel [2, 2] scales 7.8125e-3..1.5625e-2, output scale \
          7.8125e-3 zero point -128, clamp [-128, 127]"
+    );
+}
+
+#[test]
+fn graphs_int8_cannot_run_yet_are_refused_in_words() {
+    model! {
+        struct Heads {
+            input x: [4];
+            output class = Dense(3, softmax)(x);
+            output score = Dense(1)(x);
+        }
+    }
+    let msg = error_of(&*Heads::init(1), &[[0.5; 4]]);
+    assert!(
+        msg.starts_with("quantize: layer 1 `dense` (Dense) makes a second output;"),
+        "{msg}"
+    );
+    model! {
+        struct Pair {
+            input left: [2];
+            input right: [2];
+            output y = Dense(2)(Concatenate(left, right));
+        }
+    }
+    let msg = error_of(
+        &*Pair::init(1),
+        &[PairInput {
+            left: [0.5; 2],
+            right: [1.0; 2],
+        }],
+    );
+    assert!(
+        msg.starts_with(
+            "quantize: layer 2 `concatenate` (Concatenate) reads input 1 of the model;"
+        ),
+        "{msg}"
+    );
+    model! {
+        struct Shared {
+            input v: [3];
+            let enc = Dense(3, relu);
+            output y = Dense(2)(Add(enc(v), enc(Dense(3)(v))));
+        }
+    }
+    let msg = error_of(&*Shared::init(1), &[[0.5; 3]]);
+    assert!(
+        msg.contains("`dense` (Dense) is applied to several values;"),
+        "{msg}"
     );
 }

@@ -9,8 +9,13 @@ pub enum QuantRole {
     Conv2D,
     /// Quantized parameters, run by `kiln_core::quant::QDense`.
     Dense,
-    /// Keeps its input's scale and zero point (pooling, reshapes, dropout).
+    /// Keeps its input's scale and zero point (pooling, global pooling, reshapes, dropout).
     PassThrough,
+    /// A merge of a graph (`Add`, `Concatenate`, …), run by `kiln_core::quant::QMerge`: each
+    /// input rescaled to the output's calibrated scale.
+    Merge,
+    /// A separate `Activation` layer: a clamp on its input's scale (`relu`, `relu6`).
+    Activation,
     /// Has no int8 kernel yet.
     Unsupported,
 }
@@ -28,6 +33,11 @@ pub struct Observed<'a, T> {
     pub activation: &'static str,
     /// What int8 quantization does with the layer, as its `model!` definition says.
     pub role: QuantRole,
+    /// The values the layer reads. Values are numbered as the graph makes them: the model's
+    /// inputs first (a Sequential model's is value 0), then each layer's output in order.
+    pub inputs: &'a [usize],
+    /// The value the layer writes (in a Sequential model, its position).
+    pub value: usize,
     /// The layer's output, flattened, as an int8 model stores it: after the activation, except
     /// that a softmax is not applied (these are its logits; an int8 model leaves softmax out,
     /// since it does not change which class is largest).

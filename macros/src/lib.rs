@@ -147,15 +147,6 @@ fn expand_functional(def: &ModelDef) -> TokenStream2 {
     match (errs.combined(), wired) {
         (None, Some((graph, steps))) => {
             if def.scalar.as_ref().is_some_and(|t| t == "i8") {
-                if !graph.is_chain() {
-                    let msg = format!(
-                        "`{}` is a graph (several inputs or outputs, a layer that reads a value other than the one \
-                         before it, or a shared layer); int8 models are chains of layers for now: quantize a \
-                         Sequential model",
-                        def.name
-                    );
-                    return placeholder(def, Some(syn::Error::new_spanned(&f.braces, msg)));
-                }
                 emit::int8::emit(def, &graph, &steps)
             } else {
                 emit::emit(def, &graph, &steps)

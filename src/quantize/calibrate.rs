@@ -12,6 +12,10 @@ pub(crate) struct LayerRange {
     pub class: &'static str,
     pub activation: &'static str,
     pub role: QuantRole,
+    /// The values the layer reads (0: the model's input; see [`Observed::inputs`]).
+    pub inputs: Vec<usize>,
+    /// The value it writes.
+    pub value: usize,
     pub min: f32,
     pub max: f32,
 }
@@ -41,6 +45,8 @@ impl Ranges {
                 class: o.class,
                 activation: o.activation,
                 role: o.role,
+                inputs: o.inputs.to_vec(),
+                value: o.value,
                 min,
                 max,
             });

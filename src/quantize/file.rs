@@ -13,6 +13,15 @@
 //! | `N/output_scale`, `N/output_zero_point` | F32, I32 | `[1]` |
 //! | `N/activation_min`, `N/activation_max` | I32 | `[1]` |
 //!
+//! and, with `M` each merge's name and `k` its number of inputs, `A` each `Activation` layer's:
+//!
+//! | name | dtype | shape |
+//! | --- | --- | --- |
+//! | `M/input_multiplier`, `M/input_shift` | I32 | `[k]` |
+//! | `M/output_multiplier`, `M/output_shift` | I32 | `[1]` |
+//! | `M/output_scale`, `M/output_zero_point` | F32, I32 | `[1]` |
+//! | `A/activation_min`, `A/activation_max` | I32 | `[1]` |
+//!
 //! with metadata `{"format": "kiln-int8/1"}` (one key: safetensors writes metadata from a
 //! `HashMap`, so a second key would make the bytes differ from run to run).
 
@@ -93,6 +102,36 @@ fn tensors(q: &Quantized) -> Vec<Tensor> {
             ),
             Tensor::i32(format!("{n}/activation_min"), vec![1], &[l.activation_min]),
             Tensor::i32(format!("{n}/activation_max"), vec![1], &[l.activation_max]),
+        ]);
+    }
+    for m in &q.merges {
+        let (n, k) = (&m.name, vec![m.inputs.len()]);
+        wide.extend([
+            Tensor::i32(
+                format!("{n}/input_multiplier"),
+                k.clone(),
+                &m.input_multiplier,
+            ),
+            Tensor::i32(format!("{n}/input_shift"), k, &m.input_shift),
+            Tensor::i32(
+                format!("{n}/output_multiplier"),
+                vec![1],
+                &[m.output_multiplier],
+            ),
+            Tensor::i32(format!("{n}/output_shift"), vec![1], &[m.output_shift]),
+            Tensor::f32(format!("{n}/output_scale"), vec![1], &[m.output.scale]),
+            Tensor::i32(
+                format!("{n}/output_zero_point"),
+                vec![1],
+                &[m.output.zero_point],
+            ),
+        ]);
+    }
+    for a in &q.activations {
+        let n = &a.name;
+        wide.extend([
+            Tensor::i32(format!("{n}/activation_min"), vec![1], &[a.activation_min]),
+            Tensor::i32(format!("{n}/activation_max"), vec![1], &[a.activation_max]),
         ]);
     }
     wide.extend(narrow);

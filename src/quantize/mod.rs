@@ -17,8 +17,11 @@
 //!
 //! Supported: `Conv2D` and `Dense` with `linear`, `relu` or `relu6` (and `softmax` on the last
 //! layer: the int8 model outputs its logits, which have the same argmax), with
-//! `MaxPooling2D`, `AveragePooling2D`, `Flatten`, `Reshape` and `Dropout` between them, which
-//! keep their input's scale and zero point. [`reference`](mod@reference) runs a quantized model with plain
+//! `MaxPooling2D`, `AveragePooling2D`, the global pools, `Flatten`, `Reshape`, `Dropout` and
+//! separate `Activation(relu)` / `relu6` layers between them, which keep their input's scale
+//! and zero point; and in the functional form, one input and one output, the merges `Add`,
+//! `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum` and `Concatenate`, each with an
+//! output scale of its own. A layer applied to two values (shared) is not supported yet. [`reference`](mod@reference) runs a quantized model with plain
 //! integer loops, to measure its accuracy on the host and to check faster int8 code against.
 
 mod calibrate;
@@ -28,7 +31,7 @@ pub mod reference;
 mod scheme;
 
 pub use file::FORMAT;
-pub use quantized::{Quantized, QuantizedLayer, Weighted};
+pub use quantized::{Quantized, QuantizedActivation, QuantizedLayer, QuantizedMerge, Weighted};
 pub use scheme::{activation_range, effective_scale, quantize_bias, quantize_kernel, QuantParams};
 
 use crate::core::kernels::{with_isa, Isa};
@@ -41,8 +44,9 @@ use std::path::Path;
 
 /// What [`quantize`] supports, for error messages.
 const SUPPORTED: &str = "int8 quantization supports Conv2D and Dense with activation linear, \
-    relu or relu6 (softmax on the last layer only), and MaxPooling2D, AveragePooling2D, \
-    Flatten, Reshape and Dropout between them";
+    relu or relu6 (softmax on the last layer only), MaxPooling2D, AveragePooling2D, the global \
+    pools, Activation (relu, relu6), Flatten, Reshape, Dropout, and the merges Add, Subtract, \
+    Multiply, Average, Maximum, Minimum and Concatenate";
 
 /// Quantizes `model` to int8, calibrating every activation's range on `calibration` (a few
 /// hundred to a thousand representative inputs; the whole slice is used, in order).
@@ -75,21 +79,50 @@ pub fn quantize<M: Observe<Scalar = f32>>(
     });
 
     let input = QuantParams::from_range(ranges.input_min, ranges.input_max);
-    let mut layers = Vec::new();
-    let mut current = input;
-    for l in ranges
-        .layers
-        .iter()
-        .filter(|l| l.role != QuantRole::PassThrough)
-    {
-        let layer = quantize_layer(l, current, &mut params)?;
-        current = layer.output;
-        layers.push(layer);
+    // Each value's quantization: the input's, then each layer's as it is made.
+    let mut values = HashMap::from([(0, input)]);
+    let (mut layers, mut merges, mut activations) = (Vec::new(), Vec::new(), Vec::new());
+    for l in &ranges.layers {
+        let ins: Vec<QuantParams> = l.inputs.iter().map(|v| values[v]).collect();
+        let out = match l.role {
+            QuantRole::PassThrough => ins[0],
+            QuantRole::Conv2D | QuantRole::Dense => {
+                let layer = quantize_layer(l, ins[0], &mut params)?;
+                let out = layer.output;
+                layers.push(layer);
+                out
+            }
+            QuantRole::Activation => {
+                let (activation_min, activation_max) =
+                    activation_range(l.activation, ins[0]).expect("checked by check_supported");
+                activations.push(QuantizedActivation {
+                    position: l.position,
+                    name: l.name.to_string(),
+                    activation: l.activation.to_string(),
+                    quant: ins[0],
+                    activation_min,
+                    activation_max,
+                });
+                ins[0]
+            }
+            QuantRole::Merge => {
+                let merge = quantize_merge(l, ins)?;
+                let out = merge.output;
+                merges.push(merge);
+                out
+            }
+            QuantRole::Unsupported => unreachable!("refused by check_supported"),
+        };
+        values.insert(l.value, out);
     }
+    let output_quant = ranges.layers.last().map_or(input, |l| values[&l.value]);
     Ok(Quantized {
         input_shape: M::INPUT_SHAPE.to_vec(),
         input,
         layers,
+        merges,
+        activations,
+        output_quant,
     })
 }
 
@@ -106,15 +139,46 @@ impl Quantized {
     }
 }
 
-/// Refuses, naming the first offending layer, anything the int8 scheme here cannot run.
+/// Refuses, naming the first offending layer, anything the int8 scheme here cannot run: an
+/// unsupported layer or activation, a second input or output, a shared layer.
 fn check_supported(layers: &[LayerRange]) -> Result<(), Error> {
-    let last = layers.last().map_or(0, |l| l.position);
-    for l in layers {
+    let last = layers.last().map_or(0, |l| l.value);
+    let made = |v: usize| v == 0 || layers.iter().any(|l| l.value == v);
+    for (i, l) in layers.iter().enumerate() {
+        let refuse = |problem: &str| {
+            Err(Error::InvalidArgument(format!(
+                "quantize: layer {} `{}` ({}) {problem}",
+                l.position, l.name, l.class
+            )))
+        };
+        if let Some(v) = l.inputs.iter().find(|&&v| !made(v)) {
+            return refuse(&format!(
+                "reads input {v} of the model; int8 models have one input for now"
+            ));
+        }
+        if layers[..i].iter().any(|e| e.name == l.name) {
+            return refuse(
+                "is applied to several values; an int8 layer has one input scale, so it cannot \
+                 be shared yet: give each application its own layer",
+            );
+        }
+        if l.value != last && !layers.iter().any(|r| r.inputs.contains(&l.value)) {
+            return refuse("makes a second output; int8 models have one output for now");
+        }
         let problem: String = match l.role {
             QuantRole::Unsupported => "is not supported".into(),
             QuantRole::PassThrough => continue,
-            QuantRole::Conv2D | QuantRole::Dense => {
-                if l.activation == "softmax" && l.position != last {
+            QuantRole::Merge => match (l.class, l.inputs.len()) {
+                ("Multiply", n) if n > 3 => {
+                    format!("multiplies {n} inputs; int8 Multiply takes at most three")
+                }
+                ("Add" | "Average", n) if n > crate::core::quant::MAX_SUM_INPUTS => {
+                    format!("merges {n} inputs; int8 Add and Average take at most 16")
+                }
+                _ => continue,
+            },
+            QuantRole::Conv2D | QuantRole::Dense | QuantRole::Activation => {
+                if l.activation == "softmax" && l.value != last {
                     "has softmax before the last layer".into()
                 } else if !matches!(l.activation, "linear" | "relu" | "relu6" | "softmax") {
                     format!("has activation `{}`", l.activation)
@@ -123,10 +187,7 @@ fn check_supported(layers: &[LayerRange]) -> Result<(), Error> {
                 }
             }
         };
-        return Err(Error::InvalidArgument(format!(
-            "quantize: layer {} `{}` ({}) {problem}; {SUPPORTED}",
-            l.position, l.name, l.class
-        )));
+        return refuse(&format!("{problem}; {SUPPORTED}"));
     }
     Ok(())
 }
@@ -189,5 +250,58 @@ fn quantize_layer(
         output,
         activation_min,
         activation_max,
+    })
+}
+
+/// One merge, its inputs quantized with `inputs`, its output calibrated: the multipliers of
+/// [`QMerge`](crate::core::quant::QMerge)'s table.
+fn quantize_merge(l: &LayerRange, inputs: Vec<QuantParams>) -> Result<QuantizedMerge, Error> {
+    let output = QuantParams::from_range(l.min, l.max);
+    let (s_out, n) = (f64::from(output.scale), inputs.len() as f64);
+    let scales: Vec<f64> = inputs.iter().map(|p| f64::from(p.scale)).collect();
+    let (input_reals, output_real): (Vec<f64>, f64) = match l.class {
+        "Add" | "Subtract" | "Average" => {
+            let twice_max = 2.0 * scales.iter().copied().fold(0.0, f64::max);
+            let average = if l.class == "Average" { n } else { 1.0 };
+            (
+                scales.iter().map(|s| s / twice_max).collect(),
+                twice_max / (f64::from(1u32 << crate::core::quant::LEFT_SHIFT) * s_out * average),
+            )
+        }
+        "Multiply" => (
+            vec![1.0; inputs.len()],
+            scales.iter().product::<f64>() / s_out,
+        ),
+        _ => (scales.iter().map(|s| s / s_out).collect(), 1.0),
+    };
+    let multiplier = |real: f64| {
+        // Below 2^-31 the multiplier would be 0; from 2^20 a rescaled int8 input could overflow.
+        if real.is_finite() && (2f64.powi(-31)..2f64.powi(20)).contains(&real) {
+            Ok(quantize_multiplier(real))
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "quantize: layer {} `{}` ({}) needs a requantization factor of {real}, outside \
+                 what int8 can express (an input's or the output's range is almost empty)",
+                l.position, l.name, l.class
+            )))
+        }
+    };
+    let (mut input_multiplier, mut input_shift) = (Vec::new(), Vec::new());
+    for &real in &input_reals {
+        let (m, s) = multiplier(real)?;
+        input_multiplier.push(m);
+        input_shift.push(s);
+    }
+    let (output_multiplier, output_shift) = multiplier(output_real)?;
+    Ok(QuantizedMerge {
+        position: l.position,
+        name: l.name.to_string(),
+        class: l.class.to_string(),
+        inputs,
+        input_multiplier,
+        input_shift,
+        output_multiplier,
+        output_shift,
+        output,
     })
 }

@@ -66,6 +66,49 @@ impl QuantizedLayer {
     }
 }
 
+/// A merge of a graph in int8 (`Add`, `Concatenate`, …): each input rescaled by its own
+/// multiplier, the result by the output's (what each means per merge is in
+/// [`kiln::core::quant::QMerge`](crate::core::quant::QMerge)).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedMerge {
+    /// 1-based position in the model's layer list.
+    pub position: usize,
+    /// The layer's Keras name, which prefixes its tensors in the file (`add/output_scale`).
+    pub name: String,
+    /// Keras's class name: `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum` or
+    /// `Concatenate`.
+    pub class: String,
+    /// The quantization of each input, in order.
+    pub inputs: Vec<QuantParams>,
+    /// Per input: the Q31 mantissa of its rescaling factor.
+    pub input_multiplier: Vec<i32>,
+    /// Per input: its power-of-two exponent.
+    pub input_shift: Vec<i32>,
+    /// The Q31 mantissa of the output's factor.
+    pub output_multiplier: i32,
+    /// Its exponent.
+    pub output_shift: i32,
+    /// The quantization of the output, calibrated.
+    pub output: QuantParams,
+}
+
+/// A separate `Activation` layer in int8: a clamp on its input's grid, which its output keeps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedActivation {
+    /// 1-based position in the model's layer list.
+    pub position: usize,
+    /// The layer's Keras name (`activation/activation_min` in the file).
+    pub name: String,
+    /// `relu`, `relu6`, `linear`, or `softmax` on the model's output (left out: logits).
+    pub activation: String,
+    /// The quantization of its input and output.
+    pub quant: QuantParams,
+    /// The lower end of the clamp.
+    pub activation_min: i32,
+    /// The upper end of the clamp.
+    pub activation_max: i32,
+}
+
 /// A model's int8 parameters in the TFLite scheme: the input's quantization and every Conv2D /
 /// Dense layer's int8 kernel, int32 bias, per-channel requantization and output quantization.
 /// Pooling, flatten, reshape and dropout layers have none: they keep their input's.
@@ -77,6 +120,12 @@ pub struct Quantized {
     pub input: QuantParams,
     /// The Conv2D and Dense layers, in model order.
     pub layers: Vec<QuantizedLayer>,
+    /// The merges of a graph, in model order (none in a Sequential model).
+    pub merges: Vec<QuantizedMerge>,
+    /// The separate `Activation` layers, in model order.
+    pub activations: Vec<QuantizedActivation>,
+    /// The quantization of the model's output (logits when the f32 model ends in softmax).
+    pub output_quant: QuantParams,
 }
 
 impl Quantized {
@@ -85,10 +134,20 @@ impl Quantized {
         self.layers.iter().find(|l| l.name == name)
     }
 
-    /// The quantization of the model's int8 output: the last weighted layer's output (logits
-    /// when the f32 model ends in softmax).
+    /// The merge named `name`.
+    pub fn merge(&self, name: &str) -> Option<&QuantizedMerge> {
+        self.merges.iter().find(|m| m.name == name)
+    }
+
+    /// The activation layer named `name`.
+    pub fn activation(&self, name: &str) -> Option<&QuantizedActivation> {
+        self.activations.iter().find(|a| a.name == name)
+    }
+
+    /// The quantization of the model's int8 output (logits when the f32 model ends in
+    /// softmax).
     pub fn output(&self) -> QuantParams {
-        self.layers.last().map_or(self.input, |l| l.output)
+        self.output_quant
     }
 
     /// One f32 input sample (flattened, row-major) in int8.
@@ -113,6 +172,20 @@ impl fmt::Debug for Quantized {
         )?;
         for l in &self.layers {
             writeln!(f, "  {l:?}")?;
+        }
+        for m in &self.merges {
+            writeln!(
+                f,
+                "  {} `{}` ({}): output scale {:e} zero point {}",
+                m.position, m.name, m.class, m.output.scale, m.output.zero_point
+            )?;
+        }
+        for a in &self.activations {
+            writeln!(
+                f,
+                "  {} `{}` (Activation, {}): clamp [{}, {}]",
+                a.position, a.name, a.activation, a.activation_min, a.activation_max
+            )?;
         }
         Ok(())
     }

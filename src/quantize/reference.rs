@@ -4,10 +4,11 @@
 //! code `model!` generates, the firmware's kernels) is checked against, bit for bit.
 //!
 //! The file does not record layer geometry (strides, padding, pool sizes), so a run takes the
-//! layer list as [`Op`]s; each op's output size is checked as it goes.
+//! layer list as [`Op`]s ([`forward`]), or a graph as [`Node`]s ([`forward_graph`]); each op's
+//! output size is checked as it goes.
 
-use super::quantized::{Quantized, QuantizedLayer, Weighted};
-use crate::core::quant::requantize;
+use super::quantized::{Quantized, QuantizedLayer, QuantizedMerge, Weighted};
+use crate::core::quant::{requantize, LEFT_SHIFT};
 use crate::Error;
 
 /// Keras's padding rules.
@@ -50,6 +51,39 @@ pub enum Op {
     },
     /// Flatten, or Reshape to these dimensions (no data moves: tensors are row-major).
     Reshape(Vec<usize>),
+    /// A global pool over every pixel (or step), per channel (the last axis).
+    GlobalPool {
+        /// Max pooling if true, the mean otherwise.
+        max: bool,
+    },
+    /// A separate `Activation` layer, by name: its clamp.
+    Activation {
+        /// The layer's name in the [`Quantized`] model.
+        name: &'static str,
+    },
+    /// An elementwise merge (`Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`),
+    /// by name; its inputs are the node's.
+    Merge {
+        /// The layer's name in the [`Quantized`] model.
+        name: &'static str,
+    },
+    /// `Concatenate` along `axis` of a sample (Keras's numbering: -1 is the last).
+    Concatenate {
+        /// The layer's name in the [`Quantized`] model.
+        name: &'static str,
+        /// The axis, counted over a sample's dimensions (negative from the end).
+        axis: isize,
+    },
+}
+
+/// One node of a graph: an op and the values it reads. Value 0 is the model's input and node
+/// `j` writes value `j + 1`; the last node's value is the output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// What the node does.
+    pub op: Op,
+    /// The values it reads, in order.
+    pub inputs: Vec<usize>,
 }
 
 impl Op {
@@ -91,6 +125,14 @@ impl Op {
     pub fn flatten() -> Op {
         Op::Reshape(Vec::new())
     }
+
+    /// This op as a graph node reading `inputs`.
+    pub fn on(self, inputs: &[usize]) -> Node {
+        Node {
+            op: self,
+            inputs: inputs.to_vec(),
+        }
+    }
 }
 
 /// Runs one int8 sample `x` (row-major in `q.input_shape`) through `ops` and returns the
@@ -100,7 +142,22 @@ impl Op {
 /// [`Error::InvalidArgument`] if an op names no layer of `q` or of the wrong kind, or if a
 /// shape does not fit (wrong input length, a kernel for other channels, an empty output).
 pub fn forward(q: &Quantized, ops: &[Op], x: &[i8]) -> Result<Vec<i8>, Error> {
-    let mut shape = q.input_shape.clone();
+    let nodes: Vec<Node> = ops
+        .iter()
+        .enumerate()
+        .map(|(j, op)| op.clone().on(&[j]))
+        .collect();
+    forward_graph(q, &nodes, x)
+}
+
+/// Runs one int8 sample `x` through a graph of `nodes` (see [`Node`]) and returns the last
+/// node's value.
+///
+/// # Errors
+/// As [`forward`]; also if a node reads a value not made before it, or a merge's inputs do not
+/// fit together.
+pub fn forward_graph(q: &Quantized, nodes: &[Node], x: &[i8]) -> Result<Vec<i8>, Error> {
+    let shape = q.input_shape.clone();
     let want: usize = shape.iter().product();
     if x.len() != want {
         return Err(invalid(format!(
@@ -108,27 +165,41 @@ pub fn forward(q: &Quantized, ops: &[Op], x: &[i8]) -> Result<Vec<i8>, Error> {
             x.len()
         )));
     }
-    let mut x = x.to_vec();
-    for op in ops {
-        (x, shape) = match op {
+    let mut values: Vec<(Vec<i8>, Vec<usize>)> = vec![(x.to_vec(), shape)];
+    for (j, node) in nodes.iter().enumerate() {
+        let ins = node
+            .inputs
+            .iter()
+            .map(|&v| {
+                values.get(v).ok_or_else(|| {
+                    invalid(format!(
+                        "node {j} reads value {v}, which is not made before it"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some((x, shape)) = ins.first().copied() else {
+            return Err(invalid(format!("node {j} reads no value")));
+        };
+        let made = match &node.op {
             Op::Conv2D {
                 name,
                 strides,
                 padding,
             } => {
                 let l = layer(q, name, Weighted::Conv2D)?;
-                conv2d(l, &x, &shape, *strides, *padding)?
+                conv2d(l, x, shape, *strides, *padding)?
             }
             Op::Dense { name } => {
                 let l = layer(q, name, Weighted::Dense)?;
-                dense(l, &x, &shape)?
+                dense(l, x, shape)?
             }
             Op::Pool {
                 max,
                 pool,
                 strides,
                 padding,
-            } => pool2d(*max, &x, &shape, *pool, *strides, *padding)?,
+            } => pool2d(*max, x, shape, *pool, *strides, *padding)?,
             Op::Reshape(dims) => {
                 let dims = if dims.is_empty() {
                     vec![x.len()]
@@ -138,11 +209,37 @@ pub fn forward(q: &Quantized, ops: &[Op], x: &[i8]) -> Result<Vec<i8>, Error> {
                 if dims.iter().product::<usize>() != x.len() {
                     return Err(invalid(format!("cannot reshape {shape:?} to {dims:?}")));
                 }
-                (x, dims)
+                (x.clone(), dims)
+            }
+            Op::GlobalPool { max } => global_pool(*max, x, shape)?,
+            Op::Activation { name } => {
+                let a = q.activation(name).ok_or_else(|| {
+                    invalid(format!("the model has no activation layer `{name}`"))
+                })?;
+                let y = x
+                    .iter()
+                    .map(|&v| i32::from(v).clamp(a.activation_min, a.activation_max) as i8)
+                    .collect();
+                (y, shape.clone())
+            }
+            Op::Merge { name } => {
+                let m = merge(q, name, ins.len())?;
+                if ins.iter().any(|(_, s)| s != shape) {
+                    return Err(invalid(format!(
+                        "`{name}` merges values of different shapes"
+                    )));
+                }
+                let xs: Vec<&[i8]> = ins.iter().map(|(v, _)| &v[..]).collect();
+                (elementwise(m, &xs)?, shape.clone())
+            }
+            Op::Concatenate { name, axis } => {
+                let m = merge(q, name, ins.len())?;
+                concatenate(m, &ins, *axis)?
             }
         };
+        values.push(made);
     }
-    Ok(x)
+    Ok(values.pop().expect("the input at least").0)
 }
 
 /// [`forward`] from and to real values: quantizes `x` with the model's input quantization and
@@ -331,4 +428,136 @@ fn pool2d(
         }
     }
     Ok((y, vec![oh, ow, c]))
+}
+
+fn merge<'q>(q: &'q Quantized, name: &str, inputs: usize) -> Result<&'q QuantizedMerge, Error> {
+    let m = q
+        .merge(name)
+        .ok_or_else(|| invalid(format!("the model has no merge `{name}`")))?;
+    if m.inputs.len() != inputs {
+        return Err(invalid(format!(
+            "`{name}` was quantized with {} inputs, the node gives {inputs}",
+            m.inputs.len()
+        )));
+    }
+    Ok(m)
+}
+
+/// Input `k`'s value `q` rescaled: `(q − zp_k) · 2^left` times input `k`'s multiplier.
+fn rescale(m: &QuantizedMerge, k: usize, q: i8, left: u32) -> i32 {
+    let v = (i32::from(q) - m.inputs[k].zero_point) * (1 << left);
+    requantize(v, m.input_multiplier[k], m.input_shift[k])
+}
+
+/// The accumulator requantized by the output's multiplier, offset and saturated.
+fn merged(m: &QuantizedMerge, acc: i32) -> i8 {
+    let v = requantize(acc, m.output_multiplier, m.output_shift) + m.output.zero_point;
+    v.clamp(-128, 127) as i8
+}
+
+/// TFLite's int8 ADD (inputs shifted left by 20 and rescaled, summed, requantized), MUL (the
+/// product requantized), and max / min of the inputs rescaled to the output's scale.
+fn elementwise(m: &QuantizedMerge, xs: &[&[i8]]) -> Result<Vec<i8>, Error> {
+    let class = m.class.as_str();
+    let y = (0..xs[0].len())
+        .map(|e| {
+            let acc = match class {
+                "Add" | "Average" => (0..xs.len())
+                    .map(|k| rescale(m, k, xs[k][e], LEFT_SHIFT))
+                    .sum(),
+                "Subtract" => {
+                    rescale(m, 0, xs[0][e], LEFT_SHIFT) - rescale(m, 1, xs[1][e], LEFT_SHIFT)
+                }
+                "Multiply" => (0..xs.len())
+                    .map(|k| i32::from(xs[k][e]) - m.inputs[k].zero_point)
+                    .product(),
+                "Maximum" => (0..xs.len())
+                    .map(|k| rescale(m, k, xs[k][e], 0))
+                    .max()
+                    .expect("inputs"),
+                _ => (0..xs.len())
+                    .map(|k| rescale(m, k, xs[k][e], 0))
+                    .min()
+                    .expect("inputs"),
+            };
+            merged(m, acc)
+        })
+        .collect();
+    match class {
+        "Add" | "Average" | "Subtract" | "Multiply" | "Maximum" | "Minimum" => Ok(y),
+        other => Err(invalid(format!(
+            "`{}` is a {other}, not an elementwise merge",
+            m.name
+        ))),
+    }
+}
+
+/// Concatenation along `axis`, each input rescaled to the output's scale.
+fn concatenate(
+    m: &QuantizedMerge,
+    ins: &[&(Vec<i8>, Vec<usize>)],
+    axis: isize,
+) -> Result<(Vec<i8>, Vec<usize>), Error> {
+    let rank = ins[0].1.len();
+    let a = if axis < 0 {
+        rank as isize + axis
+    } else {
+        axis - 1
+    };
+    let a = usize::try_from(a)
+        .ok()
+        .filter(|&a| a < rank)
+        .ok_or_else(|| invalid(format!("`{}`: axis {axis} of a rank-{rank} value", m.name)))?;
+    let mut out_shape = ins[0].1.clone();
+    out_shape[a] = 0;
+    for (_, s) in ins {
+        let same = s.len() == rank && (0..rank).all(|d| d == a || s[d] == ins[0].1[d]);
+        if !same {
+            return Err(invalid(format!(
+                "`{}` concatenates values of other shapes",
+                m.name
+            )));
+        }
+        out_shape[a] += s[a];
+    }
+    let chunks: Vec<usize> = ins.iter().map(|(_, s)| s[a..].iter().product()).collect();
+    let rows: usize = ins[0].1[..a].iter().product();
+    let mut y = Vec::with_capacity(out_shape.iter().product());
+    for r in 0..rows {
+        for (k, ((x, _), &c)) in ins.iter().copied().zip(&chunks).enumerate() {
+            y.extend(
+                x[r * c..(r + 1) * c]
+                    .iter()
+                    .map(|&q| merged(m, rescale(m, k, q, 0))),
+            );
+        }
+    }
+    Ok((y, out_shape))
+}
+
+/// The mean (rounded half away from zero) or the largest value of each channel over the rest.
+fn global_pool(max: bool, x: &[i8], shape: &[usize]) -> Result<(Vec<i8>, Vec<usize>), Error> {
+    let c = *shape.last().filter(|_| shape.len() >= 2).ok_or_else(|| {
+        invalid(format!(
+            "a global pool needs a rank-2 or -3 input, got {shape:?}"
+        ))
+    })?;
+    let n = (x.len() / c) as i32;
+    let y = (0..c)
+        .map(|ch| {
+            let cells = x.iter().skip(ch).step_by(c).map(|&v| i32::from(v));
+            if max {
+                cells.max().unwrap_or(-128) as i8
+            } else {
+                let sum: i32 = cells.sum();
+                let avg = if sum > 0 {
+                    (sum + n / 2) / n
+                } else {
+                    (sum - n / 2) / n
+                };
+                avg as i8
+            }
+        })
+        .collect();
+    Ok((y, vec![c]))
 }

@@ -1,7 +1,7 @@
 // int8 models: layers without an int8 kernel, and no weights file to build them from.
 kiln::model! {
     pub struct Net<i8>: [28, 28, 1] => <
-        Conv2D(8, 3, tanh), GlobalAvgPool, Dense(10, softmax),
+        Conv2D(8, 3, tanh), LayerNormalization, GlobalAvgPool, Dense(10, softmax),
     >
 }
 

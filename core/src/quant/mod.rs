@@ -7,16 +7,23 @@
 //!
 //! - [`requant`]: the fixed-point multiplier ([`requantize`], [`quantize_multiplier`]).
 //! - [`QConv2D`], [`QDense`]: the layers; [`max_pool2d`], [`avg_pool2d`]: same-scale pooling;
+//!   [`global_avg_pool`], [`global_max_pool`]: over every pixel or step;
 //!   [`quantize_f32`], [`dequantize`]: the model's edges.
+//! - [`QMerge`]: a graph's merges, each input rescaled to the output's scale; [`clamp`]: a
+//!   separate activation layer.
 
 mod conv2d;
 mod dense;
 mod dot;
 pub mod dsp;
+mod merge;
 mod pool;
 pub mod requant;
 
 pub use conv2d::QConv2D;
 pub use dense::QDense;
-pub use pool::{avg_pool2d, dequantize, max_pool2d, quantize_f32};
+pub use merge::{clamp, QMerge, LEFT_SHIFT, MAX_SUM_INPUTS};
+pub use pool::{
+    avg_pool2d, dequantize, global_avg_pool, global_max_pool, max_pool2d, quantize_f32,
+};
 pub use requant::{quantize_multiplier, requantize};

@@ -106,6 +106,30 @@ pub fn avg_pool2d<
     }
 }
 
+/// The mean over `N` pixels (or steps) of each of `C` channels, rounded as [`avg_pool2d`]
+/// rounds; the output keeps the input's scale.
+pub fn global_avg_pool<const N: usize, const C: usize>(x: &[[i8; C]; N], y: &mut [i8; C]) {
+    let mut sum = [0i32; C];
+    for cell in x {
+        for (s, &v) in sum.iter_mut().zip(cell) {
+            *s += v as i32;
+        }
+    }
+    for (o, s) in y.iter_mut().zip(sum) {
+        *o = rounded_average(s, N as i32) as i8;
+    }
+}
+
+/// The largest of `N` pixels (or steps) in each of `C` channels.
+pub fn global_max_pool<const N: usize, const C: usize>(x: &[[i8; C]; N], y: &mut [i8; C]) {
+    *y = [i8::MIN; C];
+    for cell in x {
+        for (o, &v) in y.iter_mut().zip(cell) {
+            *o = (*o).max(v);
+        }
+    }
+}
+
 /// A real value to int8: `round(x / scale) + zero_point`, rounded half away from zero (as
 /// TFLite's quantize op) and clamped to `-128..=127`; NaN becomes the zero point.
 pub fn quantize_f32(x: f32, scale: f32, zero_point: i32) -> i8 {
@@ -163,6 +187,17 @@ mod tests {
         assert_eq!(y[0][0], [3]); // (1+2+4+5)/4
         assert_eq!(y[1][1], [3]); // 27/9
         assert_eq!(y[2][2], [3]); // (5+6+8-9)/4 = 2.5 → 3
+    }
+
+    #[test]
+    fn global_pools_hand_computed() {
+        let x = [[1i8, -128], [2, -127], [4, 90]];
+        let mut y = [0i8; 2];
+        global_avg_pool(&x, &mut y);
+        // 7 / 3 = 2.33 → 2; −165 / 3 = −55.
+        assert_eq!(y, [2, -55]);
+        global_max_pool(&x, &mut y);
+        assert_eq!(y, [4, 90]);
     }
 
     #[test]

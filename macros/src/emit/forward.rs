@@ -133,6 +133,7 @@ pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, Tok
         } = l.kind.forward(&cx);
         let (pos, lname, class, x_out, b) = (l.pos, &l.name, &l.class, &cx.x_out, &cx.b);
         let role = format_ident!("{}", format!("{:?}", l.kind.quant_role()));
+        let (ins, value) = (&node.inputs, node.output);
         let observe = |v: TokenStream| {
             quote! {
                 f(::kiln::core::Observed {
@@ -141,6 +142,8 @@ pub fn emit(t: &TokenStream, graph: &Graph, steps: &[Step]) -> (TokenStream, Tok
                     class: #class,
                     activation: #act_name,
                     role: ::kiln::core::QuantRole::#role,
+                    inputs: &[#(#ins),*],
+                    value: #value,
                     output: ::kiln::core::tensor::flat(#v),
                 });
             }

@@ -6,8 +6,8 @@ use crate::diagnostics::Errors;
 use crate::emit::types::{lit, tensor_ty};
 use crate::emit::weights::{self, Need, WeightFile};
 use crate::graph::{nested, Graph};
-use crate::layers::{Act, Fusion, Window};
-use crate::plan::plan;
+use crate::layers::{Act, Fusion, QuantRole, Window};
+use crate::plan::{liveness, plan};
 use crate::shapes::{fmt_shape, Step};
 use crate::syntax::ModelDef;
 use proc_macro2::{Literal, TokenStream};
@@ -16,21 +16,42 @@ use syn::Ident;
 
 /// What one step of int8 inference does.
 enum Op {
-    /// A Conv2D or Dense (layer index), with the pooling layer fused into it, if any.
+    /// A Conv2D or Dense (node index), with the pooling node fused into it, if any.
     Weighted(usize, Option<usize>),
+    /// A layer with code and no field: pooling, global pooling.
     Pool(usize),
+    /// A separate activation: a clamp on its input's scale.
+    Clamp(usize),
+    /// A merge of several values: a field built from the file, and its code.
+    Merge(usize),
     /// Flatten, Reshape, Dropout: the same bytes seen as another shape.
     Alias(usize),
 }
 
+impl Op {
+    /// The first node the step covers (whose inputs it reads) and the last (whose value it writes).
+    fn nodes(&self) -> (usize, usize) {
+        match *self {
+            Op::Weighted(k, fused) => (k, fused.unwrap_or(k)),
+            Op::Pool(k) | Op::Clamp(k) | Op::Merge(k) | Op::Alias(k) => (k, k),
+        }
+    }
+}
+
 pub const SUPPORTED: &str = "int8 models support Conv2D and Dense (activation relu, relu6 or none; softmax on the last layer), \
-                         MaxPooling2D, AveragePooling2D, Flatten, Reshape and Dropout";
+                         MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Activation (relu, relu6), \
+                         the merges Add, Subtract, Multiply, Average, Maximum, Minimum and Concatenate, Flatten, Reshape and Dropout";
 
 /// A layer's place in an int8 model.
 pub enum Role {
     /// Has quantized parameters (Conv2D, Dense).
     Weighted,
+    /// Code and no field, keeping its input's scale (pooling).
     Pool,
+    /// A separate activation, clamped on its input's scale.
+    Clamp,
+    /// A merge, with its own requantization constants from the file.
+    Merge,
     /// Its output is its input's bytes.
     Alias,
     /// Not quantizable (yet): the message the user reads.
@@ -41,7 +62,7 @@ pub enum Role {
 pub struct Check<'a> {
     pub label: String,
     pub s: &'a Step,
-    /// Whether it is the model's last layer (softmax is then left to the caller).
+    /// Whether its value is the model's output (softmax is then left to the caller).
     pub last: bool,
 }
 
@@ -56,7 +77,7 @@ impl Check<'_> {
                 self.label,
                 act.name,
                 if act.name == "softmax" {
-                    " except on the last layer"
+                    " except on the layer that makes the model's output"
                 } else {
                     ""
                 }
@@ -74,19 +95,66 @@ impl Check<'_> {
 pub struct Cx<'a> {
     pub s: &'a Step,
     pub field: Ident,
-    /// The arguments of a weighted layer's `const fn new`, from the file.
+    /// The arguments of the layer's `const fn new`, from the file (weighted layers, merges).
     pub ctor_args: TokenStream,
     /// A pooling layer computed inside this convolution: its window and its step.
     pub pooled: Option<(Window, &'a Step)>,
+    /// Every input's offset and element count, and the output's (merges).
+    pub ins: Vec<(usize, usize)>,
+    pub out: (usize, usize),
+    /// A clamp's bounds, from the file.
+    pub clamp: (i32, i32),
 }
 
-/// A layer's int8 field (type, constructor) if it has one, and its call between `x` and `y`.
+/// A layer's int8 field (type, constructor) if it has one, and its code: between `x` and `y`
+/// for a layer of one input, on the arena `buf` for a merge.
 pub struct Code {
     pub field: Option<(TokenStream, TokenStream)>,
     pub call: TokenStream,
 }
 
-/// Checks that every layer has an int8 kernel and plans the steps.
+/// What int8 models cannot be yet, beyond single layers: several inputs or outputs, a layer
+/// applied twice.
+fn check_graph(def: &ModelDef, graph: &Graph, errs: &mut Errors) {
+    let name = &def.name;
+    if graph.n_inputs() > 1 {
+        errs.at(
+            &def.brackets,
+            format!(
+                "`{name}<i8>` has {} inputs; int8 models have one input for now (the quantizer calibrates one)",
+                graph.n_inputs()
+            ),
+        );
+    }
+    if graph.outputs.len() > 1 {
+        errs.at(
+            &def.brackets,
+            format!(
+                "`{name}<i8>` has {} outputs; int8 models have one output for now: quantize a model \
+                 with one output, or one model per output",
+                graph.outputs.len()
+            ),
+        );
+    }
+    let same =
+        |a: &crate::graph::Node, b: &crate::graph::Node| std::rc::Rc::ptr_eq(&a.layer, &b.layer);
+    for (i, n) in graph.nodes.iter().enumerate() {
+        let first = !graph.nodes[..i].iter().any(|m| same(m, n));
+        if first && graph.nodes[i + 1..].iter().any(|m| same(m, n)) {
+            errs.at(
+                &n.layer.tokens,
+                format!(
+                    "{} is applied to several values; an int8 layer has one input scale, so it cannot be \
+                     shared yet: give each application its own layer",
+                    n.layer.label()
+                ),
+            );
+        }
+    }
+}
+
+/// Checks that every layer has an int8 kernel and plans the steps. A convolution fuses the
+/// pooling layer after it when the pool is its value's only reader.
 fn ops(graph: &Graph, steps: &[Step], errs: &mut Errors) -> Vec<Op> {
     let nodes = &graph.nodes;
     let mut ops = Vec::new();
@@ -96,16 +164,20 @@ fn ops(graph: &Graph, steps: &[Step], errs: &mut Errors) -> Vec<Op> {
         let check = Check {
             label: l.label(),
             s: &steps[k],
-            last: k + 1 == nodes.len(),
+            last: graph.output_index(nodes[k].output).is_some(),
         };
         match l.kind.int8(&check) {
             Role::Unsupported(why) => errs.at(&l.tokens, why),
             Role::Weighted => {
+                let v = nodes[k].output;
                 let fused = match (l.kind.fusion(), nodes.get(k + 1)) {
                     (Fusion::Conv(_), Some(next)) => {
                         (matches!(next.layer.kind.fusion(), Fusion::Pool(_))
-                            && steps[k + 1].pad == (0, 0))
-                            .then_some(k + 1)
+                            && steps[k + 1].pad == (0, 0)
+                            && next.inputs == [v]
+                            && graph.consumers(v).len() == 1
+                            && graph.output_index(v).is_none())
+                        .then_some(k + 1)
                     }
                     _ => None,
                 };
@@ -113,6 +185,8 @@ fn ops(graph: &Graph, steps: &[Step], errs: &mut Errors) -> Vec<Op> {
                 k += usize::from(fused.is_some());
             }
             Role::Pool => ops.push(Op::Pool(k)),
+            Role::Clamp => ops.push(Op::Clamp(k)),
+            Role::Merge => ops.push(Op::Merge(k)),
             Role::Alias => ops.push(Op::Alias(k)),
         }
         k += 1;
@@ -160,6 +234,32 @@ fn needs(graph: &Graph, steps: &[Step]) -> Vec<Need> {
         ]);
         needs.push(f);
     }
+    for n in &graph.nodes {
+        let l = &n.layer;
+        let t = |p: &str, dtype, len: usize| Need {
+            name: format!("{}/{p}", l.name),
+            dtype,
+            shape: vec![len],
+            owner: l.label(),
+        };
+        match l.kind.quant_role() {
+            QuantRole::Merge => needs.extend([
+                t("input_multiplier", "I32", n.inputs.len()),
+                t("input_shift", "I32", n.inputs.len()),
+                t("output_multiplier", "I32", 1),
+                t("output_shift", "I32", 1),
+                t("output_scale", "F32", 1),
+                t("output_zero_point", "I32", 1),
+            ]),
+            QuantRole::Activation => {
+                needs.extend([t("activation_min", "I32", 1), t("activation_max", "I32", 1)])
+            }
+            QuantRole::Conv2D
+            | QuantRole::Dense
+            | QuantRole::PassThrough
+            | QuantRole::Unsupported => {}
+        }
+    }
     needs
 }
 
@@ -175,6 +275,7 @@ fn ints<T: Copy + Into<i64>>(v: &[T]) -> Vec<TokenStream> {
 pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let name = &def.name;
     let mut errs = Errors::default();
+    check_graph(def, graph, &mut errs);
     let ops = ops(graph, steps, &mut errs);
     if !graph
         .owners(steps)
@@ -248,34 +349,75 @@ fn generate(
         file.tensors["input/scale"].f32s()[0],
         scalar1("input/zero_point"),
     );
-    let (mut zp, mut scale) = (in_zp, in_scale);
 
-    // Tensors and their places: the input, then one per step.
-    let mut sizes = vec![input.iter().product::<usize>()];
-    let mut alias = vec![false];
+    // Tensors: the input, then one per step. `tensor[v]`: where value `v` is, once made.
+    let mut tensor = vec![usize::MAX; graph.n_values()];
+    tensor[0] = 0;
     let mut shapes = vec![input.to_vec()];
+    // Each tensor's scale and zero point, as the file gives them.
+    let mut quant = vec![(in_scale, in_zp)];
+    let mut reads: Vec<Vec<usize>> = vec![Vec::new()];
+    let mut alias = vec![None];
     for op in ops {
-        let (k, is_alias) = match op {
-            Op::Weighted(k, p) => (p.unwrap_or(*k), false),
-            Op::Pool(k) => (*k, false),
-            Op::Alias(k) => (*k, true),
-        };
-        shapes.push(steps[k].output.clone());
-        sizes.push(steps[k].output.iter().product());
-        alias.push(is_alias);
+        let (first, last) = op.nodes();
+        let ins: Vec<usize> = nodes[first].inputs.iter().map(|&v| tensor[v]).collect();
+        let n = |p: &str| format!("{}/{p}", nodes[first].layer.name);
+        quant.push(match op {
+            Op::Weighted(..) | Op::Merge(_) => (
+                file.tensors[&n("output_scale")].f32s()[0],
+                scalar1(&n("output_zero_point")),
+            ),
+            Op::Pool(_) | Op::Clamp(_) | Op::Alias(_) => quant[ins[0]],
+        });
+        alias.push(matches!(op, Op::Alias(_)).then_some(ins[0]));
+        reads.push(ins);
+        shapes.push(steps[last].output.clone());
+        tensor[nodes[last].output] = shapes.len() - 1;
     }
-    let p = plan(&sizes, &alias);
+    let sizes: Vec<usize> = shapes.iter().map(|s| s.iter().product()).collect();
+    let out_tensor = tensor[graph.output()];
+    let p = if graph.is_chain() {
+        let flags: Vec<bool> = alias.iter().map(Option::is_some).collect();
+        plan(&sizes, &flags)
+    } else {
+        // Step `j` runs at time `j + 1`; the output is read at the end.
+        let end = ops.len() + 1;
+        let born: Vec<usize> = (0..sizes.len()).collect();
+        let mut last_use = vec![0; sizes.len()];
+        for (j, ins) in reads.iter().enumerate() {
+            for &t in ins {
+                last_use[t] = last_use[t].max(j);
+            }
+        }
+        last_use[out_tensor] = end;
+        liveness(&sizes, &born, &last_use, &alias)
+    };
 
     let (mut fields, mut inits, mut body) = (Vec::new(), Vec::new(), TokenStream::new());
     for (j, op) in ops.iter().enumerate() {
-        let (a, b) = (p.offsets[j], p.offsets[j + 1]);
-        let (xt, yt) = (tensor_ty(&i8t, &shapes[j]), tensor_ty(&i8t, &shapes[j + 1]));
+        let (first, _) = op.nodes();
+        let ins = &reads[j + 1];
+        let (a, b) = (p.offsets[ins[0]], p.offsets[j + 1]);
+        let (xt, yt) = (
+            tensor_ty(&i8t, &shapes[ins[0]]),
+            tensor_ty(&i8t, &shapes[j + 1]),
+        );
         let io = quote!(let (x, y) = ::kiln::core::arena::io::<#xt, #yt>(buf, #a, #b););
+        let (l, s) = (&nodes[first].layer, &steps[first]);
+        let ident = format_ident!("{}", l.name);
+        let n = |p: &str| format!("{}/{p}", l.name);
+        let mut cx = Cx {
+            s,
+            field: ident.clone(),
+            ctor_args: TokenStream::new(),
+            pooled: None,
+            ins: ins.iter().map(|&t| (p.offsets[t], sizes[t])).collect(),
+            out: (b, sizes[j + 1]),
+            clamp: (-128, 127),
+        };
         match *op {
             Op::Weighted(k, fused) => {
-                let (l, s) = (&nodes[k].layer, &steps[k]);
-                let ident = format_ident!("{}", l.name);
-                let n = |p: &str| format!("{}/{p}", l.name);
+                let zp = quant[ins[0]].1;
                 let kernel = file.tensors[&n("kernel")].i8s();
                 let kshape = file.tensors[&n("kernel")].shape.clone();
                 let kernel = weights::nested(&ints(&kernel), &kshape);
@@ -288,18 +430,13 @@ fn generate(
                     scalar1(&n("activation_min")),
                     scalar1(&n("activation_max")),
                 );
-                let pooled = fused.map(|q| {
+                cx.pooled = fused.map(|q| {
                     let Fusion::Pool(win) = nodes[q].layer.kind.fusion() else {
                         unreachable!("only a pooling layer is fused")
                     };
                     (win, &steps[q])
                 });
-                let cx = Cx {
-                    s,
-                    field: ident.clone(),
-                    ctor_args: quote!(#kernel, #bias, #mult, #shift, #zp, #out_zp, #lo, #hi),
-                    pooled,
-                };
+                cx.ctor_args = quote!(#kernel, #bias, #mult, #shift, #zp, #out_zp, #lo, #hi);
                 let Code { field, call } = l.kind.int8_code(&cx);
                 let (ty, ctor) = field.expect("a weighted layer has a field");
                 let doc = format!(
@@ -308,42 +445,66 @@ fn generate(
                     l.name,
                     l.class,
                     fmt_shape(&s.input),
-                    fmt_shape(&s.output)
+                    fmt_shape(&steps[k].output)
                 );
                 fields.push(quote!(#[doc = #doc] pub #ident: #ty));
                 inits.push(quote!(#ident: #ctor));
                 body.extend(quote!({ #io #call }));
-                zp = out_zp;
-                scale = file.tensors[&n("output_scale")].f32s()[0];
             }
-            Op::Pool(k) => {
-                let (l, s) = (&nodes[k].layer, &steps[k]);
-                let cx = Cx {
-                    s,
-                    field: format_ident!("{}", l.name),
-                    ctor_args: TokenStream::new(),
-                    pooled: None,
-                };
+            Op::Merge(_) => {
+                let zps = ints(&ins.iter().map(|&t| quant[t].1).collect::<Vec<_>>());
+                let [mult, shift] = ["input_multiplier", "input_shift"].map(|p| {
+                    let v = ints(&file.tensors[&n(p)].i32s());
+                    quote!([#(#v),*])
+                });
+                let [om, os, oz] = ["output_multiplier", "output_shift", "output_zero_point"]
+                    .map(|p| Literal::i32_unsuffixed(scalar1(&n(p))));
+                cx.ctor_args = quote!([#(#zps),*], #mult, #shift, (#om, #os, #oz));
+                let Code { field, call } = l.kind.int8_code(&cx);
+                let (ty, ctor) = field.expect("a merge has a field");
+                let doc = format!(
+                    "Layer {}, `{}` ({}, int8): {} → {}.",
+                    l.pos,
+                    l.name,
+                    l.class,
+                    s.inputs
+                        .iter()
+                        .map(|i| fmt_shape(i))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    fmt_shape(&s.output)
+                );
+                fields.push(quote!(#[doc = #doc] pub #ident: #ty));
+                inits.push(quote!(#ident: #ctor));
+                body.extend(quote!({ #call }));
+            }
+            Op::Clamp(_) => {
+                cx.clamp = (scalar1(&n("activation_min")), scalar1(&n("activation_max")));
+                let call = l.kind.int8_code(&cx).call;
+                body.extend(quote!({ #io #call }));
+            }
+            Op::Pool(_) => {
                 let call = l.kind.int8_code(&cx).call;
                 body.extend(quote!({ #io #call }));
             }
             Op::Alias(_) => {}
         }
     }
-    let output = shapes.last().expect("input").clone();
+    let (scale, zp) = quant[out_tensor];
+    let output = shapes[out_tensor].clone();
     let (in_ty, out_ty) = (tensor_ty(&i8t, input), tensor_ty(&i8t, &output));
     let (in_f32, out_f32) = (
         tensor_ty(&quote!(f32), input),
         tensor_ty(&quote!(f32), &output),
     );
-    let (arena, last) = (p.arena, *p.offsets.last().expect("input"));
+    let (arena, last) = (p.arena, p.offsets[out_tensor]);
     let impls = crate::emit::infer::arena_impls(
         name,
         &in_ty,
         &out_ty,
         arena,
         &body,
-        (crate::emit::infer::load_input(&in_ty, 0), last),
+        (crate::emit::infer::load_input(&in_ty, p.offsets[0]), last),
     );
     let params: usize = steps.iter().map(|s| s.params).sum();
     let (in_dims, out_dims) = (

@@ -120,21 +120,32 @@ impl LayerKind for Activation {
     }
 
     fn int8(&self, cx: &int8::Check) -> int8::Role {
-        int8::Role::Unsupported(format!(
-            "{}: a separate `{}` layer has no int8 kernel; give the activation to the layer before it \
-             (e.g. `Conv2D(32, 3, {})`); {}",
-            cx.label,
-            INFO.keras_class,
-            self.act.name,
-            int8::SUPPORTED
-        ))
+        if let Some(why) = cx.activation_missing(&self.act) {
+            return int8::Role::Unsupported(why);
+        }
+        match self.act.name {
+            // Softmax on the output: the int8 model outputs its logits, the input itself.
+            "linear" | "softmax" => int8::Role::Alias,
+            _ => int8::Role::Clamp,
+        }
     }
 
-    fn int8_code(&self, _: &int8::Cx) -> int8::Code {
-        unreachable!("Activation has no int8 kernel yet")
+    fn int8_code(&self, cx: &int8::Cx) -> int8::Code {
+        let (lo, hi) = cx.clamp;
+        int8::Code {
+            field: None,
+            call: quote! {
+                ::kiln::core::quant::clamp(
+                    ::kiln::core::tensor::flat::<i8, _>(x),
+                    ::kiln::core::tensor::flat_mut::<i8, _>(y),
+                    #lo,
+                    #hi,
+                );
+            },
+        }
     }
 
     fn quant_role(&self) -> QuantRole {
-        QuantRole::Unsupported
+        QuantRole::Activation
     }
 }

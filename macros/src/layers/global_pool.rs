@@ -89,15 +89,6 @@ impl GlobalPool {
             (false, true) => quote!(::kiln::core::layers::GlobalAvgPool1D),
         }
     }
-
-    fn name(&self) -> &'static str {
-        match (self.max, self.seq) {
-            (true, false) => "GlobalMaxPool",
-            (false, false) => "GlobalAvgPool",
-            (true, true) => "GlobalMaxPool1D",
-            (false, true) => "GlobalAvgPool1D",
-        }
-    }
 }
 
 impl LayerKind for GlobalPool {
@@ -179,15 +170,28 @@ impl LayerKind for GlobalPool {
         Fusion::None
     }
 
-    fn int8(&self, cx: &int8::Check) -> int8::Role {
-        int8::Role::Unsupported(cx.no_kernel())
+    fn int8(&self, _: &int8::Check) -> int8::Role {
+        int8::Role::Pool
     }
 
-    fn int8_code(&self, _: &int8::Cx) -> int8::Code {
-        unreachable!("{} has no int8 kernel yet", self.name())
+    fn int8_code(&self, cx: &int8::Cx) -> int8::Code {
+        // Every pixel (or step) as one row of channels.
+        let c = *cx.s.input.last().expect("rank >= 2");
+        let n = cx.s.input.iter().product::<usize>() / c;
+        let f = if self.max {
+            quote!(global_max_pool)
+        } else {
+            quote!(global_avg_pool)
+        };
+        int8::Code {
+            field: None,
+            call: quote! {
+                ::kiln::core::quant::#f::<#n, #c>(::kiln::core::tensor::reshape(x), y);
+            },
+        }
     }
 
     fn quant_role(&self) -> QuantRole {
-        QuantRole::Unsupported
+        QuantRole::PassThrough
     }
 }

@@ -307,14 +307,53 @@ impl LayerKind for Merge {
     }
 
     fn int8(&self, cx: &int8::Check) -> int8::Role {
-        int8::Role::Unsupported(cx.no_kernel())
+        let n = cx.s.inputs.len();
+        match self.op {
+            Op::Elementwise("Multiply") if n > 3 => int8::Role::Unsupported(format!(
+                "{}: an int8 Multiply takes at most three inputs (their product must fit in 32 bits), \
+                 but gets {n}; multiply in two steps",
+                cx.label
+            )),
+            Op::Elementwise("Add" | "Average") if n > 16 => int8::Role::Unsupported(format!(
+                "{}: an int8 {} takes at most 16 inputs, but gets {n}; merge in two steps",
+                cx.label,
+                if matches!(self.op, Op::Elementwise("Add")) { "Add" } else { "Average" }
+            )),
+            _ => int8::Role::Merge,
+        }
     }
 
-    fn int8_code(&self, _: &int8::Cx) -> int8::Code {
-        unreachable!("merges have no int8 kernel yet")
+    fn int8_code(&self, cx: &int8::Cx) -> int8::Code {
+        let (f, args, n) = (&cx.field, &cx.ctor_args, cx.ins.len());
+        let q = quote!(::kiln::core::quant::QMerge::<#n>);
+        let ins = cx.ins.iter().map(|&(at, len)| quote!((#at, #len)));
+        let (b, m) = cx.out;
+        let (ctor, call) = match self.op {
+            Op::Elementwise(op) => {
+                let op = format_ident!("{op}");
+                (
+                    quote!(#q::new(::kiln::core::layers::merge::Merge::#op, #args)),
+                    quote!(self.#f.forward(xs, y);),
+                )
+            }
+            Op::Concatenate(_) => {
+                let chunks = self.chunks(cx.s);
+                (
+                    quote!(#q::concatenate(#args)),
+                    quote!(self.#f.concatenate_into(xs, [#(#chunks),*], y);),
+                )
+            }
+        };
+        int8::Code {
+            field: Some((quote!(::kiln::core::quant::QMerge<#n>), ctor)),
+            call: quote! {
+                let (xs, y) = ::kiln::core::arena::many::<i8, #n>(buf, [#(#ins),*], (#b, #m));
+                #call
+            },
+        }
     }
 
     fn quant_role(&self) -> QuantRole {
-        QuantRole::Unsupported
+        QuantRole::Merge
     }
 }

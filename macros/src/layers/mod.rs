@@ -220,6 +220,8 @@ pub enum QuantRole {
     Conv2D,
     Dense,
     PassThrough,
+    Merge,
+    Activation,
     Unsupported,
 }
 
