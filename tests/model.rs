@@ -344,6 +344,69 @@ fn a_bad_weights_file_is_an_error_that_names_the_tensor_and_loads_nothing() {
     assert_eq!(m.forward(&image(3)), src.forward(&image(3)));
 }
 
+/// A safetensors file written by hand: `header` as JSON, then `data`.
+fn handmade(name: &str, header: &str, data: usize) -> std::path::PathBuf {
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(vec![0u8; data]);
+    let path = scratch(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_broken_safetensors_header_is_an_error_that_names_the_tensor() {
+    kiln::model! { struct Tiny: [2] => < Dense(1) > }
+    let kernel = r#""dense/kernel": {"dtype": "F32", "shape": [2, 1], "data_offsets": [0, 8]}"#;
+    let cases = [
+        // A shape that does not fit its bytes (safetensors' own error names no tensor).
+        (
+            r#""dense/bias": {"dtype": "F32", "shape": [2], "data_offsets": [8, 12]}"#,
+            12,
+            "tensor `dense/bias`: shape [2] of F32 needs 8 bytes, but its offsets 8..12 hold 4",
+        ),
+        // A bad offset in `dense/bias` is `dense/bias`'s, not `dense/kernel`'s.
+        (
+            r#""dense/bias": {"dtype": "F32", "shape": [1], "data_offsets": [9, 13]}"#,
+            13,
+            "tensor `dense/bias` starts at byte 9 of the data, where the tensor before it ends at 8 \
+             (a gap or an overlap)",
+        ),
+        (
+            r#""dense/bias": {"dtype": "Q4", "shape": [1], "data_offsets": [8, 12]}"#,
+            12,
+            "tensor `dense/bias`: unknown dtype `Q4`",
+        ),
+        (
+            r#""dense/bias": {"dtype": "F32", "shape": [1], "data_offsets": [8, 16]}"#,
+            12,
+            "tensor `dense/bias`: its bytes 8..16 are not inside the 12 bytes of data",
+        ),
+    ];
+    for (i, (bias, data, want)) in cases.into_iter().enumerate() {
+        let path = handmade(
+            &format!("header{i}.safetensors"),
+            &format!("{{{kernel}, {bias}}}"),
+            data,
+        );
+        let mut m = Tiny::init(1);
+        let e = <Tiny as Model>::load_weights(&mut m, &path)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, format!("{}: corrupt file: {want}", path.display()));
+    }
+    // Keras's files given to the safetensors reader say what they are.
+    let h5 = scratch("keras.h5");
+    std::fs::write(&h5, b"\x89HDF\r\n\x1a\n rest").unwrap();
+    let e = <Tiny as Model>::load_weights(&mut Tiny::init(1), &h5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("this is an HDF5 file (Keras's `.weights.h5` or `.h5`), not safetensors"),
+        "{e}"
+    );
+}
+
 #[test]
 fn the_cnn_and_a_784_512_512_10_mlp_run_in_a_2_mib_thread() {
     let worker = std::thread::Builder::new()

@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::model::Model;
 use crate::scalar::Scalar;
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -54,10 +55,12 @@ pub fn load<M: Model>(model: &mut M, path: &Path) -> Result<(), Error> {
         path: shown(path),
         source,
     })?;
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| Error::Corrupt {
+    let corrupt = |reason: String| Error::Corrupt {
         path: shown(path),
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    check_header(&bytes).map_err(corrupt)?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let want = dtype::<M::Scalar>();
 
     let mut first_error: Option<Error> = None;
@@ -122,4 +125,111 @@ fn check(
         });
     }
     Ok(())
+}
+
+/// What a file that is not safetensors is, by its first bytes, for the error.
+fn other_format(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+        Some("an HDF5 file (Keras's `.weights.h5` or `.h5`)")
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        Some("a zip archive (Keras's `.keras`)")
+    } else {
+        None
+    }
+}
+
+/// Checks a safetensors header the way the format defines it, naming the tensor at fault:
+/// an 8-byte length, a JSON object of tensors whose dtype is known, whose byte range fits its
+/// shape and lies in the data, the ranges covering the data in order with no gap or overlap.
+/// (The `safetensors` crate checks the same, but its errors do not say which tensor.)
+pub fn check_header(bytes: &[u8]) -> Result<(), String> {
+    if let Some(what) = other_format(bytes) {
+        return Err(format!(
+            "this is {what}, not safetensors: read it with the model's own `load_weights`, \
+             which reads Keras's files (`kiln::keras`)"
+        ));
+    }
+    let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(format!(
+            "truncated: {} bytes, but a safetensors file starts with an 8-byte header length",
+            bytes.len()
+        ));
+    };
+    let len = u64::from_le_bytes(*len);
+    if len > rest.len() as u64 {
+        return Err(format!(
+            "its header claims {len} bytes, but only {} follow (truncated, or not safetensors)",
+            rest.len()
+        ));
+    }
+    let (header, data) = rest.split_at(len as usize);
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header)
+        .map_err(|e| format!("its header is not a JSON object of tensors: {e}"))?;
+    let mut ranges = Vec::new();
+    for (name, t) in header.iter().filter(|(n, _)| *n != "__metadata__") {
+        let bad = |what: String| Err(format!("tensor `{name}`: {what}"));
+        let dtype = t.get("dtype").and_then(|d| d.as_str()).unwrap_or("");
+        let Some(size) = dtype_size(dtype) else {
+            return bad(format!("unknown dtype `{dtype}`"));
+        };
+        let ints = |key: &str| -> Option<Vec<u64>> {
+            t.get(key)?.as_array()?.iter().map(|v| v.as_u64()).collect()
+        };
+        let (Some(shape), Some(offsets)) = (ints("shape"), ints("data_offsets")) else {
+            return bad("`shape` and `data_offsets` must be lists of whole numbers".into());
+        };
+        let [start, end] = offsets[..] else {
+            return bad(format!(
+                "`data_offsets` has {} numbers, not 2",
+                offsets.len()
+            ));
+        };
+        let need = shape
+            .iter()
+            .try_fold(size, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| format!("tensor `{name}`: shape {shape:?} is too large"))?;
+        if start > end || end > data.len() as u64 {
+            return bad(format!(
+                "its bytes {start}..{end} are not inside the {} bytes of data",
+                data.len()
+            ));
+        }
+        if end - start != need {
+            return bad(format!(
+                "shape {shape:?} of {dtype} needs {need} bytes, but its offsets {start}..{end} \
+                 hold {}",
+                end - start
+            ));
+        }
+        ranges.push((start, end, name.as_str()));
+    }
+    ranges.sort_unstable();
+    let mut at = 0;
+    for (start, end, name) in ranges {
+        if start != at {
+            return Err(format!(
+                "tensor `{name}` starts at byte {start} of the data, where the tensor before it \
+                 ends at {at} (a gap or an overlap)"
+            ));
+        }
+        at = end;
+    }
+    if at != data.len() as u64 {
+        return Err(format!(
+            "the tensors end at byte {at} of the data, but it holds {}",
+            data.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Bytes per element of a safetensors dtype.
+fn dtype_size(dtype: &str) -> Option<u64> {
+    Some(match dtype {
+        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" => 1,
+        "I16" | "U16" | "F16" | "BF16" => 2,
+        "I32" | "U32" | "F32" => 4,
+        "I64" | "U64" | "F64" => 8,
+        _ => return None,
+    })
 }
