@@ -59,6 +59,7 @@ tf.get_logger().setLevel("ERROR")  # predict() in a loop warns about retracing; 
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures"
+KERAS_OUT = OUT / "keras"
 SAMPLES = 3
 
 ACTIVATIONS = [
@@ -594,6 +595,17 @@ def build(spec, write=True):
     if y.shape != want:
         raise RuntimeError(f"{spec['name']}: output shape {y.shape}")
 
+    if write:
+        # The same model in each of Keras's own file formats, read back by `kiln::keras`
+        # (tests/forward_keras.rs): the Keras 3 archive, its weights file, the legacy `.h5`.
+        KERAS_OUT.mkdir(parents=True, exist_ok=True)
+        for ext in ("keras", "weights.h5", "h5"):
+            path = KERAS_OUT / f"{spec['name']}.{ext}"
+            if ext == "weights.h5":
+                model.save_weights(str(path))
+            else:
+                model.save(str(path))
+            path.chmod(0o644)
     if "losses" in spec:
         # One target per output, and Keras's evaluate: the weighted total, then each loss.
         ys = []
@@ -763,6 +775,23 @@ def main():
         " own `save_weights` of `Siamese::init(11)` (`tests/functional.rs`), which `SiameseEmbedded`"
         " embeds at compile time to check that a graph's weights (a shared layer's once) embed as"
         " they load.",
+        "",
+        "## Keras's own files (`keras/`)",
+        "",
+        "Each fixture's model is also saved, with the same weights and before any training step,"
+        " in Keras's three formats: `keras/<name>.keras` (`model.save`, Keras 3's archive),"
+        " `keras/<name>.weights.h5` (`model.save_weights`) and `keras/<name>.h5` (`model.save`,"
+        " the legacy HDF5 model file). `tests/forward_keras.rs` reads each with"
+        " `kiln::keras::load_weights` and checks that every parameter equals the safetensors"
+        " fixture's, bit for bit.",
+        "",
+        "## int8 files (not from Keras)",
+        "",
+        "`int8_mixed.int8.safetensors` and `int8_graph.int8.safetensors` are `kiln::quantize`'s"
+        " output (the `kiln-int8/1` layout in `src/quantize/file.rs`), checked byte for byte by the"
+        " tests that embed them: `int8_mixed` for `tests/fixtures/int8_mixed.safetensors` on"
+        " `inputs(200, 5)` (`tests/int8.rs`), `int8_graph` for `float_net()` in"
+        " `tests/int8_graph.rs`, rewritten with `cargo test --test int8_graph -- --ignored`.",
         "",
     ]
     (OUT / "README.md").write_text("\n".join(lines))

@@ -26,6 +26,8 @@ extern crate alloc;
 pub use kiln_core as core;
 #[cfg(feature = "std")]
 pub mod datasets;
+#[cfg(feature = "keras")]
+pub mod keras;
 #[cfg(feature = "std")]
 pub mod quantize;
 #[cfg(feature = "std")]
@@ -92,6 +94,18 @@ pub struct ReadmeDoctests;
 
 #[doc(hidden)]
 pub mod __private {
+    /// The generated models' `load_weights`: Keras's files too when kiln reads them.
+    #[cfg(feature = "std")]
+    pub fn load_weights<M: crate::Model>(
+        model: &mut M,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), crate::Error> {
+        #[cfg(feature = "keras")]
+        return crate::keras::load_weights(model, path);
+        #[cfg(not(feature = "keras"))]
+        return model.load_weights(path);
+    }
+
     #[cfg(feature = "alloc")]
     pub use alloc::{boxed::Box, vec::Vec};
     #[cfg(feature = "std")]

@@ -132,7 +132,45 @@ fn check<M: Model<Scalar = f32>>(path: &str) -> (Box<M>, Vec<M::Input>) {
         "{path}: {} outputs within tolerance, max abs diff {worst:e}",
         expected.len()
     );
+    keras_files(&*m, path, &xs);
     (m, xs)
+}
+
+/// The same model read from Keras's own files (`tests/fixtures/keras/<name>.keras`,
+/// `.weights.h5`, `.h5`, saved by the fixture script with the fixture's weights): every
+/// parameter equals `m`'s, bit for bit, and so does every output.
+fn keras_files<M: Model<Scalar = f32>>(m: &M, path: &str, xs: &[M::Input]) {
+    let stem = path.trim_end_matches(".safetensors");
+    let (dir, name) = stem.rsplit_once('/').expect("a fixture path");
+    for ext in ["keras", "weights.h5", "h5"] {
+        let file = format!("{dir}/keras/{name}.{ext}");
+        let mut k = M::init(1);
+        kiln::keras::load_weights(&mut *k, &file)
+            .unwrap_or_else(|e| panic!("{file}: kiln::keras::load_weights: {e}"));
+        let mut params = Vec::new();
+        m.visit_params(None, &mut |p| {
+            params.push((p.name.to_string(), p.data.to_vec()))
+        });
+        let mut i = 0;
+        k.visit_params(None, &mut |p| {
+            let (name, want) = &params[i];
+            assert!(
+                p.data
+                    .iter()
+                    .zip(want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{file}: `{name}` differs from the safetensors fixture's"
+            );
+            i += 1;
+        });
+        for x in xs {
+            let (a, b) = (m.forward(x), k.forward(x));
+            assert!(
+                bytemuck::bytes_of(&a) == bytemuck::bytes_of(&b),
+                "{file}: outputs differ"
+            );
+        }
+    }
 }
 
 /// [`check`] for a graph, whose `predict` and arena `infer` (planned by liveness) are code of

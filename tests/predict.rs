@@ -79,7 +79,7 @@ fn noise(seed: u64, n: usize) -> Vec<f32> {
             s ^= s >> 7;
             s ^= s << 17;
             let v = (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
-            if s % 4 == 0 {
+            if s.is_multiple_of(4) {
                 0.0
             } else {
                 v

@@ -35,7 +35,7 @@ pub mod weights;
 pub use arena::{Arena, Infer, Planned};
 #[cfg(feature = "alloc")]
 pub use error::Error;
-pub use model::Model;
+pub use model::{LayerRecord, Model};
 pub use observe::{Observe, Observed, QuantRole};
 pub use scalar::Scalar;
 

@@ -46,6 +46,26 @@ pub fn default_threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// One layer of a model as Keras's files know it: what reading and writing them needs at run
+/// time, in the order the layers are written ([`Model::LAYERS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerRecord {
+    /// Its name, Keras's (`dense_1`) unless given with `name = "…"`; its parameters are
+    /// `<name>/<param>` in weight files.
+    pub name: &'static str,
+    /// Keras's class name (`Dense`), or a nested model's type name.
+    pub class: &'static str,
+    /// Its stored parameters in Keras's variable order (`kernel`, `bias`): the order of
+    /// `vars/0`, `vars/1`, … in Keras 3's files.
+    pub params: &'static [&'static str],
+    /// Whether it is a nested model (its parameters are then its own layers').
+    pub nested: bool,
+    /// Its group in Keras 3's weight files (`layers/dense_1`): Keras's automatic name for its
+    /// class, numbered among the model's layers of that class, whatever the layer's own name.
+    /// Empty for a nested model.
+    pub keras_path: &'static str,
+}
+
 /// A network whose shapes were fixed at compile time by `kiln::model!`.
 ///
 /// Tensors are nested arrays, channels last: a `[28, 28, 1]` input is `[[[f32; 1]; 28]; 28]`.
@@ -76,6 +96,8 @@ pub trait Model:
     const PARAMS: usize;
     /// The Keras-style summary table, computed by the macro at compile time.
     const SUMMARY: &'static str;
+    /// Every layer once (a shared layer too), in the order they are written.
+    const LAYERS: &'static [LayerRecord];
 
     /// Runs one sample through the network in inference mode (dropout off). No heap allocation.
     fn forward(&self, x: &Self::Input) -> Self::Output;

@@ -167,6 +167,38 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         }
     }));
     let summary = summary::render(&snake, &rows, if scalar == "f64" { 8 } else { 4 });
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let records = graph
+        .owners(steps)
+        .filter(|(l, _)| l.class != crate::layers::pick::CLASS)
+        .map(|(l, s)| {
+            let (lname, class) = (&l.name, &l.class);
+            // Keras numbers each class's layers in a model: `dense`, `dense_1`, …
+            let keras_path = l.auto.map_or(String::new(), |stem| {
+                let k = seen.entry(stem).or_insert(0);
+                *k += 1;
+                match *k {
+                    1 => format!("layers/{stem}"),
+                    k => format!("layers/{stem}_{}", k - 1),
+                }
+            });
+            let params = l
+                .kind
+                .weights(s)
+                .into_iter()
+                .filter(|w| w.stored)
+                .map(|w| w.name);
+            let nested = l.nested;
+            quote! {
+                ::kiln::core::LayerRecord {
+                    name: #lname,
+                    class: #class,
+                    params: &[#(#params),*],
+                    nested: #nested,
+                    keras_path: #keras_path,
+                }
+            }
+        });
 
     let attrs = &def.attrs;
     let vis = &def.vis;
@@ -373,6 +405,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
             const OUTPUT_SHAPE: &'static [usize] = #name::OUTPUT_SHAPE;
             const PARAMS: usize = #name::PARAMS;
             const SUMMARY: &'static str = #summary;
+            const LAYERS: &'static [::kiln::core::LayerRecord] = &[#(#records),*];
 
             #[inline]
             fn forward(&self, x0: &#in_ty) -> #out_ty {
@@ -415,9 +448,11 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
                     <Self as ::kiln::Model>::save_weights(self, path)
                 }
 
-                /// Reads every parameter from a safetensors file; on `Err` nothing was changed.
+                /// Reads every parameter from kiln's safetensors or from Keras's files (`.keras`,
+                /// `.weights.h5`, legacy `.h5`), told apart by their first bytes
+                /// (`kiln::keras::load_weights`); on `Err` nothing was changed.
                 pub fn load_weights(&mut self, path: impl ::core::convert::AsRef<::kiln::__private::Path>) -> ::core::result::Result<(), ::kiln::Error> {
-                    <Self as ::kiln::Model>::load_weights(self, path)
+                    ::kiln::__private::load_weights(self, path)
                 }
             }
         }

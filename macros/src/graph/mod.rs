@@ -30,6 +30,11 @@ pub struct Layer {
     pub tokens: TokenStream,
     /// 1-based position in the layer list.
     pub pos: usize,
+    /// Whether it is a model made with `model!`, used as a layer.
+    pub nested: bool,
+    /// Keras's automatic name for its class (`dense`), the stem of its group in Keras 3's
+    /// weight files; `None` for a nested model and for hidden nodes.
+    pub auto: Option<&'static str>,
 }
 
 impl Layer {
@@ -205,6 +210,8 @@ pub fn build(head: &Head, known: &[nested::KnownModel], errs: &mut Errors) -> Op
                 name: head.name.clone(),
                 tokens: head.call.tokens.clone(),
                 pos: head.pos,
+                nested: true,
+                auto: None,
             });
         }
     };
@@ -224,5 +231,7 @@ pub fn build(head: &Head, known: &[nested::KnownModel], errs: &mut Errors) -> Op
         name: head.name.clone(),
         tokens: call.tokens.clone(),
         pos: head.pos,
+        nested: false,
+        auto: Some(info.auto_name),
     })
 }

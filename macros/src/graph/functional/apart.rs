@@ -86,6 +86,8 @@ pub(super) fn take_apart(
             name: format!("{owner}__{out}"),
             tokens: tokens.clone(),
             pos,
+            nested: false,
+            auto: None,
         }));
         w.wires.push(Wire {
             layer: layers.len() - 1,

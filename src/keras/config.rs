@@ -1,0 +1,82 @@
+//! A Keras model's `config.json` (or a legacy `.h5` file's `model_config`): its layers' classes
+//! and names in Keras's order, which is what ties the file's weights to kiln's layers.
+
+use kiln_core::LayerRecord;
+
+/// One layer of the file's model.
+pub struct ConfigLayer {
+    pub class: String,
+    pub name: String,
+}
+
+/// The layers of a model config, its input layers left out.
+pub fn layers(json: &str) -> Result<Vec<ConfigLayer>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("the model config is not JSON: {e}"))?;
+    let list = v
+        .pointer("/config/layers")
+        .and_then(|l| l.as_array())
+        .ok_or("the model config has no list of layers (`config.layers`)")?;
+    let mut out = Vec::new();
+    for (i, l) in list.iter().enumerate() {
+        let class = l.get("class_name").and_then(|c| c.as_str());
+        let name = l.pointer("/config/name").and_then(|c| c.as_str());
+        let (Some(class), Some(name)) = (class, name) else {
+            return Err(format!(
+                "layer {i} of the model config has no class or name"
+            ));
+        };
+        if class != "InputLayer" {
+            out.push(ConfigLayer {
+                class: class.to_string(),
+                name: name.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// For each of kiln's layers, the file's layer it takes its weights from: the one of the same
+/// name, else (the same model built in another Keras session, whose automatic names count
+/// on) the one at the same position when both models list the same classes in order. Every
+/// pairing must agree on the class.
+pub fn pair<'c>(
+    kiln: &[LayerRecord],
+    file: &'c [ConfigLayer],
+) -> Result<Vec<&'c ConfigLayer>, String> {
+    let by_name: Option<Vec<&ConfigLayer>> = kiln
+        .iter()
+        .map(|k| file.iter().find(|f| f.name == k.name))
+        .collect();
+    let same_classes =
+        kiln.len() == file.len() && kiln.iter().zip(file).all(|(k, f)| k.class == f.class);
+    let paired = match by_name {
+        Some(p) => p,
+        None if same_classes => file.iter().collect(),
+        None => {
+            let k = kiln
+                .iter()
+                .find(|k| !file.iter().any(|f| f.name == k.name))
+                .expect("some layer has no match");
+            let names: Vec<&str> = file.iter().map(|f| f.name.as_str()).collect();
+            return Err(format!(
+                "the file's model has no layer `{}` ({}), and its layers are not kiln's in \
+                 order; it has {names:?}",
+                k.name, k.class
+            ));
+        }
+    };
+    for (i, (k, f)) in kiln.iter().zip(&paired).enumerate() {
+        if k.class != f.class {
+            return Err(format!(
+                "layer {} `{}` is a {} in kiln but `{}` in the file is a {}",
+                i + 1,
+                k.name,
+                k.class,
+                f.name,
+                f.class
+            ));
+        }
+    }
+    Ok(paired)
+}

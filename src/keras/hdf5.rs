@@ -1,0 +1,118 @@
+//! The few HDF5 reads Keras's files need, over `hdf5-pure` (pure Rust, no C library). Kept
+//! behind this module so the reader can be swapped: nothing else in kiln names the crate.
+
+use hdf5_pure::{AttrValue, DType, File, Group};
+
+/// An HDF5 file held in memory.
+pub struct H5(File);
+
+/// A float dataset: its shape and its values (widened to `f64`, which holds `f32` exactly).
+pub struct Floats {
+    pub shape: Vec<usize>,
+    pub data: Vec<f64>,
+}
+
+fn words(e: hdf5_pure::Error) -> String {
+    e.to_string()
+}
+
+impl H5 {
+    /// Parses `bytes` as HDF5.
+    pub fn parse(bytes: Vec<u8>) -> Result<H5, String> {
+        let len = bytes.len() as u64;
+        let file = File::from_bytes(bytes).map_err(words)?;
+        // The superblock records where the file ends: a shorter file lost its tail.
+        let eof = file.superblock().eof_address;
+        if eof > len {
+            return Err(format!(
+                "truncated: the file says it is {eof} bytes long, but it has {len}"
+            ));
+        }
+        Ok(H5(file))
+    }
+
+    /// Group `path`; `/` is the root.
+    fn group(&self, path: &str) -> Result<Group, String> {
+        match path {
+            "/" | "" => Ok(self.0.root()),
+            _ => self.0.group(path).map_err(words),
+        }
+    }
+
+    /// Whether `path` is a group.
+    pub fn is_group(&self, path: &str) -> bool {
+        self.group(path).is_ok()
+    }
+
+    /// The names of the groups in group `path`, sorted.
+    pub fn groups(&self, path: &str) -> Result<Vec<String>, String> {
+        let mut g = self.group(path)?.groups().map_err(words)?;
+        g.sort();
+        Ok(g)
+    }
+
+    /// The names of the datasets in group `path`.
+    pub fn datasets(&self, path: &str) -> Result<Vec<String>, String> {
+        self.group(path)?.datasets().map_err(words)
+    }
+
+    /// Attribute `name` of group `path` as strings: one string, or a list of them. Keras splits
+    /// a list longer than HDF5's 64 KB attribute limit into `name0`, `name1`, …, which are
+    /// joined here. `None` when the group has no such attribute.
+    pub fn strings(&self, path: &str, name: &str) -> Result<Option<Vec<String>>, String> {
+        let attrs = self.group(path)?.attrs().map_err(words)?;
+        let list = |v: &AttrValue| -> Result<Vec<String>, String> {
+            Ok(match v {
+                AttrValue::String(s) | AttrValue::AsciiString(s) => vec![s.clone()],
+                AttrValue::VarLenString(s) | AttrValue::VarLenAsciiString(s) => vec![s.clone()],
+                AttrValue::StringArray(v)
+                | AttrValue::AsciiStringArray(v)
+                | AttrValue::VarLenStringArray(v)
+                | AttrValue::VarLenAsciiStringArray(v) => v.clone(),
+                // h5py writes an empty list as an empty float array.
+                AttrValue::F64Array(v) if v.is_empty() => Vec::new(),
+                other => {
+                    return Err(format!(
+                        "attribute `{name}` of `{path}` is {other:?}, not text"
+                    ))
+                }
+            })
+        };
+        if let Some(v) = attrs.get(name) {
+            return list(v).map(Some);
+        }
+        let mut joined = Vec::new();
+        for k in 0.. {
+            match attrs.get(&format!("{name}{k}")) {
+                Some(v) => joined.extend(list(v)?),
+                None if k == 0 => return Ok(None),
+                None => break,
+            }
+        }
+        Ok(Some(joined))
+    }
+
+    /// Dataset `path` as floats; `Err` names its type when it holds something else.
+    pub fn floats(&self, path: &str) -> Result<Floats, String> {
+        let ds = self.0.dataset(path).map_err(words)?;
+        match ds.dtype().map_err(words)? {
+            DType::F32 | DType::F64 => {}
+            other => return Err(format!("holds {other:?} values, not floats")),
+        }
+        let shape = ds
+            .shape()
+            .map_err(words)?
+            .into_iter()
+            .map(|d| usize::try_from(d).map_err(|_| format!("has an axis of {d}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let data = ds.read_f64().map_err(words)?;
+        let want = shape.iter().product::<usize>();
+        if data.len() != want {
+            return Err(format!(
+                "holds {} values for a shape of {want} ({shape:?})",
+                data.len()
+            ));
+        }
+        Ok(Floats { shape, data })
+    }
+}

@@ -1,0 +1,202 @@
+//! Keras's files that do not fit: a model of other layers, a tensor of another shape, a
+//! truncated or corrupt file, an archive entry that would inflate past what the model needs,
+//! and hundreds of mutated copies of real files. Each is an error in words (never a panic),
+//! and the model is left as it was. Reading the files that fit is in `forward_keras.rs`.
+
+use kiln::keras::load_weights;
+use kiln::prelude::*;
+use std::io::Write;
+
+kiln::model! {
+    /// `tests/fixtures/keras/small_cnn.*`'s model.
+    struct SmallCnn: [12, 12, 2] => <
+        Conv2D(4, 3, relu), Conv2D(6, (3, 3), activation = relu, padding = valid, strides = 1),
+        MaxPool(2), Dropout(0.25), Flatten, Dense(8, relu), Dropout(0.5), Dense(5, softmax),
+    >
+}
+
+kiln::model! {
+    /// The same layers with a wider first Dense.
+    struct Wider: [12, 12, 2] => <
+        Conv2D(4, 3, relu), Conv2D(6, (3, 3), activation = relu, padding = valid, strides = 1),
+        MaxPool(2), Dropout(0.25), Flatten, Dense(9, relu), Dropout(0.5), Dense(5, softmax),
+    >
+}
+
+kiln::model! {
+    /// Other classes in other places.
+    struct Other: [12, 12, 2] => < Flatten, Dense(8, relu), Dense(5, softmax) >
+}
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keras");
+
+fn file(name: &str) -> String {
+    format!("{DIR}/{name}")
+}
+
+/// Every parameter, to check that a failed load changed nothing.
+fn params<M: Model<Scalar = f32>>(m: &M) -> Vec<f32> {
+    let mut all = Vec::new();
+    m.visit_params(None, &mut |p| all.extend_from_slice(p.data));
+    all
+}
+
+fn error<M: Model<Scalar = f32>>(path: &str) -> String {
+    let mut m = M::init(3);
+    let before = params(&*m);
+    let e = load_weights(&mut *m, path).expect_err(path).to_string();
+    assert!(
+        params(&*m) == before,
+        "{path}: a failed load changed the model"
+    );
+    e
+}
+
+#[test]
+fn a_wider_layer_is_named_with_both_shapes_and_where_the_file_keeps_it() {
+    let e = error::<Wider>(&file("small_cnn.keras"));
+    assert_eq!(
+        e,
+        format!(
+            "{DIR}/small_cnn.keras (`layers/dense/vars/0`): tensor `dense/kernel` has shape \
+             [96, 8] but the model expects [96, 9]"
+        )
+    );
+    let e = error::<Wider>(&file("small_cnn.h5"));
+    assert_eq!(
+        e,
+        format!(
+            "{DIR}/small_cnn.h5 (`model_weights/dense/sequential/dense/kernel`): tensor \
+             `dense/kernel` has shape [96, 8] but the model expects [96, 9]"
+        )
+    );
+}
+
+#[test]
+fn a_model_without_the_files_layers_is_refused_naming_the_layer() {
+    for (name, group) in [
+        ("small_cnn.keras", " (`layers/conv2d`)"),
+        ("small_cnn.weights.h5", " (`layers/conv2d`)"),
+        ("small_cnn.h5", ""),
+    ] {
+        assert_eq!(
+            error::<Other>(&file(name)),
+            format!(
+                "{DIR}/{name}: corrupt file: the file's layer `conv2d`{group} has weights, but \
+                 kiln's model has no such layer"
+            )
+        );
+    }
+}
+
+kiln::model! {
+    /// small_cnn's layers with a Dense where the file has a Conv2D.
+    struct Swapped: [12, 12, 2] => <
+        Dense(4, relu, name = "conv2d"), Flatten, Dense(5, softmax),
+    >
+}
+
+#[test]
+fn a_layer_of_another_class_is_refused_naming_both() {
+    assert_eq!(
+        error::<Swapped>(&file("small_cnn.keras")),
+        format!(
+            "{DIR}/small_cnn.keras: corrupt file: layer 1 `conv2d` is a Dense in kiln but \
+             `conv2d` in the file is a Conv2D"
+        )
+    );
+}
+
+#[test]
+fn truncated_and_corrupt_files_are_errors_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["small_cnn.keras", "small_cnn.weights.h5", "small_cnn.h5"] {
+        let bytes = std::fs::read(file(name)).unwrap();
+        for keep in [0, 8, 100, bytes.len() / 2, bytes.len() - 1] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes[..keep]).unwrap();
+            let e = error::<SmallCnn>(path.to_str().unwrap());
+            assert!(
+                e.contains("corrupt file") || e.contains("no tensor"),
+                "{name}[..{keep}]: {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_archive_entry_larger_than_the_model_needs_is_refused_before_inflating() {
+    // 64 MiB of zeros deflate to about 64 KiB; the model needs about 1 MiB per layer.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.keras");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let deflate = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let config = std::fs::read(file("small_cnn.keras")).unwrap();
+    let config = {
+        let mut a = zip::ZipArchive::new(std::io::Cursor::new(config)).unwrap();
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut a.by_name("config.json").unwrap(), &mut s).unwrap();
+        s
+    };
+    zip.start_file("config.json", deflate).unwrap();
+    zip.write_all(config.as_bytes()).unwrap();
+    zip.start_file("model.weights.h5", deflate).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        zip.write_all(&zeros).unwrap();
+    }
+    zip.finish().unwrap();
+    let e = error::<SmallCnn>(path.to_str().unwrap());
+    assert!(
+        e.contains("`model.weights.h5` inflates to 67108864 bytes, more than this model can need"),
+        "{e}"
+    );
+}
+
+/// A few hundred copies of real Keras files with bytes changed, each loaded: `Ok` or `Err`,
+/// never a panic (the reader's own panics are caught and reported as corrupt files).
+#[test]
+fn mutated_files_load_or_fail_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut ok, mut err) = (0, 0);
+    for name in [
+        "small_cnn.keras",
+        "small_cnn.weights.h5",
+        "small_cnn.h5",
+        "lstm.h5",
+    ] {
+        let bytes = std::fs::read(file(name)).unwrap();
+        for _ in 0..100 {
+            let mut b = bytes.clone();
+            for _ in 0..1 + next() % 8 {
+                let at = (next() % b.len() as u64) as usize;
+                b[at] = next() as u8;
+            }
+            let path = dir.path().join(name);
+            std::fs::write(&path, &b).unwrap();
+            let result = if name.starts_with("lstm") {
+                kiln::model! { struct Lstm: [6, 3] => < LSTM(4, return_sequences = true), LSTM(3, go_backwards = true, return_sequences = true), Flatten, Dense(2) > }
+                load_weights(&mut *Lstm::init(1), &path)
+            } else {
+                load_weights(&mut *SmallCnn::init(1), &path)
+            };
+            match result {
+                Ok(()) => ok += 1,
+                Err(e) => {
+                    assert!(!e.to_string().is_empty());
+                    err += 1;
+                }
+            }
+        }
+    }
+    println!("mutated files: {ok} loaded, {err} refused");
+    assert!(err > 0 && ok + err == 400);
+}
