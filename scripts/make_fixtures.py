@@ -785,6 +785,12 @@ def main():
         " `kiln::keras::load_weights` and checks that every parameter equals the safetensors"
         " fixture's, bit for bit.",
         "",
+        "`keras/from_kiln/<name>.weights.h5` go the other way: kiln's `save_weights` of each"
+        " fixture's model (`KILN_WRITE_KERAS=1 cargo test --release --test forward_keras`)."
+        " `python scripts/check_kiln_weights.py` loads each into the Keras model with Keras's own"
+        " `model.load_weights` and checks Keras's outputs against the fixture's; with keras 3.15.1"
+        " all 37 load and the outputs are equal (max abs diff 0).",
+        "",
         "## int8 files (not from Keras)",
         "",
         "`int8_mixed.int8.safetensors` and `int8_graph.int8.safetensors` are `kiln::quantize`'s"

@@ -94,6 +94,18 @@ pub struct ReadmeDoctests;
 
 #[doc(hidden)]
 pub mod __private {
+    /// The generated models' `save_weights`: Keras 3's `.weights.h5` too when kiln has `keras`.
+    #[cfg(feature = "std")]
+    pub fn save_weights<M: crate::Model>(
+        model: &M,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), crate::Error> {
+        #[cfg(feature = "keras")]
+        return crate::keras::save_weights(model, path);
+        #[cfg(not(feature = "keras"))]
+        return model.save_weights(path);
+    }
+
     /// The generated models' `load_weights`: Keras's files too when kiln reads them.
     #[cfg(feature = "std")]
     pub fn load_weights<M: crate::Model>(

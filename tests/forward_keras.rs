@@ -142,8 +142,47 @@ fn check<M: Model<Scalar = f32>>(path: &str) -> (Box<M>, Vec<M::Input>) {
 fn keras_files<M: Model<Scalar = f32>>(m: &M, path: &str, xs: &[M::Input]) {
     let stem = path.trim_end_matches(".safetensors");
     let (dir, name) = stem.rsplit_once('/').expect("a fixture path");
-    for ext in ["keras", "weights.h5", "h5"] {
-        let file = format!("{dir}/keras/{name}.{ext}");
+    // Each layer's group in Keras 3's weights file is where kiln says (`LayerRecord::keras_path`,
+    // Keras's `model.layers` order), which is what kiln writes and Keras reads.
+    let h5 = hdf5_pure::File::open(format!("{dir}/keras/{name}.weights.h5")).unwrap();
+    for l in M::LAYERS {
+        let attrs = h5
+            .group(&format!("{}/vars", l.keras_path))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{name}: no group `{}/vars` for `{}`: {e}",
+                    l.keras_path, l.name
+                )
+            });
+        let attrs = attrs.attrs().unwrap();
+        let recorded = format!("{:?}", attrs.get("name"));
+        assert!(
+            recorded.contains(&format!("\"{}\"", l.name)),
+            "{name}: `{}` holds layer {recorded}, not `{}`",
+            l.keras_path,
+            l.name
+        );
+    }
+    // kiln writes Keras 3's weights file, and reads back exactly what it wrote. With
+    // `KILN_WRITE_KERAS=1` the file goes to `tests/fixtures/keras/from_kiln/`, where
+    // `scripts/check_kiln_weights.py` loads it into the Keras model and compares predictions.
+    let written = match std::env::var_os("KILN_WRITE_KERAS") {
+        Some(_) => {
+            std::fs::create_dir_all(format!("{dir}/keras/from_kiln")).unwrap();
+            format!("{dir}/keras/from_kiln/{name}.weights.h5")
+        }
+        None => std::env::temp_dir()
+            .join(format!("kiln-{}-{name}.weights.h5", std::process::id()))
+            .display()
+            .to_string(),
+    };
+    kiln::keras::save_weights(m, &written).unwrap_or_else(|e| panic!("{written}: {e}"));
+    let mut files: Vec<String> = ["keras", "weights.h5", "h5"]
+        .iter()
+        .map(|ext| format!("{dir}/keras/{name}.{ext}"))
+        .collect();
+    files.push(written.clone());
+    for file in files {
         let mut k = M::init(1);
         kiln::keras::load_weights(&mut *k, &file)
             .unwrap_or_else(|e| panic!("{file}: kiln::keras::load_weights: {e}"));
@@ -170,6 +209,9 @@ fn keras_files<M: Model<Scalar = f32>>(m: &M, path: &str, xs: &[M::Input]) {
                 "{file}: outputs differ"
             );
         }
+    }
+    if std::env::var_os("KILN_WRITE_KERAS").is_none() {
+        std::fs::remove_file(&written).unwrap();
     }
 }
 

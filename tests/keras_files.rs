@@ -200,3 +200,24 @@ fn mutated_files_load_or_fail_in_words() {
     println!("mutated files: {ok} loaded, {err} refused");
     assert!(err > 0 && ok + err == 400);
 }
+
+#[test]
+fn a_model_saves_keras_weights_by_the_file_name_and_reads_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, mut b) = (SmallCnn::init(1), SmallCnn::init(2));
+    let path = dir.path().join("small_cnn.weights.h5");
+    a.save_weights(&path).unwrap();
+    assert_eq!(&std::fs::read(&path).unwrap()[..8], b"\x89HDF\r\n\x1a\n");
+    b.load_weights(&path).unwrap();
+    assert!(params(&*a) == params(&*b));
+    // A plain `.h5` is Keras's legacy format, which kiln does not write.
+    let e = a.save_weights(dir.path().join("small_cnn.h5")).unwrap_err();
+    assert!(
+        e.to_string().contains("whose name ends in `.weights.h5`"),
+        "{e}"
+    );
+    // Any other name is kiln's safetensors.
+    let st = dir.path().join("small_cnn.safetensors");
+    a.save_weights(&st).unwrap();
+    assert_ne!(&std::fs::read(&st).unwrap()[..8], b"\x89HDF\r\n\x1a\n");
+}

@@ -1,7 +1,8 @@
 //! The few HDF5 reads Keras's files need, over `hdf5-pure` (pure Rust, no C library). Kept
 //! behind this module so the reader can be swapped: nothing else in kiln names the crate.
 
-use hdf5_pure::{AttrValue, DType, File, Group};
+use hdf5_pure::{AttrValue, DType, File, FileBuilder, Group, GroupBuilder};
+use std::collections::BTreeMap;
 
 /// An HDF5 file held in memory.
 pub struct H5(File);
@@ -115,4 +116,61 @@ impl H5 {
         }
         Ok(Floats { shape, data })
     }
+}
+
+/// A group to write: its `name` attribute (as Keras 3 sets on every `vars` group), its float32
+/// datasets and its subgroups.
+#[derive(Default)]
+pub struct Tree {
+    pub name: Option<String>,
+    pub datasets: Vec<(String, Vec<usize>, Vec<f32>)>,
+    pub groups: BTreeMap<String, Tree>,
+}
+
+impl Tree {
+    /// The group at `path` (`layers/dense/vars`) below this one, made if absent.
+    pub fn at(&mut self, path: &str) -> &mut Tree {
+        path.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self, |t, part| {
+                t.groups.entry(part.to_string()).or_default()
+            })
+    }
+
+    fn build(&self, g: &mut GroupBuilder) {
+        if let Some(n) = &self.name {
+            g.set_attr("name", AttrValue::VarLenString(n.clone()));
+        }
+        for (name, shape, data) in &self.datasets {
+            let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+            g.create_dataset(name)
+                .with_f32_data(data)
+                .with_shape(&shape);
+        }
+        for (name, sub) in &self.groups {
+            let mut b = g.create_group(name);
+            sub.build(&mut b);
+            g.add_group(b.finish());
+        }
+    }
+}
+
+/// The bytes of an HDF5 file holding `root`.
+pub fn write(root: &Tree) -> Result<Vec<u8>, String> {
+    let mut f = FileBuilder::new();
+    if let Some(n) = &root.name {
+        f.set_attr("name", AttrValue::VarLenString(n.clone()));
+    }
+    for (name, shape, data) in &root.datasets {
+        let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+        f.create_dataset(name)
+            .with_f32_data(data)
+            .with_shape(&shape);
+    }
+    for (name, sub) in &root.groups {
+        let mut b = f.create_group(name);
+        sub.build(&mut b);
+        f.add_group(b.finish());
+    }
+    f.finish().map_err(words)
 }

@@ -167,21 +167,39 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         }
     }));
     let summary = summary::render(&snake, &rows, if scalar == "f64" { 8 } else { 4 });
+    // Each layer's group in Keras 3's weight files: its class's stem, numbered in the order
+    // of Keras's `model.layers`.
+    let mut paths: std::collections::HashMap<usize, String> = std::collections::HashMap::new();
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for op in crate::graph::keras_order::order(graph, def.functional.is_some()) {
+        let (stem, j) = match op {
+            crate::graph::keras_order::Op::Input(_) => ("input_layer", None),
+            crate::graph::keras_order::Op::Layer(j) => match graph.nodes[j].layer.auto {
+                Some(stem) => (stem, Some(j)),
+                None => continue,
+            },
+        };
+        let k = seen.entry(stem).or_insert(0);
+        let path = match *k {
+            0 => format!("layers/{stem}"),
+            n => format!("layers/{stem}_{n}"),
+        };
+        *k += 1;
+        if let Some(j) = j {
+            paths.insert(j, path);
+        }
+    }
     let records = graph
         .owners(steps)
         .filter(|(l, _)| l.class != crate::layers::pick::CLASS)
         .map(|(l, s)| {
             let (lname, class) = (&l.name, &l.class);
-            // Keras numbers each class's layers in a model: `dense`, `dense_1`, …
-            let keras_path = l.auto.map_or(String::new(), |stem| {
-                let k = seen.entry(stem).or_insert(0);
-                *k += 1;
-                match *k {
-                    1 => format!("layers/{stem}"),
-                    k => format!("layers/{stem}_{}", k - 1),
-                }
-            });
+            let first = graph
+                .nodes
+                .iter()
+                .position(|n| std::ptr::eq(&*n.layer, l))
+                .expect("an owner is applied");
+            let keras_path = paths.get(&first).cloned().unwrap_or_default();
             let params = l
                 .kind
                 .weights(s)
@@ -443,9 +461,10 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
 
         ::kiln::__if_std! {
             impl #name {
-                /// Writes every parameter to a safetensors file (`<layer>/<param>`, Keras layouts).
+                /// Writes every parameter to a safetensors file (`<layer>/<param>`, Keras layouts), or to
+                /// Keras 3's weights file for a name ending in `.weights.h5` (`kiln::keras::save_weights`).
                 pub fn save_weights(&self, path: impl ::core::convert::AsRef<::kiln::__private::Path>) -> ::core::result::Result<(), ::kiln::Error> {
-                    <Self as ::kiln::Model>::save_weights(self, path)
+                    ::kiln::__private::save_weights(self, path)
                 }
 
                 /// Reads every parameter from kiln's safetensors or from Keras's files (`.keras`,

@@ -7,6 +7,7 @@
 pub mod args;
 pub mod functional;
 pub mod head;
+pub mod keras_order;
 pub mod nested;
 pub mod values;
 

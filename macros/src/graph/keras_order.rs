@@ -1,0 +1,107 @@
+//! The order of a model's layers in Keras's `model.layers`, which numbers the groups of Keras 3's
+//! weight files (`layers/dense`, `layers/dense_1`, … in that order, per class). A Sequential
+//! model's is its list. A functional model's is Keras's `map_graph` (keras/src/ops/function.py):
+//! a depth-first walk from the outputs numbers each operation when first met; each node's depth
+//! is the longest path from it to an output; operations go by decreasing depth, ties by that
+//! number. The inputs are operations too (`InputLayer`); a nested model's hidden picks are not.
+
+use super::Graph;
+use crate::layers::pick::CLASS as PICK;
+use std::rc::Rc;
+
+/// An operation of Keras's graph: input `k`, or the layer first applied at node `j`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Op {
+    Input(usize),
+    Layer(usize),
+}
+
+/// Kiln's graph as Keras sees it: the node (or input) that makes a value, skipping picks.
+fn maker(graph: &Graph, mut v: usize) -> Op {
+    loop {
+        match graph.producer(v) {
+            None => return Op::Input(v),
+            Some(j) if graph.nodes[j].layer.class == PICK => v = graph.nodes[j].inputs[0],
+            Some(j) => return Op::Layer(j),
+        }
+    }
+}
+
+/// The operation of a node: the first node applying the same layer.
+fn operation(graph: &Graph, at: Op) -> Op {
+    match at {
+        Op::Input(k) => Op::Input(k),
+        Op::Layer(j) => Op::Layer(
+            graph
+                .nodes
+                .iter()
+                .position(|n| Rc::ptr_eq(&n.layer, &graph.nodes[j].layer))
+                .expect("the node itself"),
+        ),
+    }
+}
+
+/// The values a node reads, as Keras nodes.
+fn parents(graph: &Graph, at: Op) -> Vec<Op> {
+    match at {
+        Op::Input(_) => Vec::new(),
+        Op::Layer(j) => graph.nodes[j]
+            .inputs
+            .iter()
+            .map(|&v| maker(graph, v))
+            .collect(),
+    }
+}
+
+/// Every operation in `model.layers` order (a chain's inputs left out, as Sequential does).
+pub fn order(graph: &Graph, functional: bool) -> Vec<Op> {
+    if !functional {
+        return (0..graph.nodes.len()).map(Op::Layer).collect();
+    }
+    // Depth-first from each output: first-met numbers, and nodes in post-order.
+    let (mut index, mut post): (Vec<Op>, Vec<Op>) = (Vec::new(), Vec::new());
+    fn visit(graph: &Graph, at: Op, index: &mut Vec<Op>, post: &mut Vec<Op>) {
+        if post.contains(&at) {
+            return;
+        }
+        let op = operation(graph, at);
+        if !index.contains(&op) {
+            index.push(op);
+        }
+        for p in parents(graph, at) {
+            visit(graph, p, index, post);
+        }
+        post.push(at);
+    }
+    for &v in &graph.outputs {
+        visit(graph, maker(graph, v), &mut index, &mut post);
+    }
+    // Depths, from the outputs back.
+    let mut node_depth: Vec<(Op, usize)> = Vec::new();
+    let mut op_depth: Vec<(Op, usize)> = Vec::new();
+    let get = |list: &Vec<(Op, usize)>, at: Op| list.iter().find(|(o, _)| *o == at).map(|e| e.1);
+    let set = |list: &mut Vec<(Op, usize)>, at: Op, d: usize| match list
+        .iter_mut()
+        .find(|(o, _)| *o == at)
+    {
+        Some(e) => e.1 = d,
+        None => list.push((at, d)),
+    };
+    for &at in post.iter().rev() {
+        let op = operation(graph, at);
+        let depth = get(&node_depth, at)
+            .unwrap_or(0)
+            .max(get(&op_depth, op).unwrap_or(0));
+        set(&mut op_depth, op, depth);
+        set(&mut node_depth, at, depth);
+        for p in parents(graph, at) {
+            let d = get(&node_depth, p).unwrap_or(0).max(depth + 1);
+            set(&mut node_depth, p, d);
+        }
+    }
+    // (An input no output reads would come first at depth 0; `model!` refuses one.)
+    let mut ops: Vec<(Op, usize)> = op_depth;
+    let first = |op: Op| index.iter().position(|&o| o == op);
+    ops.sort_by_key(|&(op, d)| (std::cmp::Reverse(d), first(op)));
+    ops.into_iter().map(|(op, _)| op).collect()
+}
