@@ -652,6 +652,17 @@ def build(spec, write=True):
     return model, shapes, tensors
 
 
+def import_errors():
+    """A model `kiln import` must refuse, naming every problem: a dilated convolution, a batch
+    normalization (no kiln layer yet), a kernel regularizer."""
+    keras.backend.clear_session()
+    m = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(4, 3, dilation_rate=2),
+                          layers.BatchNormalization(), layers.Flatten(),
+                          layers.Dense(3, kernel_regularizer="l2")])
+    (KERAS_OUT / "unsupported").mkdir(parents=True, exist_ok=True)
+    m.save(str(KERAS_OUT / "unsupported" / "import_errors.keras"))
+
+
 def main():
     # Optional arguments: shell-style patterns (`graph_*`) naming the fixtures to write; every
     # model is still built, for README.md, which is always written in full.
@@ -662,6 +673,7 @@ def main():
             sys.exit(f"no fixture matches {pat!r}; fixtures: {', '.join(names)}")
     OUT.mkdir(parents=True, exist_ok=True)
     check_activation_defaults()
+    import_errors()
     versions = dict(keras=keras.__version__, tensorflow=tf.__version__,
                     numpy=np.__version__, safetensors=safetensors.__version__)
     rows, graph_rows = [], []

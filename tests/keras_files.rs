@@ -221,3 +221,37 @@ fn a_model_saves_keras_weights_by_the_file_name_and_reads_them_back() {
     a.save_weights(&st).unwrap();
     assert_ne!(&std::fs::read(&st).unwrap()[..8], b"\x89HDF\r\n\x1a\n");
 }
+
+#[test]
+fn kiln_import_reports_every_layer_it_cannot_build_and_fails() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["import", &format!("{DIR}/unsupported/import_errors.keras")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "kiln: kiln import {DIR}/unsupported/import_errors.keras: 3 problems; kiln cannot \
+             build this model yet:\n  \
+             layer 1 `conv2d` (Conv2D): `dilation_rate = [2,2]` is not supported (only [1,1])\n  \
+             layer 2 `batch_normalization` (BatchNormalization): kiln has no \
+             `BatchNormalization` layer\n  \
+             layer 4 `dense` (Dense): `kernel_regularizer` is set; kiln has no regularizers or \
+             constraints\n"
+        )
+    );
+    // A weights-only file has no model to import; a mistake in the command shows the usage.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["import", &file("small_cnn.weights.h5")])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds weights only"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["import"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: kiln import FILE"));
+}

@@ -33,13 +33,19 @@ fn entry(zip: &mut ZipArchive<Cursor<&[u8]>>, name: &str, limit: u64) -> Result<
     Ok(out)
 }
 
-/// Reads a `.keras` archive whose weights take at most `weights_limit` bytes.
-pub fn read(bytes: &[u8], weights_limit: u64) -> Result<Archive, String> {
+/// The `config.json` of a `.keras` archive: the model, without its weights.
+pub fn read_config(bytes: &[u8]) -> Result<String, String> {
     let mut zip = ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| format!("not a readable zip archive: {e}"))?;
     let config = entry(&mut zip, "config.json", 16 << 20)?;
-    let config =
-        String::from_utf8(config).map_err(|_| "`config.json` is not UTF-8 text".to_string())?;
+    String::from_utf8(config).map_err(|_| "`config.json` is not UTF-8 text".to_string())
+}
+
+/// Reads a `.keras` archive whose weights take at most `weights_limit` bytes.
+pub fn read(bytes: &[u8], weights_limit: u64) -> Result<Archive, String> {
+    let config = read_config(bytes)?;
+    let mut zip = ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| format!("not a readable zip archive: {e}"))?;
     let weights = entry(&mut zip, "model.weights.h5", weights_limit)?;
     Ok(Archive { config, weights })
 }

@@ -13,8 +13,11 @@
 mod archive;
 mod config;
 mod hdf5;
+mod import;
 mod legacy;
 mod v3;
+
+pub use import::import;
 
 use crate::{Error, Model, Scalar};
 use kiln_core::num_traits::ToPrimitive;

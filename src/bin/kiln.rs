@@ -1,0 +1,57 @@
+//! The `kiln` command: `kiln import FILE [--name NAME]` prints the `kiln::model!` source of a
+//! Keras model file (`.keras`, legacy `.h5`), whose weights then load from the same file.
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: kiln import FILE [--name NAME]
+
+  import   print the Rust source of the Keras model in FILE (.keras or legacy .h5): one
+           `kiln::model!` with Keras's layer names, whose weights load from FILE with
+           `load_weights`. --name sets the struct's name (default: from the model's name).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `Err((message, true))` is a mistake in the command line, shown with the usage.
+    let run = || -> Result<String, (String, bool)> {
+        let usage = |m: &str| (m.to_string(), true);
+        match args.first().map(String::as_str) {
+            Some("import") => {
+                let (mut file, mut name) = (None, None);
+                let mut rest = args[1..].iter();
+                while let Some(a) = rest.next() {
+                    match a.as_str() {
+                        "--name" => {
+                            let value = rest.next().ok_or_else(|| usage("--name needs a value"))?;
+                            name = Some(value.clone());
+                        }
+                        flag if flag.starts_with("--") => {
+                            return Err(usage(&format!("unknown option {flag}")));
+                        }
+                        path if file.is_none() => file = Some(path.to_string()),
+                        extra => return Err(usage(&format!("unexpected argument {extra}"))),
+                    }
+                }
+                let file = file.ok_or_else(|| usage("import needs a FILE"))?;
+                kiln::keras::import(file.as_ref(), name.as_deref())
+                    .map_err(|e| (e.to_string(), false))
+            }
+            Some("-h" | "--help" | "help") => Ok(USAGE.to_string()),
+            Some(other) => Err(usage(&format!("unknown command {other}"))),
+            None => Err(usage("no command")),
+        }
+    };
+    match run() {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err((e, true)) => {
+            eprintln!("kiln: {e}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err((e, false)) => {
+            eprintln!("kiln: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
