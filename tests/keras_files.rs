@@ -255,3 +255,58 @@ fn kiln_import_reports_every_layer_it_cannot_build_and_fails() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: kiln import FILE"));
 }
+
+kiln::model! {
+    /// Two branches merged, for the diagram.
+    struct Branches {
+        input image: [8, 8, 1];
+        let a = Conv2D(4, 3, padding = same, activation = relu)(image);
+        let b = Conv2D(4, 1)(image);
+        output class = Dense(3, softmax)(GlobalAvgPool(Add(a, b)));
+    }
+}
+
+/// The boxes of an SVG diagram (`<g class="layer" id="…">`) and its arrow count.
+fn diagram(svg: &str) -> (Vec<String>, usize) {
+    let doc = roxmltree::Document::parse(svg).expect("the diagram is XML");
+    let boxes = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("layer"))
+        .map(|n| n.attribute("id").unwrap().to_string())
+        .collect();
+    let lines = doc.descendants().filter(|n| n.has_tag_name("line")).count();
+    (boxes, lines)
+}
+
+#[test]
+fn diagrams_parse_and_hold_every_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("branches.svg");
+    Branches::plot(&path).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let (boxes, lines) = diagram(&svg);
+    assert_eq!(
+        boxes,
+        [
+            "image",
+            "conv2d",
+            "conv2d_1",
+            "add",
+            "global_average_pooling2d",
+            "dense"
+        ]
+    );
+    // image → conv2d, image → conv2d_1, both → add, add → pool → dense.
+    assert_eq!(lines, 6);
+    assert!(svg.contains("conv2d (Conv2D)") && svg.contains("output: (None, 8, 8, 4)"));
+    // A Keras file's diagram, from its config alone.
+    let (boxes, lines) =
+        diagram(&kiln::keras::plot(file("graph_shared_dense.keras").as_ref()).unwrap());
+    assert_eq!(boxes, ["v", "dense", "dense_1", "concatenate", "dense_2"]);
+    // v → dense, dense_1 → dense, dense → dense (shared, applied to itself), v → dense_1,
+    // dense → concatenate, concatenate → dense_2.
+    assert_eq!(lines, 6);
+    let (boxes, _) = diagram(&kiln::keras::plot(file("small_cnn.keras").as_ref()).unwrap());
+    assert_eq!(boxes.len(), 9);
+    assert_eq!(boxes[1], "conv2d");
+}

@@ -25,6 +25,7 @@ pub mod observe;
 #[cfg(feature = "alloc")]
 pub mod optimizers;
 pub mod params;
+pub mod plot;
 pub mod quant;
 pub mod scalar;
 pub mod tensor;
@@ -37,6 +38,7 @@ pub use arena::{Arena, Infer, Planned};
 pub use error::Error;
 pub use model::{LayerRecord, Model};
 pub use observe::{Observe, Observed, QuantRole};
+pub use plot::PlotNode;
 pub use scalar::Scalar;
 
 #[doc(hidden)]

@@ -98,6 +98,8 @@ pub trait Model:
     const SUMMARY: &'static str;
     /// Every layer once (a shared layer too), in the order they are written.
     const LAYERS: &'static [LayerRecord];
+    /// The model's diagram: a box per input and per layer, and whom each reads ([`Model::plot`]).
+    const PLOT: &'static [crate::plot::PlotNode<'static>];
 
     /// Runs one sample through the network in inference mode (dropout off). No heap allocation.
     fn forward(&self, x: &Self::Input) -> Self::Output;
@@ -177,6 +179,20 @@ pub trait Model:
         let _ = threads;
         run(xs, &mut ys);
         ys
+    }
+
+    /// Writes the model's diagram to `path` as SVG, as Keras's `plot_model(model,
+    /// show_shapes=True)` draws it: a box per input and per layer with its name, class and
+    /// output shape, an arrow from each to the layers that read it.
+    #[cfg(feature = "std")]
+    fn plot(path: impl AsRef<std::path::Path>) -> Result<(), crate::Error> {
+        let path = path.as_ref();
+        std::fs::write(path, crate::plot::svg(Self::NAME, Self::PLOT)).map_err(|source| {
+            crate::Error::Io {
+                path: alloc::string::ToString::to_string(&path.display()),
+                source,
+            }
+        })
     }
 
     /// Writes every parameter to a safetensors file, one tensor per parameter named

@@ -1,13 +1,17 @@
 //! The `kiln` command: `kiln import FILE [--name NAME]` prints the `kiln::model!` source of a
-//! Keras model file (`.keras`, legacy `.h5`), whose weights then load from the same file.
+//! Keras model file (`.keras`, legacy `.h5`), whose weights then load from the same file;
+//! `kiln plot FILE` prints its diagram as SVG.
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: kiln import FILE [--name NAME]
+       kiln plot FILE
 
   import   print the Rust source of the Keras model in FILE (.keras or legacy .h5): one
            `kiln::model!` with Keras's layer names, whose weights load from FILE with
-           `load_weights`. --name sets the struct's name (default: from the model's name).";
+           `load_weights`. --name sets the struct's name (default: from the model's name).
+  plot     print the diagram of the Keras model in FILE as SVG: its layers as boxes, with
+           arrows to the layers that read them.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +39,10 @@ fn main() -> ExitCode {
                 kiln::keras::import(file.as_ref(), name.as_deref())
                     .map_err(|e| (e.to_string(), false))
             }
+            Some("plot") => match &args[1..] {
+                [file] => kiln::keras::plot(file.as_ref()).map_err(|e| (e.to_string(), false)),
+                _ => Err(usage("plot takes one FILE")),
+            },
             Some("-h" | "--help" | "help") => Ok(USAGE.to_string()),
             Some(other) => Err(usage(&format!("unknown command {other}"))),
             None => Err(usage("no command")),

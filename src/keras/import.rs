@@ -68,44 +68,16 @@ fn model_config(path: &Path) -> Result<String, Error> {
 /// [`Error::InvalidArgument`] listing every layer or option kiln does not support (class,
 /// name, position); [`Error::Io`] / [`Error::Corrupt`] for a file that cannot be read.
 pub fn import(path: &Path, name: Option<&str>) -> Result<String, Error> {
-    let json = model_config(path)?;
     let shown = path.display().to_string();
-    let v: Value = serde_json::from_str(&json).map_err(|e| Error::Corrupt {
-        path: shown.clone(),
-        reason: format!("the model config is not JSON: {e}"),
-    })?;
+    let v = parsed(path)?;
     let class = v["class_name"].as_str().unwrap_or("");
-    let config = v["config"].as_object().ok_or_else(|| Error::Corrupt {
-        path: shown.clone(),
-        reason: "the model config has no `config` object".into(),
-    })?;
+    let config = v["config"].as_object().expect("checked by parsed");
     let keras_name = config
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or("model");
     let name = name.map_or_else(|| camel(keras_name), str::to_string);
-    let mut layers = Vec::new();
-    for l in config
-        .get("layers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let calls = l
-            .get("inbound_nodes")
-            .and_then(Value::as_array)
-            .map(|nodes| nodes.iter().map(history).collect())
-            .unwrap_or_default();
-        layers.push(Layer {
-            class: l["class_name"].as_str().unwrap_or("?"),
-            name: l
-                .pointer("/config/name")
-                .and_then(Value::as_str)
-                .unwrap_or("?"),
-            config: l["config"].as_object().unwrap_or(config),
-            calls,
-        });
-    }
+    let layers = layers_of(config);
     let mut problems = Problems::default();
     let body = match class {
         "Sequential" => sequential(&layers, &mut problems),
@@ -137,6 +109,117 @@ pub fn import(path: &Path, name: Option<&str>) -> Result<String, Error> {
          kiln::model! {{\n    /// Keras's `{keras_name}` ({class}), from `{file}`.\n    pub struct {name}{body}\n}}"
     );
     Ok(out)
+}
+
+/// The model config of `path`, parsed: `{"class_name": …, "config": {…}}`.
+fn parsed(path: &Path) -> Result<Value, Error> {
+    let json = model_config(path)?;
+    let corrupt = |reason: String| Error::Corrupt {
+        path: path.display().to_string(),
+        reason,
+    };
+    let v: Value = serde_json::from_str(&json)
+        .map_err(|e| corrupt(format!("the model config is not JSON: {e}")))?;
+    if !v["config"].is_object() {
+        return Err(corrupt("the model config has no `config` object".into()));
+    }
+    Ok(v)
+}
+
+/// The layers of a model config, in its order.
+fn layers_of(config: &Map<String, Value>) -> Vec<Layer<'_>> {
+    let mut layers = Vec::new();
+    for l in config
+        .get("layers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let calls = l
+            .get("inbound_nodes")
+            .and_then(Value::as_array)
+            .map(|nodes| nodes.iter().map(history).collect())
+            .unwrap_or_default();
+        layers.push(Layer {
+            class: l["class_name"].as_str().unwrap_or("?"),
+            name: l
+                .pointer("/config/name")
+                .and_then(Value::as_str)
+                .unwrap_or("?"),
+            config: l["config"].as_object().unwrap_or(config),
+            calls,
+        });
+    }
+    layers
+}
+
+/// The diagram of `path`'s model as SVG (`kiln plot`), as `Model::plot` draws a kiln model:
+/// a box per layer with its name and class, an arrow from each layer to the layers that read it.
+/// Output shapes come from what each reader records of its input (none for the outputs).
+///
+/// # Errors
+/// As [`import`], for a file that cannot be read.
+pub fn plot(path: &Path) -> Result<String, Error> {
+    let v = parsed(path)?;
+    let config = v["config"].as_object().expect("checked by parsed");
+    let title = config
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("model");
+    let layers = layers_of(config);
+    // What readers record of each layer's first output: Keras 3's `keras_tensor` shapes.
+    let mut shapes: HashMap<String, String> = HashMap::new();
+    fn walk(v: &Value, shapes: &mut HashMap<String, String>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|i| walk(i, shapes)),
+            Value::Object(o) => {
+                let c = o.get("config");
+                let h = c.and_then(|c| c.get("keras_history"));
+                let s = c.and_then(|c| c.get("shape")).and_then(Value::as_array);
+                if let (Some(h), Some(s)) = (h, s) {
+                    let dims: Vec<String> = s
+                        .iter()
+                        .map(|d| d.as_u64().map_or("None".into(), |d| d.to_string()))
+                        .collect();
+                    if let Some(l) = h[0].as_str() {
+                        shapes.insert(l.to_string(), format!("({})", dims.join(", ")));
+                    }
+                }
+                o.values().for_each(|i| walk(i, shapes));
+            }
+            _ => {}
+        }
+    }
+    walk(&v["config"]["layers"], &mut shapes);
+    let index = |name: &str| layers.iter().position(|l| l.name == name);
+    let sequential = v["class_name"] == "Sequential";
+    let inputs: Vec<Vec<usize>> = layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if sequential {
+                return if i == 0 { Vec::new() } else { vec![i - 1] };
+            }
+            let mut ins = Vec::new();
+            for r in l.calls.iter().flatten() {
+                if let Some(j) = index(&r.0).filter(|j| !ins.contains(j)) {
+                    ins.push(j);
+                }
+            }
+            ins
+        })
+        .collect();
+    let nodes: Vec<kiln_core::PlotNode> = layers
+        .iter()
+        .zip(&inputs)
+        .map(|(l, ins)| kiln_core::PlotNode {
+            name: l.name,
+            class: l.class,
+            shape: shapes.get(l.name).map_or("", String::as_str),
+            inputs: ins,
+        })
+        .collect();
+    Ok(kiln_core::plot::svg(title, &nodes))
 }
 
 /// The `(layer, node)` every value of a call reads, from Keras 3's `keras_history`.

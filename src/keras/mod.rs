@@ -17,7 +17,7 @@ mod import;
 mod legacy;
 mod v3;
 
-pub use import::import;
+pub use import::{import, plot};
 
 use crate::{Error, Model, Scalar};
 use kiln_core::num_traits::ToPrimitive;

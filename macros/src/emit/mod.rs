@@ -189,6 +189,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
             paths.insert(j, path);
         }
     }
+    let plot = plot_nodes(graph, steps);
     let records = graph
         .owners(steps)
         .filter(|(l, _)| l.class != crate::layers::pick::CLASS)
@@ -424,6 +425,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
             const PARAMS: usize = #name::PARAMS;
             const SUMMARY: &'static str = #summary;
             const LAYERS: &'static [::kiln::core::LayerRecord] = &[#(#records),*];
+            const PLOT: &'static [::kiln::core::PlotNode<'static>] = &[#(#plot),*];
 
             #[inline]
             fn forward(&self, x0: &#in_ty) -> #out_ty {
@@ -486,4 +488,69 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
 
         #answerer
     }
+}
+
+/// The boxes of the model's diagram (`Model::PLOT`): each input, then each layer once, with
+/// its output shape as Keras writes it and the boxes whose values it reads (through a nested
+/// model's hidden picks, to the nested model).
+fn plot_nodes(graph: &Graph, steps: &[Step]) -> Vec<TokenStream> {
+    let k = graph.n_inputs();
+    let owners: Vec<usize> = (0..graph.nodes.len())
+        .filter(|&j| {
+            let l = &graph.nodes[j].layer;
+            l.class != crate::layers::pick::CLASS
+                && !graph.nodes[..j]
+                    .iter()
+                    .any(|m| std::rc::Rc::ptr_eq(&m.layer, l))
+        })
+        .collect();
+    // The box that shows value `v`.
+    let shown = |mut v: usize| loop {
+        match graph.producer(v) {
+            None => return v,
+            Some(j) if graph.nodes[j].layer.class == crate::layers::pick::CLASS => {
+                v = graph.nodes[j].inputs[0]
+            }
+            Some(j) => {
+                let l = &graph.nodes[j].layer;
+                let o = owners
+                    .iter()
+                    .position(|&o| std::rc::Rc::ptr_eq(&graph.nodes[o].layer, l))
+                    .expect("every layer has a first application");
+                return k + o;
+            }
+        }
+    };
+    let shape = |d: &[usize]| {
+        let dims: Vec<String> = d.iter().map(usize::to_string).collect();
+        format!("(None, {})", dims.join(", "))
+    };
+    let mut out = Vec::new();
+    for v in 0..k {
+        let (name, s) = (&graph.value_names[v], shape(&graph.inputs[v]));
+        out.push(quote! {
+            ::kiln::core::PlotNode { name: #name, class: "InputLayer", shape: #s, inputs: &[] }
+        });
+    }
+    for &o in &owners {
+        let l = &graph.nodes[o].layer;
+        let mut ins: Vec<usize> = Vec::new();
+        for n in graph
+            .nodes
+            .iter()
+            .filter(|n| std::rc::Rc::ptr_eq(&n.layer, l))
+        {
+            for &v in &n.inputs {
+                let b = shown(v);
+                if !ins.contains(&b) {
+                    ins.push(b);
+                }
+            }
+        }
+        let (name, class, s) = (&l.name, &l.class, shape(&steps[o].output));
+        out.push(quote! {
+            ::kiln::core::PlotNode { name: #name, class: #class, shape: #s, inputs: &[#(#ins),*] }
+        });
+    }
+    out
 }
