@@ -166,13 +166,16 @@ fn keras_files<M: Model<Scalar = f32>>(m: &M, path: &str, xs: &[M::Input]) {
     // kiln writes Keras 3's weights file, and reads back exactly what it wrote. With
     // `KILN_WRITE_KERAS=1` the file goes to `tests/fixtures/keras/from_kiln/`, where
     // `scripts/check_kiln_weights.py` loads it into the Keras model and compares predictions.
+    // Several tests may check one fixture at once: each writes in a directory of its own.
+    let scratch = tempfile::tempdir().unwrap();
     let written = match std::env::var_os("KILN_WRITE_KERAS") {
         Some(_) => {
             std::fs::create_dir_all(format!("{dir}/keras/from_kiln")).unwrap();
             format!("{dir}/keras/from_kiln/{name}.weights.h5")
         }
-        None => std::env::temp_dir()
-            .join(format!("kiln-{}-{name}.weights.h5", std::process::id()))
+        None => scratch
+            .path()
+            .join(format!("{name}.weights.h5"))
             .display()
             .to_string(),
     };
@@ -209,9 +212,6 @@ fn keras_files<M: Model<Scalar = f32>>(m: &M, path: &str, xs: &[M::Input]) {
                 "{file}: outputs differ"
             );
         }
-    }
-    if std::env::var_os("KILN_WRITE_KERAS").is_none() {
-        std::fs::remove_file(&written).unwrap();
     }
 }
 

@@ -3,6 +3,7 @@
 //! and hundreds of mutated copies of real files. Each is an error in words (never a panic),
 //! and the model is left as it was. Reading the files that fit is in `forward_keras.rs`.
 
+use kiln::core::params::Params;
 use kiln::keras::load_weights;
 use kiln::prelude::*;
 use std::io::Write;
@@ -309,4 +310,61 @@ fn diagrams_parse_and_hold_every_layer() {
     let (boxes, _) = diagram(&kiln::keras::plot(file("small_cnn.keras").as_ref()).unwrap());
     assert_eq!(boxes.len(), 9);
     assert_eq!(boxes[1], "conv2d");
+}
+
+kiln::model! {
+    /// small_cnn's model with Keras's archive compiled in.
+    struct FromKeras: [12, 12, 2] => <
+        Conv2D(4, 3, relu), Conv2D(6, (3, 3), activation = relu, padding = valid, strides = 1),
+        MaxPool(2), Dropout(0.25), Flatten, Dense(8, relu), Dropout(0.5), Dense(5, softmax),
+    >,
+    weights = "tests/fixtures/keras/small_cnn.keras",
+}
+
+kiln::model! {
+    /// The same from the legacy `.h5` file, in f64.
+    struct FromLegacy<f64>: [12, 12, 2] => <
+        Conv2D(4, 3, relu), Conv2D(6, (3, 3), activation = relu, padding = valid, strides = 1),
+        MaxPool(2), Dropout(0.25), Flatten, Dense(8, relu), Dropout(0.5), Dense(5, softmax),
+    >,
+    weights = "tests/fixtures/keras/small_cnn.h5",
+}
+
+kiln::model! {
+    /// A functional model with a shared layer, from Keras 3's weights file.
+    struct SharedFromKeras {
+        input v: [6];
+        let enc = Dense(6, tanh);
+        let a = enc(v);
+        let b = enc(Dense(6, relu)(v));
+        let c = enc(a);
+        output y = Dense(3, softmax)(Concatenate(a, b, c));
+    },
+    weights = "tests/fixtures/keras/graph_shared_dense.weights.h5",
+}
+
+#[test]
+fn keras_files_compile_into_the_binary_as_they_load_at_run_time() {
+    let mut loaded = SmallCnn::init(0);
+    loaded.load_weights(file("small_cnn.keras")).unwrap();
+    let (a, b) = (params(&*loaded), params(FromKeras::weights()));
+    assert!(
+        a == b,
+        "the compiled-in weights are the ones load_weights reads"
+    );
+    let mut wide = Vec::new();
+    FromLegacy::weights()
+        .visit_params(None, &mut |p| wide.extend(p.data.iter().map(|&v| v as f32)));
+    assert!(
+        a == wide,
+        "the legacy file's float32 values, widened to f64 exactly"
+    );
+    kiln::model! {
+        struct Shared { input v: [6]; let enc = Dense(6, tanh); let a = enc(v); let b = enc(Dense(6, relu)(v)); let c = enc(a); output y = Dense(3, softmax)(Concatenate(a, b, c)); }
+    }
+    let mut shared = Shared::init(0);
+    shared
+        .load_weights(file("graph_shared_dense.keras"))
+        .unwrap();
+    assert!(params(&*shared) == params(SharedFromKeras::weights()));
 }

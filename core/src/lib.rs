@@ -16,6 +16,8 @@ pub mod arena;
 #[cfg(feature = "alloc")]
 pub mod error;
 pub mod init;
+#[cfg(feature = "keras")]
+pub mod keras;
 pub mod kernels;
 pub mod layers;
 pub mod losses;

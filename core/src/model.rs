@@ -49,21 +49,21 @@ pub fn default_threads() -> usize {
 /// One layer of a model as Keras's files know it: what reading and writing them needs at run
 /// time, in the order the layers are written ([`Model::LAYERS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LayerRecord {
+pub struct LayerRecord<'a> {
     /// Its name, Keras's (`dense_1`) unless given with `name = "…"`; its parameters are
     /// `<name>/<param>` in weight files.
-    pub name: &'static str,
+    pub name: &'a str,
     /// Keras's class name (`Dense`), or a nested model's type name.
-    pub class: &'static str,
+    pub class: &'a str,
     /// Its stored parameters in Keras's variable order (`kernel`, `bias`): the order of
     /// `vars/0`, `vars/1`, … in Keras 3's files.
-    pub params: &'static [&'static str],
+    pub params: &'a [&'a str],
     /// Whether it is a nested model (its parameters are then its own layers').
     pub nested: bool,
     /// Its group in Keras 3's weight files (`layers/dense_1`): Keras's automatic name for its
     /// class, numbered among the model's layers of that class, whatever the layer's own name.
     /// Empty for a nested model.
-    pub keras_path: &'static str,
+    pub keras_path: &'a str,
 }
 
 /// A network whose shapes were fixed at compile time by `kiln::model!`.
@@ -97,7 +97,7 @@ pub trait Model:
     /// The Keras-style summary table, computed by the macro at compile time.
     const SUMMARY: &'static str;
     /// Every layer once (a shared layer too), in the order they are written.
-    const LAYERS: &'static [LayerRecord];
+    const LAYERS: &'static [LayerRecord<'static>];
     /// The model's diagram: a box per input and per layer, and whom each reads ([`Model::plot`]).
     const PLOT: &'static [crate::plot::PlotNode<'static>];
 

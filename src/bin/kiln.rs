@@ -4,12 +4,14 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: kiln import FILE [--name NAME]
+const USAGE: &str = "usage: kiln import FILE [--name NAME] [--embed]
        kiln plot FILE
 
   import   print the Rust source of the Keras model in FILE (.keras or legacy .h5): one
            `kiln::model!` with Keras's layer names, whose weights load from FILE with
-           `load_weights`. --name sets the struct's name (default: from the model's name).
+           `load_weights`. --name sets the struct's name (default: from the model's name);
+           --embed compiles FILE's weights in (`weights = \"FILE\"`, FILE relative to the
+           crate's Cargo.toml).
   plot     print the diagram of the Keras model in FILE as SVG: its layers as boxes, with
            arrows to the layers that read them.";
 
@@ -20,7 +22,7 @@ fn main() -> ExitCode {
         let usage = |m: &str| (m.to_string(), true);
         match args.first().map(String::as_str) {
             Some("import") => {
-                let (mut file, mut name) = (None, None);
+                let (mut file, mut name, mut embed) = (None, None, false);
                 let mut rest = args[1..].iter();
                 while let Some(a) = rest.next() {
                     match a.as_str() {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
                             let value = rest.next().ok_or_else(|| usage("--name needs a value"))?;
                             name = Some(value.clone());
                         }
+                        "--embed" => embed = true,
                         flag if flag.starts_with("--") => {
                             return Err(usage(&format!("unknown option {flag}")));
                         }
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
                     }
                 }
                 let file = file.ok_or_else(|| usage("import needs a FILE"))?;
-                kiln::keras::import(file.as_ref(), name.as_deref())
+                kiln::keras::import(file.as_ref(), name.as_deref(), embed)
                     .map_err(|e| (e.to_string(), false))
             }
             Some("plot") => match &args[1..] {

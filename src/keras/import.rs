@@ -3,8 +3,8 @@
 //! file's own weights load into it. Every layer or option kiln lacks is reported, all at once,
 //! with its class, name and position; nothing is dropped silently.
 
-use super::{archive, hdf5};
 use crate::Error;
+use kiln_core::keras::{hdf5, read_config, Format};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -41,9 +41,9 @@ fn model_config(path: &Path) -> Result<String, Error> {
         path: shown.clone(),
         source,
     })?;
-    match super::Format::of(&bytes) {
-        super::Format::Keras => archive::read_config(&bytes).map_err(corrupt),
-        super::Format::Hdf5 => {
+    match Format::of(&bytes) {
+        Format::Keras => read_config(&bytes).map_err(corrupt),
+        Format::Hdf5 => {
             let h5 = hdf5::H5::parse(bytes).map_err(corrupt)?;
             match h5.strings("/", "model_config").map_err(corrupt)? {
                 Some(json) => Ok(json.concat()),
@@ -54,7 +54,7 @@ fn model_config(path: &Path) -> Result<String, Error> {
                 )),
             }
         }
-        super::Format::Safetensors => Err(corrupt(
+        Format::Safetensors => Err(corrupt(
             "not a Keras model file: `kiln import` reads `.keras` archives and legacy `.h5` files"
                 .into(),
         )),
@@ -62,12 +62,14 @@ fn model_config(path: &Path) -> Result<String, Error> {
 }
 
 /// The Rust source of `path`'s model as `pub struct NAME` (default: the Keras model's name in
-/// UpperCamelCase), with a comment saying where it came from and how to load its weights.
+/// UpperCamelCase), with a comment saying where it came from and how to load its weights; with
+/// `embed`, the model compiles the file in instead (`weights = "PATH"`, `path` as given, which
+/// `model!` resolves from the crate's `Cargo.toml` directory).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] listing every layer or option kiln does not support (class,
 /// name, position); [`Error::Io`] / [`Error::Corrupt`] for a file that cannot be read.
-pub fn import(path: &Path, name: Option<&str>) -> Result<String, Error> {
+pub fn import(path: &Path, name: Option<&str>, embed: bool) -> Result<String, Error> {
     let shown = path.display().to_string();
     let v = parsed(path)?;
     let class = v["class_name"].as_str().unwrap_or("");
@@ -100,13 +102,26 @@ pub fn import(path: &Path, name: Option<&str>) -> Result<String, Error> {
     let file = path
         .file_name()
         .map_or(shown.clone(), |f| f.to_string_lossy().into_owned());
+    let (how, weights) = if embed {
+        (
+            format!("Its weights are compiled in: `{name}::weights()`."),
+            format!(",\n    weights = \"{}\",", shown.replace('\\', "/")),
+        )
+    } else {
+        (
+            format!(
+                "Its weights load from the same file: `{name}::init(0).load_weights(\"{file}\")`."
+            ),
+            String::new(),
+        )
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
         "//! `{name}`: the Keras model `{keras_name}` of `{file}`, imported by `kiln import`.\n\
-         //! Its weights load from the same file: `{name}::init(0).load_weights(\"{file}\")`.\n\n\
+         //! {how}\n\n\
          use kiln::prelude::*;\n\n\
-         kiln::model! {{\n    /// Keras's `{keras_name}` ({class}), from `{file}`.\n    pub struct {name}{body}\n}}"
+         kiln::model! {{\n    /// Keras's `{keras_name}` ({class}), from `{file}`.\n    pub struct {name}{body}{weights}\n}}"
     );
     Ok(out)
 }

@@ -10,51 +10,15 @@
 //! by position. Every tensor is read and checked before any is copied: on `Err` the model is
 //! unchanged. Nested models are not read from Keras files yet.
 
-mod archive;
-mod config;
-mod hdf5;
 mod import;
-mod legacy;
-mod v3;
 
 pub use import::{import, plot};
+pub use kiln_core::keras::{Format, Found};
 
 use crate::{Error, Model, Scalar};
+use kiln_core::keras::hdf5;
 use kiln_core::num_traits::ToPrimitive;
 use std::path::Path;
-
-/// One tensor read from a Keras file: kiln's name for it, where it is in the file, its shape
-/// and its values.
-struct Found {
-    name: String,
-    at: String,
-    shape: Vec<usize>,
-    data: Vec<f64>,
-}
-
-/// The formats [`load_weights`] reads, by their first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// HDF5: Keras 3's `.weights.h5` or a legacy `.h5` model file.
-    Hdf5,
-    /// A zip archive: Keras 3's `.keras`.
-    Keras,
-    /// Anything else is read as safetensors, kiln's own format.
-    Safetensors,
-}
-
-impl Format {
-    /// The format of a file that starts with `bytes`.
-    pub fn of(bytes: &[u8]) -> Format {
-        if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
-            Format::Hdf5
-        } else if bytes.starts_with(b"PK\x03\x04") {
-            Format::Keras
-        } else {
-            Format::Safetensors
-        }
-    }
-}
 
 /// Reads `model`'s weights from `path`: a Keras `.keras` archive, a Keras 3 `.weights.h5`, a
 /// legacy Keras `.h5` model file, or kiln's safetensors, told apart by their first bytes.
@@ -76,43 +40,12 @@ pub fn load_weights<M: Model>(model: &mut M, path: impl AsRef<Path>) -> Result<(
         path: shown.clone(),
         reason,
     };
-    let format = Format::of(&bytes);
-    if format == Format::Safetensors {
+    if Format::of(&bytes) == Format::Safetensors {
         return model.load_weights(path);
     }
     // A weights file holds at most the model's values, as f64, plus HDF5's bookkeeping.
     let limit = (M::PARAMS as u64) * 8 + (1 << 20) * (M::LAYERS.len() as u64 + 1);
-    let layers = M::LAYERS;
-    // The HDF5 reader is given untrusted bytes: should it panic on a malformed file, that is
-    // reported as a corrupt file rather than taking the program down.
-    let read = std::panic::catch_unwind(move || -> Result<Vec<Found>, String> {
-        match format {
-            Format::Keras => {
-                let a = archive::read(&bytes, limit)?;
-                let file = config::layers(&a.config)?;
-                let names: Vec<&str> = config::pair(layers, &file)?
-                    .into_iter()
-                    .map(|c| c.name.as_str())
-                    .collect();
-                let h5 = hdf5::H5::parse(a.weights)
-                    .map_err(|e| format!("`model.weights.h5` is not readable HDF5: {e}"))?;
-                v3::tensors(&h5, layers, &names)
-            }
-            _ => {
-                let h5 = hdf5::H5::parse(bytes).map_err(|e| format!("not readable HDF5: {e}"))?;
-                if legacy::is_legacy(&h5) {
-                    legacy::tensors(&h5, layers)
-                } else {
-                    let names: Vec<&str> = layers.iter().map(|l| l.name).collect();
-                    v3::tensors(&h5, layers, &names)
-                }
-            }
-        }
-    });
-    let found = match read {
-        Ok(r) => r.map_err(corrupt)?,
-        Err(_) => return Err(corrupt("the HDF5 reader failed on a malformed file".into())),
-    };
+    let found = kiln_core::keras::read(bytes, M::LAYERS, limit).map_err(corrupt)?;
     apply(model, found, &shown)
 }
 

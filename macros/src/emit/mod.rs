@@ -167,57 +167,21 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         }
     }));
     let summary = summary::render(&snake, &rows, if scalar == "f64" { 8 } else { 4 });
-    // Each layer's group in Keras 3's weight files: its class's stem, numbered in the order
-    // of Keras's `model.layers`.
-    let mut paths: std::collections::HashMap<usize, String> = std::collections::HashMap::new();
-    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for op in crate::graph::keras_order::order(graph, def.functional.is_some()) {
-        let (stem, j) = match op {
-            crate::graph::keras_order::Op::Input(_) => ("input_layer", None),
-            crate::graph::keras_order::Op::Layer(j) => match graph.nodes[j].layer.auto {
-                Some(stem) => (stem, Some(j)),
-                None => continue,
-            },
-        };
-        let k = seen.entry(stem).or_insert(0);
-        let path = match *k {
-            0 => format!("layers/{stem}"),
-            n => format!("layers/{stem}_{n}"),
-        };
-        *k += 1;
-        if let Some(j) = j {
-            paths.insert(j, path);
-        }
-    }
     let plot = plot_nodes(graph, steps);
-    let records = graph
-        .owners(steps)
-        .filter(|(l, _)| l.class != crate::layers::pick::CLASS)
-        .map(|(l, s)| {
-            let (lname, class) = (&l.name, &l.class);
-            let first = graph
-                .nodes
-                .iter()
-                .position(|n| std::ptr::eq(&*n.layer, l))
-                .expect("an owner is applied");
-            let keras_path = paths.get(&first).cloned().unwrap_or_default();
-            let params = l
-                .kind
-                .weights(s)
-                .into_iter()
-                .filter(|w| w.stored)
-                .map(|w| w.name);
-            let nested = l.nested;
-            quote! {
-                ::kiln::core::LayerRecord {
-                    name: #lname,
-                    class: #class,
-                    params: &[#(#params),*],
-                    nested: #nested,
-                    keras_path: #keras_path,
-                }
+    let records = crate::graph::keras_order::records(graph, steps, def.functional.is_some());
+    let records = records.iter().map(|r| {
+        let (lname, class, params, nested, keras_path) =
+            (&r.name, &r.class, &r.params, r.nested, &r.keras_path);
+        quote! {
+            ::kiln::core::LayerRecord {
+                name: #lname,
+                class: #class,
+                params: &[#(#params),*],
+                nested: #nested,
+                keras_path: #keras_path,
             }
-        });
+        }
+    });
 
     let attrs = &def.attrs;
     let vis = &def.vis;
@@ -337,9 +301,8 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let batch = batch::emit(&t, name, graph, steps);
     let infer = infer::emit(&t, name, graph, steps);
     let embedded = match &def.weights {
-        Some(path) => {
-            weights::embed(&t, name, graph, steps, path).unwrap_or_else(|e| e.to_compile_error())
-        }
+        Some(path) => weights::embed(&t, name, graph, steps, path, def.functional.is_some())
+            .unwrap_or_else(|e| e.to_compile_error()),
         None => TokenStream::new(),
     };
 
@@ -424,7 +387,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
             const OUTPUT_SHAPE: &'static [usize] = #name::OUTPUT_SHAPE;
             const PARAMS: usize = #name::PARAMS;
             const SUMMARY: &'static str = #summary;
-            const LAYERS: &'static [::kiln::core::LayerRecord] = &[#(#records),*];
+            const LAYERS: &'static [::kiln::core::LayerRecord<'static>] = &[#(#records),*];
             const PLOT: &'static [::kiln::core::PlotNode<'static>] = &[#(#plot),*];
 
             #[inline]

@@ -1,6 +1,6 @@
-//! `weights = "file.safetensors"`: reads a weights file at compile time and checks every tensor
-//! the model needs (name, dtype, shape) so a file that doesn't fit its model fails the build,
-//! naming the tensor.
+//! `weights = "file.safetensors"` (or Keras's `.keras`, `.weights.h5`, legacy `.h5`): reads a
+//! weights file at compile time and checks every tensor the model needs (name, dtype, shape) so
+//! a file that doesn't fit its model fails the build, naming the tensor.
 
 use crate::emit::types::lit;
 use crate::graph::Graph;
@@ -46,8 +46,8 @@ fn base_dir() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Reads and parses the file named by `lit`; errors point at the literal.
-pub fn read(lit: &LitStr) -> syn::Result<WeightFile> {
+/// The bytes of the file named by `lit`, and its resolved path; errors point at the literal.
+fn bytes(lit: &LitStr) -> syn::Result<(Vec<u8>, PathBuf)> {
     let shown = lit.value();
     let path = base_dir().join(&shown);
     let bytes = std::fs::read(&path).map_err(|e| {
@@ -58,6 +58,22 @@ pub fn read(lit: &LitStr) -> syn::Result<WeightFile> {
             ),
         )
     })?;
+    Ok((bytes, path))
+}
+
+/// Reads and parses the safetensors file named by `lit`; errors point at the literal.
+pub fn read(lit: &LitStr) -> syn::Result<WeightFile> {
+    let (bytes, path) = bytes(lit)?;
+    let shown = lit.value();
+    if kiln_core::keras::Format::of(&bytes) != kiln_core::keras::Format::Safetensors {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`{shown}` is a Keras file; an int8 model embeds the file `kiln::quantize` writes \
+                 (a float model can embed a Keras file)"
+            ),
+        ));
+    }
     let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
         syn::Error::new(
             lit.span(),
@@ -74,6 +90,62 @@ pub fn read(lit: &LitStr) -> syn::Result<WeightFile> {
                 data: view.data().to_vec(),
             };
             (name, t)
+        })
+        .collect();
+    Ok(WeightFile {
+        shown,
+        path,
+        tensors,
+    })
+}
+
+/// Reads a float model's file: kiln's safetensors, or a Keras file (`.keras`, `.weights.h5`,
+/// legacy `.h5`) whose tensors are found for `graph`'s layers as `load_weights` finds them and
+/// given kiln's names, in the model's `dtype`.
+fn read_float(
+    lit: &LitStr,
+    graph: &Graph,
+    steps: &[Step],
+    functional: bool,
+    dtype: &str,
+) -> syn::Result<WeightFile> {
+    let (bytes, path) = bytes(lit)?;
+    if kiln_core::keras::Format::of(&bytes) == kiln_core::keras::Format::Safetensors {
+        return read(lit);
+    }
+    let shown = lit.value();
+    let records = crate::graph::keras_order::records(graph, steps, functional);
+    let records: Vec<kiln_core::LayerRecord> = records
+        .iter()
+        .map(|r| kiln_core::LayerRecord {
+            name: &r.name,
+            class: &r.class,
+            params: &r.params,
+            nested: r.nested,
+            keras_path: &r.keras_path,
+        })
+        .collect();
+    let params: usize = steps.iter().map(|s| s.params).sum();
+    let limit = params as u64 * 8 + (1 << 20) * (records.len() as u64 + 1);
+    let found = kiln_core::keras::read(bytes, &records, limit)
+        .map_err(|e| syn::Error::new(lit.span(), format!("`{shown}` cannot be read: {e}")))?;
+    let tensors = found
+        .into_iter()
+        .map(|f| {
+            let data = if dtype == "F64" {
+                f.data.iter().flat_map(|v| v.to_le_bytes()).collect()
+            } else {
+                f.data
+                    .iter()
+                    .flat_map(|&v| (v as f32).to_le_bytes())
+                    .collect()
+            };
+            let t = Tensor {
+                dtype: dtype.to_string(),
+                shape: f.shape,
+                data,
+            };
+            (f.name, t)
         })
         .collect();
     Ok(WeightFile {
@@ -107,6 +179,7 @@ pub fn embed(
     graph: &Graph,
     steps: &[Step],
     lit_path: &LitStr,
+    functional: bool,
 ) -> syn::Result<TokenStream> {
     let dtype = if t.to_string() == "f64" { "F64" } else { "F32" };
     let mut types = Vec::new();
@@ -124,7 +197,7 @@ pub fn embed(
             }
         }
     }
-    let file: WeightFile = read(lit_path)?;
+    let file: WeightFile = read_float(lit_path, graph, steps, functional, dtype)?;
     if file.tensors.contains_key("input/scale") {
         return Err(syn::Error::new(
             lit_path.span(),

@@ -7,6 +7,7 @@
 
 use super::Graph;
 use crate::layers::pick::CLASS as PICK;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// An operation of Keras's graph: input `k`, or the layer first applied at node `j`.
@@ -104,4 +105,70 @@ pub fn order(graph: &Graph, functional: bool) -> Vec<Op> {
     let first = |op: Op| index.iter().position(|&o| o == op);
     ops.sort_by_key(|&(op, d)| (std::cmp::Reverse(d), first(op)));
     ops.into_iter().map(|(op, _)| op).collect()
+}
+
+/// Each layer's group in Keras 3's weight files (`layers/dense_1`), by the node that first
+/// applies it: its class's stem, numbered in [`order`] among the model's layers of that stem
+/// (the inputs count as `input_layer`s). A nested model has none.
+pub fn paths(graph: &Graph, functional: bool) -> HashMap<usize, String> {
+    let mut paths = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for op in order(graph, functional) {
+        let (stem, j) = match op {
+            Op::Input(_) => ("input_layer", None),
+            Op::Layer(j) => match graph.nodes[j].layer.auto {
+                Some(stem) => (stem, Some(j)),
+                None => continue,
+            },
+        };
+        let k = seen.entry(stem).or_insert(0);
+        let path = match *k {
+            0 => format!("layers/{stem}"),
+            n => format!("layers/{stem}_{n}"),
+        };
+        *k += 1;
+        if let Some(j) = j {
+            paths.insert(j, path);
+        }
+    }
+    paths
+}
+
+/// Each layer once as Keras's files know it (what `Model::LAYERS` holds): name, class, stored
+/// parameters, whether it is a nested model, its group in Keras 3's weight files.
+pub struct Record {
+    pub name: String,
+    pub class: String,
+    pub params: Vec<&'static str>,
+    pub nested: bool,
+    pub keras_path: String,
+}
+
+/// The records of `graph`'s layers, hidden picks left out.
+pub fn records(graph: &Graph, steps: &[crate::shapes::Step], functional: bool) -> Vec<Record> {
+    let paths = paths(graph, functional);
+    graph
+        .owners(steps)
+        .filter(|(l, _)| l.class != PICK)
+        .map(|(l, s)| {
+            let first = graph
+                .nodes
+                .iter()
+                .position(|n| std::ptr::eq(&*n.layer, l))
+                .expect("an owner is applied");
+            Record {
+                name: l.name.clone(),
+                class: l.class.clone(),
+                params: l
+                    .kind
+                    .weights(s)
+                    .into_iter()
+                    .filter(|w| w.stored)
+                    .map(|w| w.name)
+                    .collect(),
+                nested: l.nested,
+                keras_path: paths.get(&first).cloned().unwrap_or_default(),
+            }
+        })
+        .collect()
 }

@@ -5,7 +5,10 @@
 
 use super::hdf5::H5;
 use super::Found;
-use kiln_core::LayerRecord;
+use crate::model::LayerRecord;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// The `vars` group holding a layer's variables, under its group `g`: its own, or its cell's.
 fn vars_group(h5: &H5, g: &str) -> Result<String, String> {
@@ -38,7 +41,7 @@ fn index(h5: &H5) -> Result<Vec<(String, String)>, String> {
 /// (`names[i]`: the name the file's model gives kiln's layer `i`), or failing that by the path
 /// Keras itself would give it (a Sequential model's layers in order). Every variable of the file
 /// must go to a parameter.
-pub fn tensors(h5: &H5, layers: &[LayerRecord], names: &[&str]) -> Result<Vec<Found>, String> {
+pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], names: &[&str]) -> Result<Vec<Found>, String> {
     if !h5.is_group("layers") {
         return Err("an HDF5 file without a `layers` group is not a Keras 3 weights file".into());
     }

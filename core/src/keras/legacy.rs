@@ -6,7 +6,10 @@
 use super::config;
 use super::hdf5::H5;
 use super::Found;
-use kiln_core::LayerRecord;
+use crate::model::LayerRecord;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// Whether `h5` is a legacy model file (or a legacy weights file, which has no config).
 pub fn is_legacy(h5: &H5) -> bool {
@@ -15,7 +18,7 @@ pub fn is_legacy(h5: &H5) -> bool {
 
 /// The tensors of kiln's `layers` from a legacy file, each layer paired with the file's by the
 /// model config (by name, or by position and class).
-pub fn tensors(h5: &H5, layers: &[LayerRecord]) -> Result<Vec<Found>, String> {
+pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>]) -> Result<Vec<Found>, String> {
     let root = if h5.is_group("model_weights") {
         "model_weights"
     } else {

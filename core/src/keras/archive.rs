@@ -2,6 +2,9 @@
 //! `model.weights.h5` (its weights, Keras 3's layout). Entries are inflated only up to what the
 //! model can need, so a zip bomb is refused before it is inflated.
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use std::io::{Cursor, Read};
 use zip::ZipArchive;
 

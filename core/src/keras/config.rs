@@ -1,7 +1,10 @@
 //! A Keras model's `config.json` (or a legacy `.h5` file's `model_config`): its layers' classes
 //! and names in Keras's order, which is what ties the file's weights to kiln's layers.
 
-use kiln_core::LayerRecord;
+use crate::model::LayerRecord;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// One layer of the file's model.
 pub struct ConfigLayer {
@@ -41,7 +44,7 @@ pub fn layers(json: &str) -> Result<Vec<ConfigLayer>, String> {
 /// on) the one at the same position when both models list the same classes in order. Every
 /// pairing must agree on the class.
 pub fn pair<'c>(
-    kiln: &[LayerRecord],
+    kiln: &[LayerRecord<'_>],
     file: &'c [ConfigLayer],
 ) -> Result<Vec<&'c ConfigLayer>, String> {
     let by_name: Option<Vec<&ConfigLayer>> = kiln

@@ -1,6 +1,10 @@
 //! The few HDF5 reads Keras's files need, over `hdf5-pure` (pure Rust, no C library). Kept
 //! behind this module so the reader can be swapped: nothing else in kiln names the crate.
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
 use hdf5_pure::{AttrValue, DType, File, FileBuilder, Group, GroupBuilder};
 use std::collections::BTreeMap;
 
@@ -9,7 +13,9 @@ pub struct H5(File);
 
 /// A float dataset: its shape and its values (widened to `f64`, which holds `f32` exactly).
 pub struct Floats {
+    /// Its shape.
     pub shape: Vec<usize>,
+    /// Its values, row-major.
     pub data: Vec<f64>,
 }
 
@@ -122,8 +128,11 @@ impl H5 {
 /// datasets and its subgroups.
 #[derive(Default)]
 pub struct Tree {
+    /// The group's `name` attribute.
     pub name: Option<String>,
+    /// Its datasets: name, shape, values.
     pub datasets: Vec<(String, Vec<usize>, Vec<f32>)>,
+    /// Its subgroups, by name.
     pub groups: BTreeMap<String, Tree>,
 }
 

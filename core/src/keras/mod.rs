@@ -1,0 +1,93 @@
+//! Keras's own files, read: Keras 3's `.keras` archive and `.weights.h5`, and the legacy `.h5`
+//! model file, each parameter found under kiln's name (`dense/kernel`) for a model described by
+//! its [`LayerRecord`]s. The run-time `load_weights` of `kiln::keras` and the compile-time
+//! `weights = "model.keras"` of `model!` both read through [`read`]. (Feature `keras`: it needs
+//! Rust 1.89, for `hdf5-pure`; the rest of kiln-core keeps 1.85.)
+
+mod archive;
+mod config;
+pub mod hdf5;
+mod legacy;
+mod v3;
+
+pub use archive::read_config;
+
+use crate::model::LayerRecord;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// One tensor read from a Keras file: kiln's name for it, where it is in the file, its shape
+/// and its values (widened to `f64`, which holds Keras's `float32` exactly).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    /// `<layer>/<param>`, as kiln names it.
+    pub name: String,
+    /// Where the file keeps it (`layers/dense/vars/0`).
+    pub at: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub data: Vec<f64>,
+}
+
+/// The formats kiln reads weights from, by their first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// HDF5: Keras 3's `.weights.h5` or a legacy `.h5` model file.
+    Hdf5,
+    /// A zip archive: Keras 3's `.keras`.
+    Keras,
+    /// Anything else is read as safetensors, kiln's own format.
+    Safetensors,
+}
+
+impl Format {
+    /// The format of a file that starts with `bytes`.
+    pub fn of(bytes: &[u8]) -> Format {
+        if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+            Format::Hdf5
+        } else if bytes.starts_with(b"PK\x03\x04") {
+            Format::Keras
+        } else {
+            Format::Safetensors
+        }
+    }
+}
+
+/// The parameters of the model `layers` describes, from the bytes of a Keras file (`.keras`,
+/// `.weights.h5`, legacy `.h5`). A `.keras` entry larger than `limit` bytes is refused before it
+/// is inflated. Every pairing of kiln's layers with the file's is checked (class, variable
+/// count); the shapes are the caller's to check against its parameters.
+///
+/// # Errors
+/// The problem in words; a panic of the HDF5 reader on malformed bytes is reported as one.
+pub fn read(bytes: Vec<u8>, layers: &[LayerRecord<'_>], limit: u64) -> Result<Vec<Found>, String> {
+    let format = Format::of(&bytes);
+    // The HDF5 reader is given untrusted bytes: should it panic on a malformed file, that is
+    // reported as a corrupt file rather than taking the program down.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match format {
+        Format::Keras => {
+            let a = archive::read(&bytes, limit)?;
+            let file = config::layers(&a.config)?;
+            let names: Vec<&str> = config::pair(layers, &file)?
+                .into_iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            let h5 = hdf5::H5::parse(a.weights)
+                .map_err(|e| alloc::format!("`model.weights.h5` is not readable HDF5: {e}"))?;
+            v3::tensors(&h5, layers, &names)
+        }
+        Format::Hdf5 => {
+            let h5 =
+                hdf5::H5::parse(bytes).map_err(|e| alloc::format!("not readable HDF5: {e}"))?;
+            if legacy::is_legacy(&h5) {
+                legacy::tensors(&h5, layers)
+            } else {
+                let names: Vec<&str> = layers.iter().map(|l| l.name).collect();
+                v3::tensors(&h5, layers, &names)
+            }
+        }
+        Format::Safetensors => Err("not a Keras file (neither HDF5 nor zip)".into()),
+    }));
+    read.unwrap_or_else(|_| Err("the HDF5 reader failed on a malformed file".into()))
+}
