@@ -24,6 +24,26 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
+/// The models imported with `--test`: one runs its Keras file, one compiles it in, several
+/// inputs, several outputs.
+const WITH_TEST: &[&str] = &[
+    "small_cnn",
+    "lstm_options",
+    "graph_two_inputs",
+    "graph_two_outputs",
+];
+
+/// A `--test` reference file (`x`, `y`) from a fixture's `__input__` and `__output__`.
+fn reference(fixture: &Path, io: &Path) {
+    let bytes = std::fs::read(fixture).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (x, y) = (
+        file.tensor("__input__").unwrap(),
+        file.tensor("__output__").unwrap(),
+    );
+    safetensors::serialize_to_file([("x", x), ("y", y)], None, io).unwrap();
+}
+
 #[test]
 fn imported_models_compile_and_reproduce_keras() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -35,6 +55,7 @@ fn imported_models_compile_and_reproduce_keras() {
          #![allow(dead_code)]\n\nmod check;\n",
     );
     let mut tests = String::new();
+    let mut with_test = 0;
     let mut cases: Vec<(String, String)> = fixtures()
         .into_iter()
         .map(|f| (f.clone(), format!("{f}.keras")))
@@ -50,9 +71,20 @@ fn imported_models_compile_and_reproduce_keras() {
     for (module, file) in &cases {
         let path = root.join("tests/fixtures/keras").join(file);
         let ty = camel(module);
-        // Half the models compile their Keras file in, half load it at run time.
+        // Half the models compile their Keras file in, half load it at run time; a few also
+        // get `--test`, with Keras's outputs from the fixture as the reference.
         let embed = module.len() % 2 == 0;
-        let code = kiln::keras::import(&path, Some(&ty), embed)
+        let fixture_name = module.trim_end_matches("_legacy");
+        let io = WITH_TEST.contains(&module.as_str()).then(|| {
+            let io = krate.join(format!("{module}.io.safetensors"));
+            reference(
+                &root.join(format!("tests/fixtures/{fixture_name}.safetensors")),
+                &io,
+            );
+            io
+        });
+        with_test += usize::from(io.is_some());
+        let code = kiln::keras::import(&path, Some(&ty), embed, io.as_deref())
             .unwrap_or_else(|e| panic!("kiln import {file}: {e}"));
         assert!(code.contains(&format!("pub struct {ty}")), "{code}");
         std::fs::write(src.join(format!("{module}.rs")), code).unwrap();
@@ -108,7 +140,8 @@ fn imported_models_compile_and_reproduce_keras() {
         out.status.success(),
         "the imported crate failed:\n{stdout}\n{stderr}"
     );
-    let passed = format!("{} passed", cases.len());
+    assert_eq!(with_test, WITH_TEST.len());
+    let passed = format!("{} passed", cases.len() + with_test);
     assert!(stdout.contains(&passed), "expected `{passed}`:\n{stdout}");
 }
 

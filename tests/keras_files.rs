@@ -368,3 +368,39 @@ fn keras_files_compile_into_the_binary_as_they_load_at_run_time() {
         .unwrap();
     assert!(params(&*shared) == params(SharedFromKeras::weights()));
 }
+
+#[test]
+fn a_reference_file_checks_a_model_against_keras() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = dir.path().join("io.safetensors");
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/small_cnn.safetensors"
+    ))
+    .unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&fixture).unwrap();
+    let (x, y) = (
+        tensors.tensor("__input__").unwrap(),
+        tensors.tensor("__output__").unwrap(),
+    );
+    safetensors::serialize_to_file([("x", x), ("y", y)], None, &io).unwrap();
+    let reference = kiln::keras::Reference::read(&io).unwrap();
+    let mut net = SmallCnn::init(5);
+    let e = reference.check(&*net, 1e-5).unwrap_err().to_string();
+    assert!(
+        e.contains("outputs differ from Keras's by more than 1e-5"),
+        "{e}"
+    );
+    net.load_weights(file("small_cnn.keras")).unwrap();
+    reference.check(&*net, 1e-5).unwrap();
+    // A reference for another model is refused by its shape.
+    kiln::model! { struct Flat: [288] => < Dense(4) > }
+    let e = reference
+        .check(&*Flat::init(1), 1e-5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("tensor `y` has shape [3, 5] but the model expects [3, 4]"),
+        "{e}"
+    );
+}

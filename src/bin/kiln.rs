@@ -4,14 +4,15 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: kiln import FILE [--name NAME] [--embed]
+const USAGE: &str = "usage: kiln import FILE [--name NAME] [--embed] [--test INPUTS]
        kiln plot FILE
 
   import   print the Rust source of the Keras model in FILE (.keras or legacy .h5): one
            `kiln::model!` with Keras's layer names, whose weights load from FILE with
            `load_weights`. --name sets the struct's name (default: from the model's name);
            --embed compiles FILE's weights in (`weights = \"FILE\"`, FILE relative to the
-           crate's Cargo.toml).
+           crate's Cargo.toml); --test writes a #[test] that checks the model against
+           INPUTS, Keras's outputs for some inputs (see kiln::keras::Reference).
   plot     print the diagram of the Keras model in FILE as SVG: its layers as boxes, with
            arrows to the layers that read them.";
 
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
         let usage = |m: &str| (m.to_string(), true);
         match args.first().map(String::as_str) {
             Some("import") => {
-                let (mut file, mut name, mut embed) = (None, None, false);
+                let (mut file, mut name, mut embed, mut test) = (None, None, false, None);
                 let mut rest = args[1..].iter();
                 while let Some(a) = rest.next() {
                     match a.as_str() {
@@ -31,6 +32,10 @@ fn main() -> ExitCode {
                             name = Some(value.clone());
                         }
                         "--embed" => embed = true,
+                        "--test" => {
+                            let value = rest.next().ok_or_else(|| usage("--test needs a file"))?;
+                            test = Some(std::path::PathBuf::from(value));
+                        }
                         flag if flag.starts_with("--") => {
                             return Err(usage(&format!("unknown option {flag}")));
                         }
@@ -39,7 +44,7 @@ fn main() -> ExitCode {
                     }
                 }
                 let file = file.ok_or_else(|| usage("import needs a FILE"))?;
-                kiln::keras::import(file.as_ref(), name.as_deref(), embed)
+                kiln::keras::import(file.as_ref(), name.as_deref(), embed, test.as_deref())
                     .map_err(|e| (e.to_string(), false))
             }
             Some("plot") => match &args[1..] {

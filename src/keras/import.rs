@@ -64,12 +64,19 @@ fn model_config(path: &Path) -> Result<String, Error> {
 /// The Rust source of `path`'s model as `pub struct NAME` (default: the Keras model's name in
 /// UpperCamelCase), with a comment saying where it came from and how to load its weights; with
 /// `embed`, the model compiles the file in instead (`weights = "PATH"`, `path` as given, which
-/// `model!` resolves from the crate's `Cargo.toml` directory).
+/// `model!` resolves from the crate's `Cargo.toml` directory). With `test`, a file of inputs
+/// and Keras's outputs for them ([`Reference`](super::Reference)), it also writes a `#[test]`
+/// that checks the model reproduces them.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] listing every layer or option kiln does not support (class,
 /// name, position); [`Error::Io`] / [`Error::Corrupt`] for a file that cannot be read.
-pub fn import(path: &Path, name: Option<&str>, embed: bool) -> Result<String, Error> {
+pub fn import(
+    path: &Path,
+    name: Option<&str>,
+    embed: bool,
+    test: Option<&Path>,
+) -> Result<String, Error> {
     let shown = path.display().to_string();
     let v = parsed(path)?;
     let class = v["class_name"].as_str().unwrap_or("");
@@ -123,6 +130,29 @@ pub fn import(path: &Path, name: Option<&str>, embed: bool) -> Result<String, Er
          use kiln::prelude::*;\n\n\
          kiln::model! {{\n    /// Keras's `{keras_name}` ({class}), from `{file}`.\n    pub struct {name}{body}{weights}\n}}"
     );
+    if let Some(io) = test {
+        let io = io.display().to_string().replace('\\', "/");
+        let (model, load) = if embed {
+            (format!("{name}::weights()"), String::new())
+        } else {
+            (
+                "&*net".to_string(),
+                format!(
+                    "        let mut net = {name}::init(0);\n        \
+                     net.load_weights(\"{}\").unwrap();\n",
+                    shown.replace('\\', "/")
+                ),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "\n#[cfg(test)]\nmod keras_reference {{\n    use super::*;\n\n    \
+             /// The inputs of `{io}` give Keras's outputs for them.\n    #[test]\n    \
+             fn reproduces_keras() {{\n{load}        \
+             let io = kiln::keras::Reference::read(\"{io}\").unwrap();\n        \
+             io.check({model}, 1e-5).unwrap();\n    }}\n}}"
+        );
+    }
     Ok(out)
 }
 

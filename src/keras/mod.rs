@@ -11,9 +11,11 @@
 //! unchanged. Nested models are not read from Keras files yet.
 
 mod import;
+mod reference;
 
 pub use import::{import, plot};
 pub use kiln_core::keras::{Format, Found};
+pub use reference::Reference;
 
 use crate::{Error, Model, Scalar};
 use kiln_core::keras::hdf5;
