@@ -663,6 +663,51 @@ def import_errors():
     m.save(str(KERAS_OUT / "unsupported" / "import_errors.keras"))
 
 
+def special_graphs():
+    """Functional models whose Keras file differs from kiln's view in the ways that matter:
+    `order`, whose `model.layers` order (Keras's, by depth) is not the order its layers were
+    made in, and `tricky`, for `kiln import`: inputs declared in another order than they are
+    used, a shared layer whose first call is an output, a layer named like the value of a
+    shared layer's call. Each is saved as `.keras`, `.weights.h5` and `.h5` with
+    `<name>.io.safetensors` (`x`, `y`: inputs and Keras's outputs, kiln::keras::Reference)."""
+    out = KERAS_OUT / "special"
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(401)
+
+    def save(model, name, xs):
+        for w in model.weights:
+            w.assign((rng.standard_normal(w.shape) * 0.5).astype("float32"))
+        model.save(str(out / f"{name}.keras"))
+        model.save_weights(str(out / f"{name}.weights.h5"))
+        model.save(str(out / f"{name}.h5"))
+        ys = model(xs, training=False)
+        flat = lambda v: np.concatenate([np.asarray(a).reshape(len(a), -1) for a in v], axis=1) \
+            if isinstance(v, (list, tuple)) else np.asarray(v)
+        save_file({"x": np.ascontiguousarray(flat(xs)).astype("float32"),
+                   "y": np.ascontiguousarray(flat(ys)).astype("float32")},
+                  str(out / f"{name}.io.safetensors"))
+
+    keras.backend.clear_session()
+    x = keras.Input((4,), name="x")
+    a = layers.Dense(3, activation="tanh", name="a")(x)
+    b = layers.Dense(3, name="b")(a)
+    c = layers.Dense(3, name="c")(x)
+    save(keras.Model(x, layers.Add()([c, b])), "order",
+         rng.standard_normal((3, 4)).astype("float32"))
+
+    keras.backend.clear_session()
+    p = keras.Input((3,), name="p")
+    q = keras.Input((2,), name="q")
+    enc = layers.Dense(3, activation="tanh", name="enc")
+    e0 = enc(p)
+    e1 = enc(e0)
+    other = layers.Dense(3, name="enc_call0")(q)
+    head = layers.Dense(2, name="head")(layers.Concatenate()([e1, other, e0]))
+    save(keras.Model([q, p], [e0, head]), "tricky",
+         [rng.standard_normal((3, 2)).astype("float32"),
+          rng.standard_normal((3, 3)).astype("float32")])
+
+
 def main():
     # Optional arguments: shell-style patterns (`graph_*`) naming the fixtures to write; every
     # model is still built, for README.md, which is always written in full.
@@ -674,6 +719,7 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     check_activation_defaults()
     import_errors()
+    special_graphs()
     versions = dict(keras=keras.__version__, tensorflow=tf.__version__,
                     numpy=np.__version__, safetensors=safetensors.__version__)
     rows, graph_rows = [], []

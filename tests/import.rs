@@ -105,6 +105,23 @@ fn imported_models_compile_and_reproduce_keras() {
             )
         };
     }
+    // The special graphs (tests/fixtures/keras/special): Keras's order is not the order the
+    // layers were made in; inputs used in another order than declared; a shared layer's first
+    // call is an output; a layer named like a shared layer's call. Their own reference files
+    // hold Keras's outputs; each is imported with `--test`, once loaded and once compiled in.
+    for (special, embed) in [("order", false), ("tricky", false), ("tricky", true)] {
+        let path = root.join(format!("tests/fixtures/keras/special/{special}.keras"));
+        let io = root.join(format!(
+            "tests/fixtures/keras/special/{special}.io.safetensors"
+        ));
+        let module = format!("special_{special}{}", if embed { "_embedded" } else { "" });
+        let ty = camel(&module);
+        let code = kiln::keras::import(&path, Some(&ty), embed, Some(&io))
+            .unwrap_or_else(|e| panic!("kiln import {}: {e}", path.display()));
+        std::fs::write(src.join(format!("{module}.rs")), code).unwrap();
+        lib += &format!("mod {module};\n");
+        with_test += 1;
+    }
     std::fs::write(src.join("lib.rs"), lib).unwrap();
     std::fs::write(
         src.join("check.rs"),
@@ -140,7 +157,7 @@ fn imported_models_compile_and_reproduce_keras() {
         out.status.success(),
         "the imported crate failed:\n{stdout}\n{stderr}"
     );
-    assert_eq!(with_test, WITH_TEST.len());
+    assert_eq!(with_test, WITH_TEST.len() + 3);
     let passed = format!("{} passed", cases.len() + with_test);
     assert!(stdout.contains(&passed), "expected `{passed}`:\n{stdout}");
 }

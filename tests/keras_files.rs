@@ -191,15 +191,18 @@ fn mutated_files_load_or_fail_in_words() {
             };
             match result {
                 Ok(()) => ok += 1,
-                Err(e) => {
-                    assert!(!e.to_string().is_empty());
-                    err += 1;
-                }
+                // A file that does not fit says which tensor or what is corrupt.
+                Err(
+                    kiln::Error::Corrupt { .. }
+                    | kiln::Error::MissingTensor { .. }
+                    | kiln::Error::ShapeMismatch { .. },
+                ) => err += 1,
+                Err(other) => panic!("{name}: unexpected error {other}"),
             }
         }
     }
     println!("mutated files: {ok} loaded, {err} refused");
-    assert!(err > 0 && ok + err == 400);
+    assert!(err > 100 && ok > 0, "{ok} loaded, {err} refused");
 }
 
 #[test]
@@ -403,4 +406,52 @@ fn a_reference_file_checks_a_model_against_keras() {
         e.contains("tensor `y` has shape [3, 5] but the model expects [3, 4]"),
         "{e}"
     );
+}
+
+kiln::model! {
+    /// `special/order`'s model, kiln's automatic names: `dense`, `dense_1`, `dense_2` for Keras's
+    /// `a`, `b`, `c`, and Keras lists them a, c, b (by depth).
+    struct Order {
+        input x: [4];
+        let a = Dense(3, tanh)(x);
+        let b = Dense(3)(a);
+        let c = Dense(3)(x);
+        output y = Add(c, b);
+    }
+}
+
+kiln::model! {
+    /// The same with Keras's names.
+    struct OrderNamed {
+        input x: [4];
+        let a = Dense(3, tanh, name = "a")(x);
+        let b = Dense(3, name = "b")(a);
+        let c = Dense(3, name = "c")(x);
+        output y = Add(c, b);
+    }
+}
+
+#[test]
+fn a_functional_model_pairs_with_keras_by_name_or_by_keras_order_never_by_position() {
+    let special = |f: &str| format!("{DIR}/special/{f}");
+    let reference = kiln::keras::Reference::read(special("order.io.safetensors")).unwrap();
+    // Keras 3's weights file: by the path Keras itself numbers (its order), names aside.
+    let mut net = Order::init(0);
+    load_weights(&mut *net, special("order.weights.h5")).unwrap();
+    reference.check(&*net, 1e-5).unwrap();
+    // A config: kiln's names are not the file's, and position says nothing in a functional
+    // model (Keras lists c before b), so it is refused rather than loaded crosswise.
+    for f in ["order.keras", "order.h5"] {
+        let e = error::<Order>(&special(f));
+        assert!(
+            e.contains("the file's model has no layer `dense` (Dense) (a functional model's layers pair by name"),
+            "{f}: {e}"
+        );
+    }
+    // With Keras's names, every format loads the right weights into the right layers.
+    for f in ["order.keras", "order.weights.h5", "order.h5"] {
+        let mut net = OrderNamed::init(0);
+        load_weights(&mut *net, special(f)).unwrap();
+        reference.check(&*net, 1e-5).unwrap();
+    }
 }

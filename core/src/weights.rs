@@ -169,7 +169,7 @@ pub fn check_header(bytes: &[u8]) -> Result<(), String> {
     for (name, t) in header.iter().filter(|(n, _)| *n != "__metadata__") {
         let bad = |what: String| Err(format!("tensor `{name}`: {what}"));
         let dtype = t.get("dtype").and_then(|d| d.as_str()).unwrap_or("");
-        let Some(size) = dtype_size(dtype) else {
+        let Some(bits) = dtype_bits(dtype) else {
             return bad(format!("unknown dtype `{dtype}`"));
         };
         let ints = |key: &str| -> Option<Vec<u64>> {
@@ -186,8 +186,14 @@ pub fn check_header(bytes: &[u8]) -> Result<(), String> {
         };
         let need = shape
             .iter()
-            .try_fold(size, |n, &d| n.checked_mul(d))
-            .ok_or_else(|| format!("tensor `{name}`: shape {shape:?} is too large"))?;
+            .try_fold(bits, |n, &d| n.checked_mul(d))
+            .filter(|b| b % 8 == 0)
+            .ok_or_else(|| {
+                format!(
+                    "tensor `{name}`: shape {shape:?} of {dtype} is not a whole number of bytes"
+                )
+            })?
+            / 8;
         if start > end || end > data.len() as u64 {
             return bad(format!(
                 "its bytes {start}..{end} are not inside the {} bytes of data",
@@ -223,13 +229,16 @@ pub fn check_header(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Bytes per element of a safetensors dtype.
-fn dtype_size(dtype: &str) -> Option<u64> {
+/// Bits per element of a safetensors dtype (every one the format defines).
+fn dtype_bits(dtype: &str) -> Option<u64> {
     Some(match dtype {
-        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" => 1,
-        "I16" | "U16" | "F16" | "BF16" => 2,
-        "I32" | "U32" | "F32" => 4,
-        "I64" | "U64" | "F64" => 8,
+        "F4" => 4,
+        "F6_E2M3" | "F6_E3M2" => 6,
+        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" | "F8_E8M0" | "F8_E4M3FNUZ"
+        | "F8_E5M2FNUZ" => 8,
+        "I16" | "U16" | "F16" | "BF16" => 16,
+        "I32" | "U32" | "F32" => 32,
+        "I64" | "U64" | "F64" | "C64" => 64,
         _ => return None,
     })
 }

@@ -307,8 +307,31 @@ fn camel(name: &str) -> String {
     }
 }
 
-/// A Rust identifier from a Keras name: other characters become `_`, and a keyword or a name
-/// starting with a digit gets a suffix or prefix.
+/// Rust's keywords (strict, reserved and the 2024 edition's), and the words of `model!`'s
+/// functional form: none can name a value, and a layer named one cannot be a field.
+const KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen", "union", "input",
+    "output",
+];
+
+/// Whether `name` can name a kiln layer (it becomes a struct field): a Rust identifier that
+/// is not a keyword.
+fn is_ident(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&name)
+        && name != "_"
+}
+
+/// A Rust identifier from a Keras name for a value: other characters become `_`; a keyword
+/// or a name starting with a digit gets a suffix or prefix. ([`Idents`] makes them unique.)
 fn ident(name: &str) -> String {
     let s: String = name
         .chars()
@@ -320,18 +343,29 @@ fn ident(name: &str) -> String {
             }
         })
         .collect();
-    const KEYWORDS: &[&str] = &[
-        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn",
-        "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
-        "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
-        "where", "while", "async", "await", "dyn", "input", "output",
-    ];
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         format!("v_{s}")
-    } else if KEYWORDS.contains(&s.as_str()) {
+    } else if KEYWORDS.contains(&s.as_str()) || s == "_" {
         format!("{s}_")
     } else {
         s
+    }
+}
+
+/// Unique Rust names for the values of a functional model.
+#[derive(Default)]
+struct Idents(std::collections::HashSet<String>);
+
+impl Idents {
+    /// `base` if no value has it yet, else `base_2`, `base_3`, …
+    fn fresh(&mut self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut k = 1;
+        while !self.0.insert(name.clone()) {
+            k += 1;
+            name = format!("{base}_{k}");
+        }
+        name
     }
 }
 
@@ -415,7 +449,8 @@ fn sequential(layers: &[Layer], problems: &mut Problems) -> String {
 }
 
 fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Problems) -> String {
-    let refs = |key: &str| -> Vec<String> {
+    // `input_layers` / `output_layers`: one `[name, node, tensor]`, or a list of them.
+    let refs = |key: &str| -> Vec<(String, usize)> {
         let v = &config[key];
         let list: Vec<&Value> = match v.as_array() {
             Some(a) if a.first().is_some_and(Value::is_array) => a.iter().collect(),
@@ -423,29 +458,45 @@ fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Prob
             None => Vec::new(),
         };
         list.iter()
-            .filter_map(|r| r[0].as_str().map(str::to_string))
+            .filter_map(|r| {
+                let node = r[1].as_u64().unwrap_or(0) as usize;
+                r[0].as_str().map(|n| (n.to_string(), node))
+            })
             .collect()
     };
     let (inputs, outputs) = (refs("input_layers"), refs("output_layers"));
     let mut lines = Vec::new();
+    let mut idents = Idents::default();
     // Each value's Rust name: `(layer, node)` → identifier.
     let mut values: HashMap<(String, usize), String> = HashMap::new();
     let mut pending: Vec<(usize, usize)> = Vec::new();
     let mut pos = 0;
     let mut positions = HashMap::new();
+    // The inputs first, in the model's order (the order of kiln's input struct).
+    for (name, _) in &inputs {
+        let Some(l) = layers.iter().find(|l| l.name == name) else {
+            problems
+                .0
+                .push(format!("the input `{name}` has no layer in the config"));
+            continue;
+        };
+        let value = idents.fresh(&ident(l.name));
+        if let Some(shape) = input_shape(l, 0, problems) {
+            lines.push(format!("input {value}: {};", dims(&shape)));
+        }
+        values.insert((l.name.to_string(), 0), value);
+    }
     for (i, l) in layers.iter().enumerate() {
         if l.class == "InputLayer" {
-            if let Some(shape) = input_shape(l, 0, problems) {
-                lines.push(format!("input {}: {};", ident(l.name), dims(&shape)));
-            }
-            values.insert((l.name.to_string(), 0), ident(l.name));
             continue;
         }
         pos += 1;
         positions.insert(i, pos);
         if l.calls.len() > 1 {
             if let Some(call) = layer_call(l, pos, true, problems) {
-                lines.push(format!("let {}_layer = {call};", ident(l.name)));
+                let binding = idents.fresh(&format!("{}_layer", ident(l.name)));
+                lines.push(format!("let {binding} = {call};"));
+                values.insert((l.name.to_string(), usize::MAX), binding);
             }
         }
         for n in 0..l.calls.len() {
@@ -458,7 +509,7 @@ fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Prob
     let is_output = |&(i, n): &(usize, usize)| {
         outputs
             .iter()
-            .position(|o| o == layers[i].name && n + 1 == layers[i].calls.len())
+            .position(|(o, node)| o == layers[i].name && *node == n)
     };
     while !pending.is_empty() {
         let made = |p: &(usize, usize)| {
@@ -484,19 +535,21 @@ fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Prob
         let l = &layers[i];
         let args: Vec<String> = l.calls[n].iter().map(|r| values[r].clone()).collect();
         let shared = l.calls.len() > 1;
-        let value = if shared {
+        let value = idents.fresh(&if shared {
             format!("{}_call{n}", ident(l.name))
         } else {
             ident(l.name)
-        };
+        });
         let applied = if shared {
-            Some(format!("{}_layer({})", ident(l.name), args.join(", ")))
+            values
+                .get(&(l.name.to_string(), usize::MAX))
+                .map(|binding| format!("{binding}({})", args.join(", ")))
         } else {
             layer_call(l, positions[&i], true, problems)
                 .map(|call| format!("{call}({})", args.join(", ")))
         };
         if let Some(applied) = applied {
-            let kw = if outputs.contains(&l.name.to_string()) && n + 1 == l.calls.len() {
+            let kw = if is_output(&(i, n)).is_some() {
                 "output"
             } else {
                 "let"
@@ -866,6 +919,21 @@ fn layer_call(l: &Layer, pos: usize, named: bool, problems: &mut Problems) -> Op
             "?"
         }
     };
+    if !is_ident(l.name) {
+        a.bad(format!(
+            "its name is not a Rust identifier (or is a keyword), which kiln's layer names must \
+             be (they become the model's fields); rename it in Keras, e.g. `{}`",
+            l.name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect::<String>()
+                + if KEYWORDS.contains(&l.name) {
+                    "_layer"
+                } else {
+                    ""
+                }
+        ));
+    }
     let mut out = a.out;
     if named {
         out.push(format!("name = \"{}\"", l.name));

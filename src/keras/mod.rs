@@ -45,8 +45,9 @@ pub fn load_weights<M: Model>(model: &mut M, path: impl AsRef<Path>) -> Result<(
     if Format::of(&bytes) == Format::Safetensors {
         return model.load_weights(path);
     }
-    // A weights file holds at most the model's values, as f64, plus HDF5's bookkeeping.
-    let limit = (M::PARAMS as u64) * 8 + (1 << 20) * (M::LAYERS.len() as u64 + 1);
+    // What a weights file can need: the model's values (f64 at most) and an optimizer's state
+    // beside them (Adam keeps two more per value), plus HDF5's bookkeeping per layer.
+    let limit = (M::PARAMS as u64) * 16 + (1 << 20) * (M::LAYERS.len() as u64 + 1);
     let found = kiln_core::keras::read(bytes, M::LAYERS, limit).map_err(corrupt)?;
     apply(model, found, &shown)
 }

@@ -8,7 +8,7 @@
 //! output size is checked as it goes.
 
 use super::quantized::{Quantized, QuantizedLayer, QuantizedMerge, Weighted};
-use crate::core::quant::{requantize, LEFT_SHIFT};
+use crate::core::quant::{requantize, requantize_saturating, LEFT_SHIFT};
 use crate::Error;
 
 /// Keras's padding rules.
@@ -446,12 +446,13 @@ fn merge<'q>(q: &'q Quantized, name: &str, inputs: usize) -> Result<&'q Quantize
 /// Input `k`'s value `q` rescaled: `(q − zp_k) · 2^left` times input `k`'s multiplier.
 fn rescale(m: &QuantizedMerge, k: usize, q: i8, left: u32) -> i32 {
     let v = (i32::from(q) - m.inputs[k].zero_point) * (1 << left);
-    requantize(v, m.input_multiplier[k], m.input_shift[k])
+    requantize_saturating(v, m.input_multiplier[k], m.input_shift[k])
 }
 
 /// The accumulator requantized by the output's multiplier, offset and saturated.
 fn merged(m: &QuantizedMerge, acc: i32) -> i8 {
-    let v = requantize(acc, m.output_multiplier, m.output_shift) + m.output.zero_point;
+    let v = requantize_saturating(acc, m.output_multiplier, m.output_shift)
+        .saturating_add(m.output.zero_point);
     v.clamp(-128, 127) as i8
 }
 

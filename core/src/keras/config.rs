@@ -12,10 +12,17 @@ pub struct ConfigLayer {
     pub name: String,
 }
 
+/// A model config's layers, its input layers left out, and whether it is a Sequential model.
+pub struct Config {
+    pub layers: Vec<ConfigLayer>,
+    pub sequential: bool,
+}
+
 /// The layers of a model config, its input layers left out.
-pub fn layers(json: &str) -> Result<Vec<ConfigLayer>, String> {
+pub fn layers(json: &str) -> Result<Config, String> {
     let v: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("the model config is not JSON: {e}"))?;
+    let sequential = v.get("class_name").and_then(|c| c.as_str()) == Some("Sequential");
     let list = v
         .pointer("/config/layers")
         .and_then(|l| l.as_array())
@@ -36,23 +43,30 @@ pub fn layers(json: &str) -> Result<Vec<ConfigLayer>, String> {
             });
         }
     }
-    Ok(out)
+    Ok(Config {
+        layers: out,
+        sequential,
+    })
 }
 
 /// For each of kiln's layers, the file's layer it takes its weights from: the one of the same
-/// name, else (the same model built in another Keras session, whose automatic names count
-/// on) the one at the same position when both models list the same classes in order. Every
-/// pairing must agree on the class.
+/// name, else, for a Sequential model (the same model built in another Keras session, whose
+/// automatic names count on), the one at the same position when both list the same classes in
+/// order. (A functional model's layers are listed in Keras's `model.layers` order, not the
+/// order they were made in, so position says nothing there.) Every pairing must agree on the
+/// class.
 pub fn pair<'c>(
     kiln: &[LayerRecord<'_>],
-    file: &'c [ConfigLayer],
+    config: &'c Config,
 ) -> Result<Vec<&'c ConfigLayer>, String> {
+    let file = &config.layers[..];
     let by_name: Option<Vec<&ConfigLayer>> = kiln
         .iter()
         .map(|k| file.iter().find(|f| f.name == k.name))
         .collect();
-    let same_classes =
-        kiln.len() == file.len() && kiln.iter().zip(file).all(|(k, f)| k.class == f.class);
+    let same_classes = config.sequential
+        && kiln.len() == file.len()
+        && kiln.iter().zip(file).all(|(k, f)| k.class == f.class);
     let paired = match by_name {
         Some(p) => p,
         None if same_classes => file.iter().collect(),
@@ -63,9 +77,14 @@ pub fn pair<'c>(
                 .expect("some layer has no match");
             let names: Vec<&str> = file.iter().map(|f| f.name.as_str()).collect();
             return Err(format!(
-                "the file's model has no layer `{}` ({}), and its layers are not kiln's in \
-                 order; it has {names:?}",
-                k.name, k.class
+                "the file's model has no layer `{}` ({}){}; it has {names:?}",
+                k.name,
+                k.class,
+                if config.sequential {
+                    ", and its layers are not kiln's in order"
+                } else {
+                    " (a functional model's layers pair by name: give kiln's the file's names)"
+                }
             ));
         }
     };

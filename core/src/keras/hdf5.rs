@@ -99,8 +99,10 @@ impl H5 {
         Ok(Some(joined))
     }
 
-    /// Dataset `path` as floats; `Err` names its type when it holds something else.
-    pub fn floats(&self, path: &str) -> Result<Floats, String> {
+    /// Dataset `path` as floats; `Err` names its type when it holds something else, and refuses
+    /// one of more than `max` values before reading it (a few compressed bytes can claim
+    /// gigabytes).
+    pub fn floats(&self, path: &str, max: usize) -> Result<Floats, String> {
         let ds = self.0.dataset(path).map_err(words)?;
         match ds.dtype().map_err(words)? {
             DType::F32 | DType::F64 => {}
@@ -112,8 +114,12 @@ impl H5 {
             .into_iter()
             .map(|d| usize::try_from(d).map_err(|_| format!("has an axis of {d}")))
             .collect::<Result<Vec<_>, _>>()?;
+        let want = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .filter(|&n| n <= max)
+            .ok_or_else(|| format!("has shape {shape:?}, more values than this model can take"))?;
         let data = ds.read_f64().map_err(words)?;
-        let want = shape.iter().product::<usize>();
         if data.len() != want {
             return Err(format!(
                 "holds {} values for a shape of {want} ({shape:?})",

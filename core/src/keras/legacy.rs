@@ -18,7 +18,7 @@ pub fn is_legacy(h5: &H5) -> bool {
 
 /// The tensors of kiln's `layers` from a legacy file, each layer paired with the file's by the
 /// model config (by name, or by position and class).
-pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>]) -> Result<Vec<Found>, String> {
+pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], max: usize) -> Result<Vec<Found>, String> {
     let root = if h5.is_group("model_weights") {
         "model_weights"
     } else {
@@ -71,7 +71,9 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>]) -> Result<Vec<Found>, String
         }
         for (w, p) in weight_names.iter().zip(l.params) {
             let at = format!("{group}/{w}");
-            let t = h5.floats(&at).map_err(|e| format!("dataset `{at}` {e}"))?;
+            let t = h5
+                .floats(&at, max)
+                .map_err(|e| format!("dataset `{at}` {e}"))?;
             found.push(Found {
                 name: format!("{}/{p}", l.name),
                 at,

@@ -56,13 +56,14 @@ impl Format {
 
 /// The parameters of the model `layers` describes, from the bytes of a Keras file (`.keras`,
 /// `.weights.h5`, legacy `.h5`). A `.keras` entry larger than `limit` bytes is refused before it
-/// is inflated. Every pairing of kiln's layers with the file's is checked (class, variable
+/// is inflated, and a dataset of more than `limit / 4` values before it is read. Every pairing of kiln's layers with the file's is checked (class, variable
 /// count); the shapes are the caller's to check against its parameters.
 ///
 /// # Errors
 /// The problem in words; a panic of the HDF5 reader on malformed bytes is reported as one.
 pub fn read(bytes: Vec<u8>, layers: &[LayerRecord<'_>], limit: u64) -> Result<Vec<Found>, String> {
     let format = Format::of(&bytes);
+    let max = usize::try_from(limit / 4).unwrap_or(usize::MAX);
     // The HDF5 reader is given untrusted bytes: should it panic on a malformed file, that is
     // reported as a corrupt file rather than taking the program down.
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match format {
@@ -75,16 +76,16 @@ pub fn read(bytes: Vec<u8>, layers: &[LayerRecord<'_>], limit: u64) -> Result<Ve
                 .collect();
             let h5 = hdf5::H5::parse(a.weights)
                 .map_err(|e| alloc::format!("`model.weights.h5` is not readable HDF5: {e}"))?;
-            v3::tensors(&h5, layers, &names)
+            v3::tensors(&h5, layers, &names, max)
         }
         Format::Hdf5 => {
             let h5 =
                 hdf5::H5::parse(bytes).map_err(|e| alloc::format!("not readable HDF5: {e}"))?;
             if legacy::is_legacy(&h5) {
-                legacy::tensors(&h5, layers)
+                legacy::tensors(&h5, layers, max)
             } else {
                 let names: Vec<&str> = layers.iter().map(|l| l.name).collect();
-                v3::tensors(&h5, layers, &names)
+                v3::tensors(&h5, layers, &names, max)
             }
         }
         Format::Safetensors => Err("not a Keras file (neither HDF5 nor zip)".into()),

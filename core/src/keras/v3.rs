@@ -7,7 +7,7 @@ use super::hdf5::H5;
 use super::Found;
 use crate::model::LayerRecord;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The `vars` group holding a layer's variables, under its group `g`: its own, or its cell's.
@@ -41,7 +41,12 @@ fn index(h5: &H5) -> Result<Vec<(String, String)>, String> {
 /// (`names[i]`: the name the file's model gives kiln's layer `i`), or failing that by the path
 /// Keras itself would give it (a Sequential model's layers in order). Every variable of the file
 /// must go to a parameter.
-pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], names: &[&str]) -> Result<Vec<Found>, String> {
+pub fn tensors(
+    h5: &H5,
+    layers: &[LayerRecord<'_>],
+    names: &[&str],
+    max: usize,
+) -> Result<Vec<Found>, String> {
     if !h5.is_group("layers") {
         return Err("an HDF5 file without a `layers` group is not a Keras 3 weights file".into());
     }
@@ -49,11 +54,18 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], names: &[&str]) -> Result<Ve
     let mut used = Vec::new();
     let mut found = Vec::new();
     for (l, &name) in layers.iter().zip(names) {
-        let group = groups
+        // The path Keras itself reads from (its layers' class order), if the layer there is
+        // this one or no group is named for it; else the group named for it.
+        let named = groups
             .iter()
             .find(|(_, n)| n == name)
-            .map(|(g, _)| g.clone())
-            .or_else(|| h5.is_group(l.keras_path).then(|| l.keras_path.to_string()));
+            .map(|(g, _)| g.clone());
+        let at_path = groups
+            .iter()
+            .find(|(g, _)| g == l.keras_path)
+            .filter(|(_, n)| n == name || named.is_none())
+            .map(|(g, _)| g.clone());
+        let group = at_path.or(named);
         let Some(group) = group else {
             if l.params.is_empty() {
                 continue;
@@ -74,6 +86,12 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], names: &[&str]) -> Result<Ve
                 l.name
             ));
         }
+        if used.contains(&group) {
+            return Err(format!(
+                "two of kiln's layers would read `{group}`; the second is `{}` ({})",
+                l.name, l.class
+            ));
+        }
         let vars = vars_group(h5, &group)?;
         let count = h5.datasets(&vars)?.len();
         if count != l.params.len() {
@@ -87,7 +105,9 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], names: &[&str]) -> Result<Ve
         }
         for (i, p) in l.params.iter().enumerate() {
             let at = format!("{vars}/{i}");
-            let t = h5.floats(&at).map_err(|e| format!("dataset `{at}` {e}"))?;
+            let t = h5
+                .floats(&at, max)
+                .map_err(|e| format!("dataset `{at}` {e}"))?;
             found.push(Found {
                 name: format!("{}/{p}", l.name),
                 at,

@@ -17,6 +17,20 @@
 //! by `kiln::quantize`; this module only runs them.
 
 use super::requant::requantize;
+
+/// [`requantize`] with its left shift saturating instead of wrapping: a merge's factors may
+/// exceed 1 (an output range much narrower than its inputs'), and an accumulator shifted past
+/// 32 bits must give the largest output, not wrap to the smallest. Equal to [`requantize`]
+/// whenever that does not overflow.
+#[inline(always)]
+pub fn requantize_saturating(acc: i32, multiplier: i32, shift: i32) -> i32 {
+    if shift <= 0 {
+        return requantize(acc, multiplier, shift);
+    }
+    let wide = (acc as i64) << shift;
+    let scaled = wide.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+    requantize(scaled, multiplier, 0)
+}
 use crate::layers::merge::Merge;
 
 /// How far `Add`, `Subtract` and `Average` shift their inputs left before rescaling them, as
@@ -137,13 +151,13 @@ impl<const N: usize> QMerge<N> {
     #[inline(always)]
     fn rescaled(&self, k: usize, q: i8, left: u32) -> i32 {
         let v = (q as i32 - self.input_zero_point[k]) << left;
-        requantize(v, self.input_multiplier[k], self.input_shift[k])
+        requantize_saturating(v, self.input_multiplier[k], self.input_shift[k])
     }
 
     /// The accumulator as an int8 output.
     #[inline(always)]
     fn output(&self, acc: i32) -> i8 {
-        let v = requantize(acc, self.output_multiplier, self.output_shift);
+        let v = requantize_saturating(acc, self.output_multiplier, self.output_shift);
         v.saturating_add(self.output_zero_point).clamp(-128, 127) as i8
     }
 
@@ -275,6 +289,33 @@ mod tests {
         // Rows of 2 + 1: [x0 row, x1 row].
         cat.concatenate_into([&[7, -8, 3, 4], &[1, 100]], [2, 1], &mut y);
         assert_eq!(y, [5, -3, 3, 3, 3, 127]);
+    }
+
+    #[test]
+    fn a_large_output_factor_saturates_instead_of_wrapping() {
+        // Multiply by 65536: 255 · 227 · 65536 is past 2^31; the output is the largest int8.
+        let big = q(65536.0);
+        let one = q(1.0);
+        let mul = QMerge::<2>::new(
+            Merge::Multiply,
+            [-128, -128],
+            [one.0; 2],
+            [one.1; 2],
+            (big.0, big.1, 0),
+        );
+        let mut y = [0i8; 3];
+        mul.forward([&[127, 100, -128], &[127, 100, 1]], &mut y);
+        assert_eq!(y, [127, 127, 0]);
+        // Subtract with an output factor of 16: 127 − (−128) shifted up is past 2^31 too.
+        let (m, s) = q(0.5);
+        let out = q(16.0 / (1u64 << LEFT_SHIFT) as f64);
+        let sub = QMerge::<2>::new(Merge::Subtract, [0, 0], [m; 2], [s; 2], (out.0, out.1, 0));
+        let mut y = [0i8; 1];
+        sub.forward([&[127], &[-128]], &mut y);
+        assert_eq!(y, [127]);
+        assert_eq!(requantize_saturating(1 << 20, one.0, one.1), 1 << 20);
+        // Saturated before the Q31 mantissa (0.5 here): still far past any int8 output.
+        assert_eq!(requantize_saturating(i32::MAX, big.0, big.1), 1 << 30);
     }
 
     #[test]

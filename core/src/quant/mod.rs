@@ -22,7 +22,7 @@ pub mod requant;
 
 pub use conv2d::QConv2D;
 pub use dense::QDense;
-pub use merge::{clamp, QMerge, LEFT_SHIFT, MAX_SUM_INPUTS};
+pub use merge::{clamp, requantize_saturating, QMerge, LEFT_SHIFT, MAX_SUM_INPUTS};
 pub use pool::{
     avg_pool2d, dequantize, global_avg_pool, global_max_pool, max_pool2d, quantize_f32,
 };

@@ -126,7 +126,8 @@ fn read_float(
         })
         .collect();
     let params: usize = steps.iter().map(|s| s.params).sum();
-    let limit = params as u64 * 8 + (1 << 20) * (records.len() as u64 + 1);
+    // As `load_weights`: the values, an optimizer's state, HDF5's bookkeeping.
+    let limit = params as u64 * 16 + (1 << 20) * (records.len() as u64 + 1);
     let found = kiln_core::keras::read(bytes, &records, limit)
         .map_err(|e| syn::Error::new(lit.span(), format!("`{shown}` cannot be read: {e}")))?;
     let tensors = found

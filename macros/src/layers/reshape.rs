@@ -46,7 +46,7 @@ fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
 /// The divisors of `n` when there are few enough to list, for `-1` messages.
 fn divisors(n: usize) -> Option<String> {
     let ds: Vec<String> = (1..=n)
-        .filter(|d| n % d == 0)
+        .filter(|d| n.is_multiple_of(*d))
         .map(|d| d.to_string())
         .collect();
     (ds.len() <= 12).then(|| ds.join(", "))
@@ -71,7 +71,7 @@ impl LayerKind for Reshape {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        if dims.contains(&-1) && total % fixed != 0 {
+        if dims.contains(&-1) && !total.is_multiple_of(fixed) {
             let fit = divisors(total).map_or(String::new(), |ds| format!(" ({ds})"));
             return Err(format!(
                 "{label}: cannot reshape {} ({total} elements) from {from} into {shown}: {total} is not a multiple of {fixed}, \
