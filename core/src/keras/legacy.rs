@@ -69,18 +69,8 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], max: usize) -> Result<Vec<Fo
                 l.params
             ));
         }
-        for (w, p) in weight_names.iter().zip(l.params) {
-            let at = format!("{group}/{w}");
-            let t = h5
-                .floats(&at, max)
-                .map_err(|e| format!("dataset `{at}` {e}"))?;
-            found.push(Found {
-                name: format!("{}/{p}", l.name),
-                at,
-                shape: t.shape,
-                data: t.data,
-            });
-        }
+        let paths = weight_names.iter().map(|w| format!("{group}/{w}"));
+        found.extend(super::layer_tensors(h5, l, paths, max)?);
     }
     // Layers of the file with weights that no layer of kiln's took.
     for extra in listed.iter().filter(|n| !names.contains(n)) {

@@ -92,3 +92,28 @@ pub fn read(bytes: Vec<u8>, layers: &[LayerRecord<'_>], limit: u64) -> Result<Ve
     }));
     read.unwrap_or_else(|_| Err("the HDF5 reader failed on a malformed file".into()))
 }
+
+/// Layer `l`'s parameters from the datasets at `paths`, one per parameter in order, each of at
+/// most `max` values.
+fn layer_tensors(
+    h5: &hdf5::H5,
+    l: &LayerRecord<'_>,
+    paths: impl IntoIterator<Item = String>,
+    max: usize,
+) -> Result<Vec<Found>, String> {
+    paths
+        .into_iter()
+        .zip(l.params)
+        .map(|(at, p)| {
+            let t = h5
+                .floats(&at, max)
+                .map_err(|e| alloc::format!("dataset `{at}` {e}"))?;
+            Ok(Found {
+                name: alloc::format!("{}/{p}", l.name),
+                at,
+                shape: t.shape,
+                data: t.data,
+            })
+        })
+        .collect()
+}

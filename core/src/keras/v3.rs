@@ -103,18 +103,8 @@ pub fn tensors(
                 l.params
             ));
         }
-        for (i, p) in l.params.iter().enumerate() {
-            let at = format!("{vars}/{i}");
-            let t = h5
-                .floats(&at, max)
-                .map_err(|e| format!("dataset `{at}` {e}"))?;
-            found.push(Found {
-                name: format!("{}/{p}", l.name),
-                at,
-                shape: t.shape,
-                data: t.data,
-            });
-        }
+        let paths = (0..l.params.len()).map(|i| format!("{vars}/{i}"));
+        found.extend(super::layer_tensors(h5, l, paths, max)?);
         used.push(group);
     }
     for (g, name) in &groups {
