@@ -314,12 +314,14 @@ impl LayerKind for Merge {
                  but gets {n}; multiply in two steps",
                 cx.label
             )),
-            Op::Elementwise("Add" | "Average") if n > 16 => int8::Role::Unsupported(format!(
-                "{}: an int8 {} takes at most 16 inputs, but gets {n}; merge in two steps",
-                cx.label,
-                if matches!(self.op, Op::Elementwise("Add")) { "Add" } else { "Average" }
-            )),
-            _ => int8::Role::Merge,
+            Op::Elementwise(op @ ("Add" | "Average")) if n > kiln_core::quant::MAX_SUM_INPUTS => {
+                int8::Role::Unsupported(format!(
+                    "{}: an int8 {op} takes at most {} inputs, but gets {n}; merge in two steps",
+                    cx.label,
+                    kiln_core::quant::MAX_SUM_INPUTS
+                ))
+            }
+            Op::Elementwise(_) | Op::Concatenate(_) => int8::Role::Merge,
         }
     }
 
