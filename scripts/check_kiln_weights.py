@@ -1,10 +1,13 @@
-"""kiln -> Keras: load the weights files kiln wrote into the Keras models they came from.
+"""kiln -> Keras: load the files kiln wrote into Keras.
 
 `KILN_WRITE_KERAS=1 cargo test --release --test forward_keras` writes, for every fixture of
-`make_fixtures.py`, kiln's `save_weights("<name>.weights.h5")` of the model it loaded from that
-fixture into `tests/fixtures/keras/from_kiln/`. This script builds each fixture's Keras model,
-zeroes its weights, reads kiln's file with Keras's own `model.load_weights`, and checks that
-Keras's outputs equal the fixture's (which Keras computed from the original weights).
+`make_fixtures.py`, kiln's `save_weights("<name>.weights.h5")` and `save_keras("<name>.keras")`
+of the model it loaded from that fixture into `tests/fixtures/keras/from_kiln/`. This script
+ - builds each fixture's Keras model, zeroes its weights and reads kiln's weights file with
+   Keras's own `model.load_weights`;
+ - rebuilds the model from kiln's `.keras` archive alone with `keras.saving.load_model`, and
+   checks its layers (names, classes, parameter counts) against the fixture's model;
+and checks that both give the fixture's outputs (which Keras computed from the original weights).
 
     python scripts/check_kiln_weights.py        # from the repository root, in the fixture venv
 """
@@ -33,6 +36,14 @@ def main():
         for w in model.weights:
             w.assign(np.zeros(w.shape, dtype=w.dtype))
         model.load_weights(str(path))
+        archive = src / f"{spec['name']}.keras"
+        if not archive.exists():
+            sys.exit(f"{archive} is missing: run KILN_WRITE_KERAS=1 cargo test --test forward_keras")
+        rebuilt = mf.keras.saving.load_model(str(archive))
+        mine = [(l.name, type(l).__name__, l.count_params()) for l in rebuilt.layers]
+        theirs = [(l.name, type(l).__name__, l.count_params()) for l in model.layers]
+        if mine != theirs:
+            sys.exit(f"{archive}: Keras rebuilt layers {mine}, not the fixture's {theirs}")
         x = tensors["__input__"]
         if "inputs" in spec:
             parts, at = [], 0
@@ -41,15 +52,17 @@ def main():
                 parts.append(x[:, at:at + n].reshape(-1, *shape))
                 at += n
             x = parts
-        y = model(x, training=False)
-        if isinstance(y, (list, tuple)):
-            y = np.concatenate([np.asarray(v).reshape(len(v), -1) for v in y], axis=1)
-        diff = float(np.abs(np.asarray(y) - tensors["__output__"]).max())
-        if not diff <= 1e-6:
-            sys.exit(f"{spec['name']}: Keras's outputs from kiln's file differ by {diff:e}")
-        worst, checked = max(worst, diff), checked + 1
-    print(f"kiln -> Keras: {checked} weights files loaded by Keras {mf.keras.__version__}; "
-          f"outputs equal the fixtures' (max abs diff {worst:e})")
+        for m, what in [(model, "weights file"), (rebuilt, ".keras archive")]:
+            y = m(x, training=False)
+            if isinstance(y, (list, tuple)):
+                y = np.concatenate([np.asarray(v).reshape(len(v), -1) for v in y], axis=1)
+            diff = float(np.abs(np.asarray(y) - tensors["__output__"]).max())
+            if not diff <= 1e-6:
+                sys.exit(f"{spec['name']}: Keras's outputs from kiln's {what} differ by {diff:e}")
+            worst = max(worst, diff)
+        checked += 1
+    print(f"kiln -> Keras: {checked} weights files and {checked} .keras archives loaded by Keras "
+          f"{mf.keras.__version__}; outputs equal the fixtures' (max abs diff {worst:e})")
 
 
 if __name__ == "__main__":

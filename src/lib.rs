@@ -106,6 +106,21 @@ pub mod __private {
         return model.save_weights(path);
     }
 
+    /// The generated models' `save_keras`: Keras 3's `.keras` archive, when kiln has `keras`.
+    #[cfg(feature = "std")]
+    pub fn save_keras<M: crate::Model>(
+        model: &M,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<(), crate::Error> {
+        #[cfg(feature = "keras")]
+        return crate::keras::save_keras(model, path);
+        #[cfg(not(feature = "keras"))]
+        return Err(crate::Error::InvalidArgument(format!(
+            "{}: writing `.keras` archives needs kiln's `keras` feature",
+            path.as_ref().display()
+        )));
+    }
+
     /// The generated models' `load_weights`: Keras's files too when kiln reads them.
     #[cfg(feature = "std")]
     pub fn load_weights<M: crate::Model>(

@@ -180,11 +180,27 @@ fn keras_files<M: Model<Scalar = f32>>(m: &M, path: &str, xs: &[M::Input]) {
             .to_string(),
     };
     kiln::keras::save_weights(m, &written).unwrap_or_else(|e| panic!("{written}: {e}"));
+    // The same for the whole model: `save_keras`'s archive, whose `config.json` Keras rebuilds
+    // the model from (checked by the same script). Its config must stay the one Keras read.
+    let archive = written.replace(".weights.h5", ".keras");
+    kiln::keras::save_keras(m, &archive).unwrap_or_else(|e| panic!("{archive}: {e}"));
+    let config = archive_entry(&archive, "config.json");
+    let checked = format!("{dir}/keras/from_kiln/{name}.keras");
+    let accepted = archive_entry(&checked, "config.json");
+    assert!(
+        config == accepted,
+        "{name}: save_keras's config.json is no longer the one Keras rebuilt the model from \
+         ({checked}); if the change is meant, rewrite it with KILN_WRITE_KERAS=1 and check it \
+         with scripts/check_kiln_weights.py:\n{}\n{}",
+        String::from_utf8_lossy(&config),
+        String::from_utf8_lossy(&accepted)
+    );
     let mut files: Vec<String> = ["keras", "weights.h5", "h5"]
         .iter()
         .map(|ext| format!("{dir}/keras/{name}.{ext}"))
         .collect();
     files.push(written.clone());
+    files.push(archive);
     for file in files {
         let mut k = M::init(1);
         kiln::keras::load_weights(&mut *k, &file)
@@ -213,6 +229,19 @@ fn keras_files<M: Model<Scalar = f32>>(m: &M, path: &str, xs: &[M::Input]) {
             );
         }
     }
+}
+
+/// The bytes of entry `name` of the zip archive at `path`.
+fn archive_entry(path: &str, name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut zip = zip::ZipArchive::new(file).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut bytes = Vec::new();
+    zip.by_name(name)
+        .unwrap_or_else(|e| panic!("{path}: {name}: {e}"))
+        .read_to_end(&mut bytes)
+        .unwrap();
+    bytes
 }
 
 /// [`check`] for a graph, whose `predict` and arena `infer` (planned by liveness) are code of

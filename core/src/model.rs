@@ -100,6 +100,10 @@ pub trait Model:
     const LAYERS: &'static [LayerRecord<'static>];
     /// The model's diagram: a box per input and per layer, and whom each reads ([`Model::plot`]).
     const PLOT: &'static [crate::plot::PlotNode<'static>];
+    /// The model as Keras 3's `config.json` describes it (a `Sequential` or `Functional` model
+    /// Keras rebuilds, written by the macro); `Err` says which layer Keras's config cannot hold.
+    /// `kiln::keras::save_keras` writes it into a `.keras` archive.
+    const KERAS_CONFIG: Result<&'static str, &'static str>;
 
     /// Runs one sample through the network in inference mode (dropout off). No heap allocation.
     fn forward(&self, x: &Self::Input) -> Self::Output;

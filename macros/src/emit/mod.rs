@@ -8,6 +8,7 @@ pub mod batch;
 pub mod forward;
 pub mod infer;
 pub mod int8;
+pub mod keras_config;
 pub mod summary;
 pub mod train;
 pub mod types;
@@ -297,6 +298,10 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         scalar: &scalar,
     };
     let answerer = nested::answerer(name, Some(shapes), &snake);
+    let keras_config = match keras_config::config(graph, steps, def.functional.is_some(), &snake) {
+        Ok(json) => quote!(::core::result::Result::Ok(#json)),
+        Err(why) => quote!(::core::result::Result::Err(#why)),
+    };
     let train = train::emit(&t, name, vis, graph, steps);
     let batch = batch::emit(&t, name, graph, steps);
     let infer = infer::emit(&t, name, graph, steps);
@@ -389,6 +394,7 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
             const SUMMARY: &'static str = #summary;
             const LAYERS: &'static [::kiln::core::LayerRecord<'static>] = &[#(#records),*];
             const PLOT: &'static [::kiln::core::PlotNode<'static>] = &[#(#plot),*];
+            const KERAS_CONFIG: ::core::result::Result<&'static str, &'static str> = #keras_config;
 
             #[inline]
             fn forward(&self, x0: &#in_ty) -> #out_ty {
@@ -437,6 +443,12 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
                 /// (`kiln::keras::load_weights`); on `Err` nothing was changed.
                 pub fn load_weights(&mut self, path: impl ::core::convert::AsRef<::kiln::__private::Path>) -> ::core::result::Result<(), ::kiln::Error> {
                     ::kiln::__private::load_weights(self, path)
+                }
+
+                /// Writes the model as Keras 3's `.keras` archive (its config and its weights),
+                /// which `keras.saving.load_model` reads (`kiln::keras::save_keras`).
+                pub fn save_keras(&self, path: impl ::core::convert::AsRef<::kiln::__private::Path>) -> ::core::result::Result<(), ::kiln::Error> {
+                    ::kiln::__private::save_keras(self, path)
                 }
             }
         }

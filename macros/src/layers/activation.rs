@@ -1,13 +1,17 @@
 //! `Activation(name)`: an activation on its own, applied along the last axis, Keras's
 //! `Activation`. The activations themselves are listed in `layers::ACTIVATIONS`.
 
-use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, Act, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
+    Weight, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["Activation"],
@@ -147,5 +151,9 @@ impl LayerKind for Activation {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Activation
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({ "activation": self.act.name }))
     }
 }

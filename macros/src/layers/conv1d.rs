@@ -2,7 +2,10 @@
 //! Keras's `Conv1D` (`valid`, `same` or `causal` padding, strides, bias). It runs on the
 //! Conv2D kernels, as a `kernel_size × 1` window over a one-column image.
 
-use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, Act, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
+    Weight, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -11,6 +14,7 @@ use crate::graph::values;
 use crate::shapes::{fmt_shape, window, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["Conv1D", "Convolution1D"],
@@ -200,5 +204,19 @@ impl LayerKind for Conv1D {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({
+            "filters": self.filters,
+            "kernel_size": [self.kernel],
+            "strides": [self.strides],
+            "padding": self.padding.keras(),
+            "data_format": "channels_last",
+            "dilation_rate": [1],
+            "groups": 1,
+            "activation": self.act.name,
+            "use_bias": self.bias,
+        }))
     }
 }

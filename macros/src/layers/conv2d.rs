@@ -2,7 +2,8 @@
 //! Keras's `Conv2D` (`valid` or `same` padding, strides, bias).
 
 use super::{
-    p, Act, Arity, Conv, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, NAME,
+    keras_config, p, Act, Arity, Conv, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, Padding,
+    QuantRole, Weight, NAME,
 };
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
@@ -11,6 +12,7 @@ use crate::graph::args::Args;
 use crate::shapes::{fmt_shape, window, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["Conv2D", "Convolution2D"],
@@ -233,5 +235,19 @@ impl LayerKind for Conv2D {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Conv2D
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({
+            "filters": self.filters,
+            "kernel_size": [self.kernel.0, self.kernel.1],
+            "strides": [self.strides.0, self.strides.1],
+            "padding": self.padding.keras(),
+            "data_format": "channels_last",
+            "dilation_rate": [1, 1],
+            "groups": 1,
+            "activation": self.act.name,
+            "use_bias": self.bias,
+        }))
     }
 }

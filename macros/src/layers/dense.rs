@@ -1,6 +1,9 @@
 //! `Dense(units[, activation])`: a kernel product along the last axis, Keras's `Dense`.
 
-use super::{p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, Act, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
+    Weight, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -8,6 +11,7 @@ use crate::graph::args::Args;
 use crate::shapes::{fmt_shape, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["Dense"],
@@ -196,5 +200,11 @@ impl LayerKind for Dense {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Dense
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(
+            json!({ "units": self.units, "activation": self.act.name, "use_bias": self.bias }),
+        )
     }
 }

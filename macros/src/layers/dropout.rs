@@ -1,7 +1,10 @@
 //! `Dropout(rate)`: zeroes a `rate` fraction of its inputs in training and scales the rest,
 //! Keras's `Dropout`; the identity at inference.
 
-use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole, Weight,
+    NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -9,6 +12,7 @@ use crate::graph::values::{nonneg, rate};
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["Dropout"],
@@ -119,5 +123,9 @@ impl LayerKind for Dropout {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::PassThrough
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({ "rate": self.rate, "noise_shape": null, "seed": null }))
     }
 }

@@ -2,7 +2,10 @@
 //! (in the model's element type; truncated and clamped to the table, see
 //! `kiln_core::layers::Embedding`), making `[t, output_dim]`.
 
-use super::{p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, unary, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
+    Weight, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -10,6 +13,7 @@ use crate::graph::args::Args;
 use crate::shapes::{describe, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["Embedding"],
@@ -152,5 +156,9 @@ impl LayerKind for Embedding {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({ "input_dim": self.vocab, "output_dim": self.dim, "mask_zero": false }))
     }
 }

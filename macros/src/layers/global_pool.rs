@@ -3,11 +3,15 @@
 //! sequence (`GlobalAveragePooling1D`, `GlobalMaxPooling1D`). They differ in their kernel, the
 //! rank they take, and what backward needs (the maximum needs its input, the mean does not).
 
-use super::{unary, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, unary, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole, Weight,
+    NAME,
+};
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const AVG_INFO: LayerInfo = LayerInfo {
     spellings: &["GlobalAvgPool", "GlobalAvgPool2D", "GlobalAveragePooling2D"],
@@ -193,5 +197,9 @@ impl LayerKind for GlobalPool {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::PassThrough
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({ "data_format": "channels_last", "keepdims": false }))
     }
 }

@@ -2,7 +2,10 @@
 //! then by the learned `gamma` and `beta`; Keras's `LayerNormalization` with its defaults
 //! (`axis = -1`, `epsilon = 1e-3`, `center` and `scale` on).
 
-use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole, Weight,
+    NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -11,6 +14,7 @@ use crate::graph::values::{axis, positive};
 use crate::shapes::{describe, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["LayerNormalization", "LayerNorm"],
@@ -216,5 +220,15 @@ impl LayerKind for LayerNorm {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": true,
+            "scale": true,
+            "rms_scaling": false,
+        }))
     }
 }

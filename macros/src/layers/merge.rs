@@ -3,7 +3,10 @@
 //! `Concatenate(axis = -1)`. They read two values or more; the numbers are in
 //! `kiln_core::layers::merge`.
 
-use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole, Weight,
+    NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -11,6 +14,7 @@ use crate::graph::values;
 use crate::shapes::{fmt_shape, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use serde_json::json;
 
 macro_rules! elementwise {
     ($info:ident, $class:literal, $auto:literal, $max:expr, $build:ident, $op:ident) => {
@@ -357,5 +361,12 @@ impl LayerKind for Merge {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Merge
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(match self.op {
+            Op::Elementwise(_) => json!({}),
+            Op::Concatenate(axis) => json!({ "axis": axis }),
+        })
     }
 }

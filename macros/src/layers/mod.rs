@@ -132,6 +132,17 @@ pub enum Padding {
     Causal,
 }
 
+impl Padding {
+    /// Keras's word for it.
+    pub fn keras(self) -> &'static str {
+        match self {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+            Padding::Causal => "causal",
+        }
+    }
+}
+
 /// An activation: its Keras name and the `kiln_core::activations` type that computes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Act {
@@ -266,4 +277,19 @@ pub trait LayerKind {
     fn int8_code(&self, cx: &int8::Cx) -> int8::Code;
     /// What `kiln::quantize` does with it at run time (`kiln_core::QuantRole`).
     fn quant_role(&self) -> QuantRole;
+    /// Its own entries in Keras's model config (`units`, `activation`, …), from which Keras
+    /// rebuilds it (`save_keras`), or why it has none.
+    fn keras_config(&self) -> KerasConfig;
+}
+
+/// A layer's own entries in Keras 3's `config.json` (beside `name`, `trainable` and `dtype`,
+/// which the model's emitter adds), or why Keras cannot rebuild it.
+pub type KerasConfig = Result<serde_json::Map<String, serde_json::Value>, &'static str>;
+
+/// A layer's Keras config from a `json!` object.
+pub fn keras_config(v: serde_json::Value) -> KerasConfig {
+    match v {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => unreachable!("layers write their Keras config as an object"),
+    }
 }

@@ -1,7 +1,7 @@
 //! A model made with `model!`, used as a layer: its shapes come from its callback
 //! (`graph::nested`), and every way of running calls the nested model's own impls.
 
-use super::{Fusion, LayerKind, Mode, QuantRole, Weight};
+use super::{Fusion, KerasConfig, LayerKind, Mode, QuantRole, Weight};
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::nested::KnownModel;
 use crate::shapes::{describe, fmt_named, fmt_shape, ShapeCx, Step};
@@ -357,5 +357,9 @@ impl LayerKind for Nested {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        Err("a nested model: kiln does not write nested models into Keras's config yet")
     }
 }

@@ -2,7 +2,10 @@
 //! an image, or cut from its edges, Keras's layers of those names. They share the file because
 //! each one's backward is the other's forward.
 
-use super::{p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, unary, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
+    Weight, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
@@ -10,6 +13,7 @@ use crate::graph::values::sides;
 use crate::shapes::{fmt_shape, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const PAD_INFO: LayerInfo = LayerInfo {
     spellings: &["ZeroPadding2D"],
@@ -151,5 +155,11 @@ impl LayerKind for PadCrop {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        let [(t, b), (l, r)] = self.sides;
+        let key = if self.crop { "cropping" } else { "padding" };
+        keras_config(json!({ key: [[t, b], [l, r]], "data_format": "channels_last" }))
     }
 }

@@ -3,7 +3,7 @@
 //! and a `Pick` per output reads its part. Made by the wiring, never written by a user; it
 //! has no weights and no row in the summary.
 
-use super::{Fusion, LayerKind, Mode, QuantRole, Weight};
+use super::{Fusion, KerasConfig, LayerKind, Mode, QuantRole, Weight};
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
@@ -101,5 +101,9 @@ impl LayerKind for Pick {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        Err("one output of a nested model with several")
     }
 }

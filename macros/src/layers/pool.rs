@@ -4,7 +4,8 @@
 //! code, and differ only in the `kiln_core` kernel they call.
 
 use super::{
-    p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, Padding, QuantRole, Weight, Window, NAME,
+    keras_config, p, unary, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, Padding,
+    QuantRole, Weight, Window, NAME,
 };
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
@@ -13,6 +14,7 @@ use crate::graph::args::Args;
 use crate::shapes::{fmt_shape, to_image_hint, window, ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 const PARAMS: &[super::Param] = &[
     p("pool_size", true, false),
@@ -287,5 +289,22 @@ impl LayerKind for Pool {
             return QuantRole::Unsupported;
         }
         QuantRole::PassThrough
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        let (pool, strides) = if self.seq {
+            (json!([self.pool.0]), json!([self.strides.0]))
+        } else {
+            (
+                json!([self.pool.0, self.pool.1]),
+                json!([self.strides.0, self.strides.1]),
+            )
+        };
+        keras_config(json!({
+            "pool_size": pool,
+            "strides": strides,
+            "padding": self.padding.keras(),
+            "data_format": "channels_last",
+        }))
     }
 }

@@ -7,7 +7,8 @@
 //! `[u]`). All run on the same plan: the core types share their method signatures.
 
 use super::{
-    p, Act, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME, SIGMOID, TANH,
+    keras_config, p, Act, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
+    Weight, NAME, SIGMOID, TANH,
 };
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
@@ -17,6 +18,7 @@ use crate::graph::values::activation;
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use serde_json::json;
 
 pub const LSTM_INFO: LayerInfo = LayerInfo {
     spellings: &["LSTM"],
@@ -404,5 +406,30 @@ impl LayerKind for Recurrent {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        let mut c = json!({
+            "units": self.units,
+            "activation": self.act.name,
+            "use_bias": self.bias,
+            "return_sequences": self.sequences,
+            "go_backwards": self.backwards,
+            "return_state": false,
+            "stateful": false,
+            "unroll": false,
+        });
+        match self.cell {
+            Cell::Lstm => {
+                c["recurrent_activation"] = json!(self.recurrent.name);
+                c["unit_forget_bias"] = json!(true);
+            }
+            Cell::Gru => {
+                c["recurrent_activation"] = json!(self.recurrent.name);
+                c["reset_after"] = json!(true);
+            }
+            Cell::Simple => {}
+        }
+        keras_config(c)
     }
 }

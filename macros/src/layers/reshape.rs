@@ -2,13 +2,17 @@
 //! all in one vector), Keras's `Reshape` and `Flatten`. One file for both: they differ only in
 //! their shape rule, and are a zero-copy view everywhere.
 
-use super::{p, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole, Weight,
+    NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::args::Args;
 use crate::graph::values::reshape_dims;
 use crate::shapes::{fmt_shape, ShapeCx, Step};
 use proc_macro2::TokenStream;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["Reshape"],
@@ -153,6 +157,13 @@ impl LayerKind for Reshape {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::PassThrough
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(match &self.dims {
+            Some(dims) => json!({ "target_shape": dims }),
+            None => json!({ "data_format": "channels_last" }),
+        })
     }
 }
 

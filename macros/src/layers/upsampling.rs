@@ -1,7 +1,10 @@
 //! `UpSampling2D(size)`: each pixel repeated into a `size` block, Keras's `UpSampling2D` with
 //! its default `interpolation = "nearest"`.
 
-use super::{p, unary, Arity, Fusion, LayerInfo, LayerKind, Mode, QuantRole, Weight, NAME};
+use super::{
+    keras_config, p, unary, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
+    Weight, NAME,
+};
 use crate::diagnostics::Errors;
 use crate::emit::types::lit;
 use crate::emit::{batch, forward, infer, int8, train};
@@ -9,6 +12,7 @@ use crate::graph::args::Args;
 use crate::shapes::{ShapeCx, Step};
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::json;
 
 pub const INFO: LayerInfo = LayerInfo {
     spellings: &["UpSampling2D"],
@@ -124,5 +128,13 @@ impl LayerKind for UpSampling {
 
     fn quant_role(&self) -> QuantRole {
         QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({
+            "size": [self.size.0, self.size.1],
+            "data_format": "channels_last",
+            "interpolation": "nearest",
+        }))
     }
 }

@@ -1,0 +1,197 @@
+//! Writing Keras's files: Keras 3's `.weights.h5` ([`save_weights`]) and its `.keras` archive
+//! ([`save_keras`]: the model's config, which the macro wrote as `Model::KERAS_CONFIG`, and the
+//! same weights file), which `model.load_weights` and `keras.saving.load_model` read.
+
+use crate::{Error, Model};
+use kiln_core::keras::hdf5;
+use kiln_core::num_traits::ToPrimitive;
+use std::io::Write;
+use std::path::Path;
+
+/// The Keras version whose files kiln writes (and checks against, `scripts/check_kiln_weights.py`).
+const KERAS_VERSION: &str = "3.15.1";
+
+/// Writes `model`'s weights to `path`: Keras 3's weights file when the name ends in
+/// `.weights.h5` (each layer's variables under `layers/<path>/vars/<i>`, a recurrent layer's
+/// under `cell/vars`, as Keras's `model.save_weights` writes them, so Keras's
+/// `model.load_weights` reads them into the same model), else kiln's safetensors. Always
+/// float32, as Keras stores them; written through a temporary file.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a plain `.h5` name (Keras would read it as the legacy format)
+/// or a model with a nested model; [`Error::Io`] if the file cannot be written.
+pub fn save_weights<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), Error> {
+    let path = path.as_ref();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !name.ends_with(".h5") {
+        return model.save_weights(path);
+    }
+    if !name.ends_with(".weights.h5") {
+        return Err(Error::InvalidArgument(format!(
+            "{}: kiln writes Keras 3's weights file, whose name ends in `.weights.h5` (Keras reads \
+             a plain `.h5` as its legacy format)",
+            path.display()
+        )));
+    }
+    let bytes = weights_h5(model, path)?;
+    write(path, &bytes)
+}
+
+/// Writes `model` as Keras 3's `.keras` archive: `metadata.json`, `config.json` (the model's
+/// architecture, [`Model::KERAS_CONFIG`]) and `model.weights.h5` (as [`save_weights`] writes
+/// it), so `keras.saving.load_model(path)` rebuilds the model with kiln's weights and gives
+/// kiln's predictions. No optimizer state or compile settings are written: Keras loads the
+/// model uncompiled. Written through a temporary file.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the name does not end in `.keras` (Keras refuses to load it)
+/// or the model has a layer Keras's config cannot hold (a nested model, for now);
+/// [`Error::Io`] if the file cannot be written.
+pub fn save_keras<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), Error> {
+    let path = path.as_ref();
+    if path.extension().and_then(|e| e.to_str()) != Some("keras") {
+        return Err(Error::InvalidArgument(format!(
+            "{}: a Keras model archive's name ends in `.keras` (Keras's `load_model` refuses \
+             any other)",
+            path.display()
+        )));
+    }
+    let config = M::KERAS_CONFIG.map_err(|why| {
+        Error::InvalidArgument(format!(
+            "{}: Keras's config cannot describe {why}",
+            path.display()
+        ))
+    })?;
+    let weights = weights_h5(model, path)?;
+    let metadata = format!(
+        "{{\"keras_version\": \"{KERAS_VERSION}\", \"date_saved\": \"{}\", \"saved_by\": \"kiln {}\"}}",
+        date_saved(std::time::SystemTime::now()),
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    // Stored, not deflated, as Keras itself writes its archives.
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(weights.len() >= u32::MAX as usize);
+    let entries: [(&str, &[u8]); 3] = [
+        ("metadata.json", metadata.as_bytes()),
+        ("config.json", config.as_bytes()),
+        ("model.weights.h5", &weights),
+    ];
+    let corrupt = |e: &dyn std::fmt::Display| Error::Corrupt {
+        path: path.display().to_string(),
+        reason: format!("writing the archive: {e}"),
+    };
+    for (name, bytes) in entries {
+        zip.start_file(name, options).map_err(|e| corrupt(&e))?;
+        zip.write_all(bytes).map_err(|e| corrupt(&e))?;
+    }
+    let bytes = zip.finish().map_err(|e| corrupt(&e))?.into_inner();
+    write(path, &bytes)
+}
+
+/// The bytes of Keras 3's weights file for `model` (`path` is for errors).
+fn weights_h5<M: Model>(model: &M, path: &Path) -> Result<Vec<u8>, Error> {
+    if let Some(l) = M::LAYERS.iter().find(|l| l.nested) {
+        return Err(Error::InvalidArgument(format!(
+            "{}: layer `{}` is a nested model; kiln does not write nested models to Keras files \
+             yet",
+            path.display(),
+            l.name
+        )));
+    }
+    let mut values: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+    model.visit_params(None, &mut |p| {
+        let data = p
+            .data
+            .iter()
+            .map(|v| v.to_f32().unwrap_or(f32::NAN))
+            .collect();
+        values.push((p.name.to_string(), p.shape.to_vec(), data));
+    });
+    let mut root = hdf5::Tree::default();
+    root.at("vars").name = Some(M::NAME.to_string());
+    root.at("layers");
+    for l in M::LAYERS {
+        let vars = if RECURRENT.contains(&l.class) {
+            root.at(l.keras_path).at("vars").name = Some(l.name.to_string());
+            format!("{}/cell/vars", l.keras_path)
+        } else {
+            format!("{}/vars", l.keras_path)
+        };
+        let group = root.at(&vars);
+        group.name = Some(l.name.to_string());
+        for (i, p) in l.params.iter().enumerate() {
+            let full = format!("{}/{p}", l.name);
+            let (_, shape, data) = values
+                .iter()
+                .find(|(n, _, _)| *n == full)
+                .expect("every parameter is visited");
+            group
+                .datasets
+                .push((i.to_string(), shape.clone(), data.clone()));
+        }
+    }
+    hdf5::write(&root).map_err(|reason| Error::Corrupt {
+        path: path.display().to_string(),
+        reason,
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a failed write leaves any
+/// earlier file whole.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// `time` as Keras writes `date_saved` (`2026-12-08@03:04:05`), in UTC.
+fn date_saved(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}@{:02}:{:02}:{:02}",
+        rest / 3_600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// The classes whose variables Keras keeps in their cell (`layers/lstm/cell/vars`).
+const RECURRENT: [&str; 3] = ["LSTM", "GRU", "SimpleRNN"];
+
+#[cfg(test)]
+mod tests {
+    use super::date_saved;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn dates_as_keras_writes_them() {
+        let at = |s: u64| date_saved(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01@00:00:00");
+        // 2000-02-29 23:59:59 (a leap day in a century year divisible by 400).
+        assert_eq!(at(951_868_799), "2000-02-29@23:59:59");
+        // 2026-12-08 03:04:05.
+        assert_eq!(at(1_796_699_045), "2026-12-08@03:04:05");
+        // 2100-03-01 00:00:00 (2100 is not a leap year).
+        assert_eq!(at(4_107_542_400), "2100-03-01@00:00:00");
+    }
+}
