@@ -707,6 +707,27 @@ def special_graphs():
          [rng.standard_normal((3, 2)).astype("float32"),
           rng.standard_normal((3, 3)).astype("float32")])
 
+    # Models inside models. `nested`: a functional model calling a Sequential one, made after
+    # the outer layers, so its layers' automatic names (`dense_1`, `dense_2`) are not the ones
+    # kiln gives them inside their own model (`dense`, `dense_1`). `nested_seq`: a Sequential
+    # model holding a functional one whose layers are named.
+    keras.backend.clear_session()
+    v = keras.Input((6,), name="v")
+    first = layers.Dense(6, activation="tanh")
+    head = layers.Dense(3, activation="softmax")
+    block = keras.Sequential([keras.Input((6,)), layers.Dense(4, activation="relu"),
+                              layers.Dense(5)], name="block")
+    save(keras.Model(v, head(block(first(v)))), "nested",
+         rng.standard_normal((3, 6)).astype("float32"))
+
+    keras.backend.clear_session()
+    u = keras.Input((5,), name="u")
+    enc = layers.Dense(4, activation="tanh", name="enc")(u)
+    gate = layers.Dense(4, activation="sigmoid", name="gate")(u)
+    pair = keras.Model(u, layers.Multiply()([enc, gate]), name="pair")
+    save(keras.Sequential([keras.Input((3,)), layers.Dense(5), pair, layers.Dense(2)]),
+         "nested_seq", rng.standard_normal((3, 3)).astype("float32"))
+
 
 def main():
     # Optional arguments: shell-style patterns (`graph_*`) naming the fixtures to write; every

@@ -25,13 +25,50 @@ kiln::model! {
 }
 
 kiln::model! {
-    /// A small Sequential model, nested below.
-    struct Block: [6] => < Dense(4, relu) >
+    /// `special/nested`'s inner Sequential model (Keras named its layers `dense_2`, `dense_3`).
+    struct Block: [6] => < Dense(4, relu), Dense(5) >
 }
 
 kiln::model! {
-    /// A model with a nested one, which Keras's config from kiln cannot hold yet.
-    struct WithBlock: [6] => < Block, Dense(2, softmax) >
+    /// `special/nested`: a functional model calling `Block`.
+    struct Nested {
+        input v: [6];
+        let x = Dense(6, tanh)(v);
+        output y = Dense(3, softmax)(Block(x));
+    }
+}
+
+kiln::model! {
+    /// `special/nested_seq`'s inner functional model, its layers named as in Keras.
+    struct Pair {
+        input u: [5];
+        let enc = Dense(4, tanh, name = "enc")(u);
+        let gate = Dense(4, sigmoid, name = "gate")(u);
+        output y = Multiply(enc, gate);
+    }
+}
+
+kiln::model! {
+    /// `special/nested_seq`: a Sequential model holding `Pair`.
+    struct NestedSeq: [3] => < Dense(5), Pair, Dense(2) >
+}
+
+kiln::model! {
+    /// A model with two outputs, nested below.
+    struct Heads {
+        input x: [4];
+        output a = Dense(2)(x);
+        output b = Dense(3)(x);
+    }
+}
+
+kiln::model! {
+    /// A nested model with two outputs, which kiln does not write into Keras's config yet.
+    struct WithHeads {
+        input x: [4];
+        let (a, b) = Heads(x);
+        output y = Dense(2, softmax)(Concatenate(a, b));
+    }
 }
 
 kiln::model! {
@@ -281,18 +318,109 @@ fn a_model_saves_a_keras_archive_and_reads_it_back() {
     // kiln reads back what it wrote: the config pairs the layers, the weights are a's.
     b.load_weights(&path).unwrap();
     assert!(params(&*a) == params(&*b));
-    // Keras loads only `.keras` names; a nested model is not in Keras's config from kiln yet.
+    // Keras loads only `.keras` names; a nested model with several outputs is not in
+    // Keras's config from kiln yet.
     let e = a.save_keras(dir.path().join("small_cnn.zip")).unwrap_err();
     assert!(e.to_string().contains("ends in `.keras`"), "{e}");
-    let e = WithBlock::init(1)
-        .save_keras(dir.path().join("with_block.keras"))
+    let e = WithHeads::init(1)
+        .save_keras(dir.path().join("with_heads.keras"))
         .unwrap_err();
     assert!(
-        e.to_string()
-            .contains("cannot describe layer 1 `block` (Block): a nested model"),
+        e.to_string().contains(
+            "cannot describe layer 1 `heads` (Heads): a nested model with several outputs"
+        ),
         "{e}"
     );
-    assert!(!dir.path().join("with_block.keras").exists());
+    assert!(!dir.path().join("with_heads.keras").exists());
+}
+
+#[test]
+fn nested_models_read_from_every_keras_format_and_write_back() {
+    let special = |f: &str| format!("{DIR}/special/{f}");
+    let dir = tempfile::tempdir().unwrap();
+    // A Sequential model in a functional one, whose layers Keras named `dense_2`, `dense_3`
+    // (kiln's `Block` calls them `dense`, `dense_1`): paired by Keras's paths in the weights
+    // file, by position in the Sequential model's config.
+    let reference = kiln::keras::Reference::read(special("nested.io.safetensors")).unwrap();
+    for f in ["nested.keras", "nested.weights.h5", "nested.h5"] {
+        let mut net = Nested::init(0);
+        load_weights(&mut *net, special(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        reference
+            .check(&*net, 1e-5)
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        // What kiln writes, kiln reads back into the same weights.
+        for out in ["nested.keras", "nested.weights.h5"] {
+            let path = dir.path().join(out);
+            let mut again = Nested::init(1);
+            if out.ends_with(".keras") {
+                net.save_keras(&path).unwrap();
+            } else {
+                net.save_weights(&path).unwrap();
+            }
+            load_weights(&mut *again, &path).unwrap_or_else(|e| panic!("{out}: {e}"));
+            assert!(params(&*again) == params(&*net), "{out}");
+        }
+    }
+    // A functional model in a Sequential one, paired by its layers' names.
+    let reference = kiln::keras::Reference::read(special("nested_seq.io.safetensors")).unwrap();
+    for f in ["nested_seq.keras", "nested_seq.weights.h5", "nested_seq.h5"] {
+        let mut net = NestedSeq::init(0);
+        load_weights(&mut *net, special(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        reference
+            .check(&*net, 1e-5)
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    // The nested model's config is the one it writes alone, under the layer's name.
+    let path = dir.path().join("nested_seq.keras");
+    NestedSeq::init(2).save_keras(&path).unwrap();
+    let config = config_of(&path);
+    let pair = &config["config"]["layers"][2];
+    assert_eq!(pair["class_name"], "Functional");
+    assert_eq!(pair["config"]["name"], "pair");
+    let alone: serde_json::Value = serde_json::from_str(Pair::KERAS_CONFIG.unwrap()).unwrap();
+    assert_eq!(pair["config"]["layers"], alone["config"]["layers"]);
+    // A model of other layers is refused naming the layer it lacks.
+    let e = error::<NestedSeq>(&special("nested.keras"));
+    assert!(
+        e.contains("the file's model has no layer `pair` (Functional)"),
+        "{e}"
+    );
+    // Keras rebuilds both from kiln's archives (`scripts/check_kiln_weights.py`, which reads
+    // them from `from_kiln/`, written with `KILN_WRITE_KERAS=1`), and they stay as Keras read them.
+    for name in ["nested", "nested_seq"] {
+        let written = dir.path().join(format!("{name}.keras"));
+        let file = special(&format!("{name}.keras"));
+        if name == "nested" {
+            let mut net = Nested::init(0);
+            load_weights(&mut *net, &file).unwrap();
+            net.save_keras(&written).unwrap();
+        } else {
+            let mut net = NestedSeq::init(0);
+            load_weights(&mut *net, &file).unwrap();
+            net.save_keras(&written).unwrap();
+        }
+        let accepted = format!("{DIR}/from_kiln/{name}.keras");
+        if std::env::var_os("KILN_WRITE_KERAS").is_some() {
+            std::fs::copy(&written, &accepted).unwrap();
+        }
+        assert!(
+            config_of(&written) == config_of(accepted.as_ref()),
+            "{name}: save_keras's config is no longer the one Keras read ({accepted}); rewrite \
+             it with KILN_WRITE_KERAS=1 and check it with scripts/check_kiln_weights.py"
+        );
+    }
+}
+
+/// The `config.json` of a `.keras` archive.
+fn config_of(path: &std::path::Path) -> serde_json::Value {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut text = String::new();
+    zip.by_name("config.json")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
 }
 
 #[test]

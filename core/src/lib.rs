@@ -38,7 +38,7 @@ pub mod weights;
 pub use arena::{Arena, Infer, Planned};
 #[cfg(feature = "alloc")]
 pub use error::Error;
-pub use model::{LayerRecord, Model};
+pub use model::{LayerRecord, Model, NestedRecord, NESTED_MARK};
 pub use observe::{Observe, Observed, QuantRole};
 pub use plot::PlotNode;
 pub use scalar::Scalar;

@@ -53,17 +53,34 @@ pub struct LayerRecord<'a> {
     /// Its name, Keras's (`dense_1`) unless given with `name = "…"`; its parameters are
     /// `<name>/<param>` in weight files.
     pub name: &'a str,
-    /// Keras's class name (`Dense`), or a nested model's type name.
+    /// Keras's class name (`Dense`; `Sequential` or `Functional` for a nested model).
     pub class: &'a str,
     /// Its stored parameters in Keras's variable order (`kernel`, `bias`): the order of
-    /// `vars/0`, `vars/1`, … in Keras 3's files.
+    /// `vars/0`, `vars/1`, … in Keras 3's files. Empty for a nested model, whose parameters
+    /// are its own layers' (`<name>/<its layer>/<param>`).
     pub params: &'a [&'a str],
-    /// Whether it is a nested model (its parameters are then its own layers').
-    pub nested: bool,
+    /// The model made with `model!` that this layer is, if it is one.
+    pub nested: Option<NestedRecord<'a>>,
     /// Its group in Keras 3's weight files (`layers/dense_1`): Keras's automatic name for its
-    /// class, numbered among the model's layers of that class, whatever the layer's own name.
-    /// Empty for a nested model.
+    /// class, numbered among the model's layers of that class, whatever the layer's own name
+    /// (`layers/sequential` or `layers/functional` for a nested model).
     pub keras_path: &'a str,
+}
+
+/// The entry a model's [`Model::KERAS_CONFIG`] holds, in the config of a layer that is a
+/// nested model, where the nested model's own config goes (the macro cannot see it; writing a
+/// `.keras` archive puts it in).
+pub const NESTED_MARK: &str = "__kiln_nested__";
+
+/// A nested model, as Keras's files need it: its own layers and config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NestedRecord<'a> {
+    /// Its Rust type's name (`Block`), for messages.
+    pub ty: &'a str,
+    /// Its [`Model::LAYERS`].
+    pub layers: &'a [LayerRecord<'a>],
+    /// Its [`Model::KERAS_CONFIG`].
+    pub keras_config: Result<&'a str, &'a str>,
 }
 
 /// A network whose shapes were fixed at compile time by `kiln::model!`.

@@ -8,8 +8,9 @@
 //! Weights are matched to kiln's layers by the layer names the file records, checked against
 //! the layer classes of the model config when the file has one (`.keras`, legacy `.h5`); a
 //! Sequential model saved in another Keras session (whose automatic names count on) is matched
-//! by position. Every tensor is read and checked before any is copied: on `Err` the model is
-//! unchanged. Nested models are not read from Keras files yet.
+//! by position. A nested model's layers are matched the same way inside it (its config, or its
+//! group `layers/sequential/layers/…`). Every tensor is read and checked before any is copied:
+//! on `Err` the model is unchanged.
 
 mod import;
 mod reference;

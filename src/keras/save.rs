@@ -5,6 +5,8 @@
 use crate::{Error, Model};
 use kiln_core::keras::hdf5;
 use kiln_core::num_traits::ToPrimitive;
+use kiln_core::{LayerRecord, NESTED_MARK};
+use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 
@@ -18,8 +20,8 @@ const KERAS_VERSION: &str = "3.15.1";
 /// float32, as Keras stores them; written through a temporary file.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a plain `.h5` name (Keras would read it as the legacy format)
-/// or a model with a nested model; [`Error::Io`] if the file cannot be written.
+/// [`Error::InvalidArgument`] for a plain `.h5` name (Keras would read it as the legacy format);
+/// [`Error::Io`] if the file cannot be written.
 pub fn save_weights<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), Error> {
     let path = path.as_ref();
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -45,7 +47,7 @@ pub fn save_weights<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), E
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if the name does not end in `.keras` (Keras refuses to load it)
-/// or the model has a layer Keras's config cannot hold (a nested model, for now);
+/// or the model has a layer Keras's config cannot hold (a nested model with several outputs);
 /// [`Error::Io`] if the file cannot be written.
 pub fn save_keras<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), Error> {
     let path = path.as_ref();
@@ -56,12 +58,16 @@ pub fn save_keras<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), Err
             path.display()
         )));
     }
-    let config = M::KERAS_CONFIG.map_err(|why| {
-        Error::InvalidArgument(format!(
-            "{}: Keras's config cannot describe {why}",
-            path.display()
-        ))
-    })?;
+    let config = M::KERAS_CONFIG
+        .map_err(str::to_string)
+        .and_then(|c| full_config(c, M::LAYERS, 0))
+        .map_err(|why| {
+            Error::InvalidArgument(format!(
+                "{}: Keras's config cannot describe {why}",
+                path.display()
+            ))
+        })?
+        .to_string();
     let weights = weights_h5(model, path)?;
     let metadata = format!(
         "{{\"keras_version\": \"{KERAS_VERSION}\", \"date_saved\": \"{}\", \"saved_by\": \"kiln {}\"}}",
@@ -92,14 +98,6 @@ pub fn save_keras<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), Err
 
 /// The bytes of Keras 3's weights file for `model` (`path` is for errors).
 fn weights_h5<M: Model>(model: &M, path: &Path) -> Result<Vec<u8>, Error> {
-    if let Some(l) = M::LAYERS.iter().find(|l| l.nested) {
-        return Err(Error::InvalidArgument(format!(
-            "{}: layer `{}` is a nested model; kiln does not write nested models to Keras files \
-             yet",
-            path.display(),
-            l.name
-        )));
-    }
     let mut values: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
     model.visit_params(None, &mut |p| {
         let data = p
@@ -112,30 +110,86 @@ fn weights_h5<M: Model>(model: &M, path: &Path) -> Result<Vec<u8>, Error> {
     let mut root = hdf5::Tree::default();
     root.at("vars").name = Some(M::NAME.to_string());
     root.at("layers");
-    for l in M::LAYERS {
-        let vars = if RECURRENT.contains(&l.class) {
-            root.at(l.keras_path).at("vars").name = Some(l.name.to_string());
-            format!("{}/cell/vars", l.keras_path)
-        } else {
-            format!("{}/vars", l.keras_path)
-        };
-        let group = root.at(&vars);
-        group.name = Some(l.name.to_string());
-        for (i, p) in l.params.iter().enumerate() {
-            let full = format!("{}/{p}", l.name);
-            let (_, shape, data) = values
-                .iter()
-                .find(|(n, _, _)| *n == full)
-                .expect("every parameter is visited");
-            group
-                .datasets
-                .push((i.to_string(), shape.clone(), data.clone()));
-        }
-    }
+    add_layers(&mut root, M::LAYERS, "", &values);
     hdf5::write(&root).map_err(|reason| Error::Corrupt {
         path: path.display().to_string(),
         reason,
     })
+}
+
+/// `layers`' variables in `group` as Keras 3 keeps them: each layer's under
+/// `layers/<path>/vars` (a recurrent layer's under its `cell`), a nested model's layers under
+/// its own `layers/<path>/layers`. `prefix` is the nested model's part of kiln's names.
+fn add_layers(
+    group: &mut hdf5::Tree,
+    layers: &[LayerRecord<'_>],
+    prefix: &str,
+    values: &[(String, Vec<usize>, Vec<f32>)],
+) {
+    for l in layers {
+        if let Some(n) = l.nested {
+            let own = group.at(l.keras_path);
+            own.at("vars").name = Some(l.name.to_string());
+            add_layers(own, n.layers, &format!("{prefix}{}/", l.name), values);
+            continue;
+        }
+        let vars = if RECURRENT.contains(&l.class) {
+            group.at(l.keras_path).at("vars").name = Some(l.name.to_string());
+            format!("{}/cell/vars", l.keras_path)
+        } else {
+            format!("{}/vars", l.keras_path)
+        };
+        let vars = group.at(&vars);
+        vars.name = Some(l.name.to_string());
+        for (i, p) in l.params.iter().enumerate() {
+            let full = format!("{prefix}{}/{p}", l.name);
+            let (_, shape, data) = values
+                .iter()
+                .find(|(n, _, _)| *n == full)
+                .expect("every parameter is visited");
+            vars.datasets
+                .push((i.to_string(), shape.clone(), data.clone()));
+        }
+    }
+}
+
+/// The model's Keras config with every nested model's own config in place of its mark
+/// ([`kiln_core::NESTED_MARK`]), or why Keras's config cannot describe it.
+fn full_config(config: &str, layers: &[LayerRecord<'_>], depth: usize) -> Result<Value, String> {
+    let mut v: Value = serde_json::from_str(config).map_err(|e| format!("its config: {e}"))?;
+    let Some(entries) = v
+        .pointer_mut("/config/layers")
+        .and_then(Value::as_array_mut)
+    else {
+        return Ok(v);
+    };
+    for entry in entries {
+        if entry.pointer(&format!("/config/{NESTED_MARK}")).is_none() {
+            continue;
+        }
+        let name = entry["config"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let n = layers
+            .iter()
+            .find(|l| l.name == name)
+            .and_then(|l| l.nested)
+            .ok_or_else(|| format!("nested layer `{name}`: kiln lost its record"))?;
+        let inner = n
+            .keras_config
+            .map_err(|why| format!("the nested model `{name}` ({}) holds {why}", n.ty))?;
+        // A model nests only models defined before it, so this ends; the bound is a guard.
+        if depth > 64 {
+            return Err(format!("the nested model `{name}` nests too deep"));
+        }
+        let mut inner = full_config(inner, n.layers, depth + 1)?;
+        inner["config"]["name"] = Value::from(name);
+        for key in ["module", "class_name", "config", "registered_name"] {
+            entry[key] = inner[key].take();
+        }
+    }
+    Ok(v)
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so a failed write leaves any

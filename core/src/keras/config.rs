@@ -10,6 +10,8 @@ use alloc::vec::Vec;
 pub struct ConfigLayer {
     pub class: String,
     pub name: String,
+    /// A nested model's own config (`Sequential`, `Functional`).
+    pub inner: Option<Config>,
 }
 
 /// A model config's layers, its input layers left out, and whether it is a Sequential model.
@@ -18,10 +20,42 @@ pub struct Config {
     pub sequential: bool,
 }
 
+/// The file's name for one of kiln's layers and, for a nested model, its layers' names.
+pub struct Names {
+    pub name: String,
+    pub inner: Vec<Names>,
+}
+
+impl Names {
+    /// kiln's own names for `layers` (a file that records no model config).
+    pub fn own(layers: &[LayerRecord<'_>]) -> Vec<Names> {
+        layers
+            .iter()
+            .map(|l| Names {
+                name: l.name.to_string(),
+                inner: l.nested.map_or_else(Vec::new, |n| Names::own(n.layers)),
+            })
+            .collect()
+    }
+}
+
 /// The layers of a model config, its input layers left out.
 pub fn layers(json: &str) -> Result<Config, String> {
     let v: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("the model config is not JSON: {e}"))?;
+    model(&v, 0)
+}
+
+/// How deep models may nest in a file kiln reads (a guard against a hostile config).
+const MAX_DEPTH: usize = 16;
+
+/// A model's config (`{"class_name": …, "config": {"layers": …}}`), at nesting depth `depth`.
+fn model(v: &serde_json::Value, depth: usize) -> Result<Config, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "the model config nests models more than {MAX_DEPTH} deep"
+        ));
+    }
     let sequential = v.get("class_name").and_then(|c| c.as_str()) == Some("Sequential");
     let list = v
         .pointer("/config/layers")
@@ -36,10 +70,15 @@ pub fn layers(json: &str) -> Result<Config, String> {
                 "layer {i} of the model config has no class or name"
             ));
         };
+        let inner = match l.pointer("/config/layers") {
+            Some(_) => Some(model(l, depth + 1)?),
+            None => None,
+        };
         if class != "InputLayer" {
             out.push(ConfigLayer {
                 class: class.to_string(),
                 name: name.to_string(),
+                inner,
             });
         }
     }
@@ -55,10 +94,7 @@ pub fn layers(json: &str) -> Result<Config, String> {
 /// order. (A functional model's layers are listed in Keras's `model.layers` order, not the
 /// order they were made in, so position says nothing there.) Every pairing must agree on the
 /// class.
-pub fn pair<'c>(
-    kiln: &[LayerRecord<'_>],
-    config: &'c Config,
-) -> Result<Vec<&'c ConfigLayer>, String> {
+pub fn pair(kiln: &[LayerRecord<'_>], config: &Config) -> Result<Vec<Names>, String> {
     let file = &config.layers[..];
     let by_name: Option<Vec<&ConfigLayer>> = kiln
         .iter()
@@ -88,6 +124,7 @@ pub fn pair<'c>(
             ));
         }
     };
+    let mut names = Vec::new();
     for (i, (k, f)) in kiln.iter().zip(&paired).enumerate() {
         if k.class != f.class {
             return Err(format!(
@@ -99,6 +136,21 @@ pub fn pair<'c>(
                 f.class
             ));
         }
+        let inner = match (k.nested, &f.inner) {
+            (Some(n), Some(c)) => pair(n.layers, c)
+                .map_err(|e| format!("in the nested model `{}` ({}): {e}", k.name, n.ty))?,
+            (Some(n), None) => {
+                return Err(format!(
+                    "the file's `{}` has no config of its layers for kiln's nested `{}` ({})",
+                    f.name, k.name, n.ty
+                ))
+            }
+            (None, _) => Vec::new(),
+        };
+        names.push(Names {
+            name: f.name.clone(),
+            inner,
+        });
     }
-    Ok(paired)
+    Ok(names)
 }

@@ -3,7 +3,7 @@
 //! in `model_weights/<layer name>/`, listed in order by the group's `weight_names` attribute
 //! (a dataset's path is the group's, then its weight name).
 
-use super::config;
+use super::config::{self, Names};
 use super::hdf5::H5;
 use super::Found;
 use crate::model::LayerRecord;
@@ -24,33 +24,23 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], max: usize) -> Result<Vec<Fo
     } else {
         "/"
     };
-    let names: Vec<String> = match h5.strings("/", "model_config")? {
-        Some(json) => {
-            let file = config::layers(&json.concat())?;
-            config::pair(layers, &file)?
-                .into_iter()
-                .map(|c| c.name.clone())
-                .collect()
-        }
+    let names: Vec<Names> = match h5.strings("/", "model_config")? {
+        Some(json) => config::pair(layers, &config::layers(&json.concat())?)?,
         // A weights-only file (`save_weights("x.h5")` in Keras 2): layers by name.
-        None => layers.iter().map(|l| l.name.to_string()).collect(),
+        None => Names::own(layers),
     };
     let listed = h5.strings(root, "layer_names")?.unwrap_or_default();
+    let taken: Vec<&String> = names.iter().map(|n| &n.name).collect();
     let mut found = Vec::new();
-    for (l, name) in layers.iter().zip(&names) {
+    for (l, n) in layers.iter().zip(&names) {
+        let name = &n.name;
         let group = if root == "/" {
             name.clone()
         } else {
             format!("{root}/{name}")
         };
-        if l.params.is_empty() {
+        if l.params.is_empty() && l.nested.is_none() {
             continue;
-        }
-        if l.nested {
-            return Err(format!(
-                "layer `{}` is a nested model; kiln does not read nested models from Keras files yet",
-                l.name
-            ));
         }
         if !h5.is_group(&group) {
             return Err(format!(
@@ -58,22 +48,33 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], max: usize) -> Result<Vec<Fo
             ));
         }
         let weight_names = h5.strings(&group, "weight_names")?.unwrap_or_default();
-        if weight_names.len() != l.params.len() {
-            return Err(format!(
-                "`{group}` lists {} weights {weight_names:?}, but kiln's layer `{}` ({}) has {}: \
-                 {:?}",
-                weight_names.len(),
-                l.name,
-                l.class,
-                l.params.len(),
-                l.params
-            ));
+        let wanted = match l.nested {
+            Some(_) => nested(l, n, &weight_names)?,
+            None => {
+                if weight_names.len() != l.params.len() {
+                    return Err(format!(
+                        "`{group}` lists {} weights {weight_names:?}, but kiln's layer `{}` ({}) \
+                         has {}: {:?}",
+                        weight_names.len(),
+                        l.name,
+                        l.class,
+                        l.params.len(),
+                        l.params
+                    ));
+                }
+                weight_names
+                    .iter()
+                    .zip(l.params)
+                    .map(|(w, p)| (format!("{}/{p}", l.name), w.clone()))
+                    .collect()
+            }
+        };
+        for (kiln, w) in wanted {
+            found.push(super::tensor(h5, kiln, format!("{group}/{w}"), max)?);
         }
-        let paths = weight_names.iter().map(|w| format!("{group}/{w}"));
-        found.extend(super::layer_tensors(h5, l, paths, max)?);
     }
     // Layers of the file with weights that no layer of kiln's took.
-    for extra in listed.iter().filter(|n| !names.contains(n)) {
+    for extra in listed.iter().filter(|n| !taken.contains(n)) {
         let group = format!("{root}/{extra}");
         let group = group.trim_start_matches('/');
         if h5
@@ -86,4 +87,61 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], max: usize) -> Result<Vec<Fo
         }
     }
     Ok(found)
+}
+
+/// For kiln's nested model `l` (the file's `n.name`), kiln's name and the file's weight name of
+/// each of its parameters. The file lists all of them on the nested model's group, each as
+/// `<its layer>/<weight>`, after the nested model's name for a Sequential one
+/// (`block/dense_2/kernel`); each of kiln's layers takes those of the layer paired with it, in
+/// order.
+fn nested(
+    l: &LayerRecord<'_>,
+    n: &Names,
+    weight_names: &[String],
+) -> Result<Vec<(String, String)>, String> {
+    let inner = l.nested.expect("a nested model").layers;
+    let owner = |w: &str| -> String {
+        let w = w.strip_prefix(&format!("{}/", n.name)).unwrap_or(w);
+        w.split('/').next().unwrap_or_default().to_string()
+    };
+    let mut out = Vec::new();
+    for (il, iname) in inner.iter().zip(&n.inner) {
+        if il.nested.is_some() {
+            return Err(format!(
+                "`{}` nests a model in a nested model (`{}`); kiln reads only one level of nesting \
+                 from legacy `.h5` files (Keras 3's `.keras` and `.weights.h5` have no such limit)",
+                l.name, il.name
+            ));
+        }
+        let own: Vec<&String> = weight_names
+            .iter()
+            .filter(|w| owner(w) == iname.name)
+            .collect();
+        if own.len() != il.params.len() {
+            return Err(format!(
+                "the file lists {} weights {own:?} for `{}` in the nested model `{}`, but kiln's \
+                 layer `{}` ({}) has {}: {:?}",
+                own.len(),
+                iname.name,
+                n.name,
+                il.name,
+                il.class,
+                il.params.len(),
+                il.params
+            ));
+        }
+        for (w, p) in own.into_iter().zip(il.params) {
+            out.push((format!("{}/{}/{p}", l.name, il.name), w.clone()));
+        }
+    }
+    if out.len() != weight_names.len() {
+        return Err(format!(
+            "the nested model `{}` lists {} weights {weight_names:?}, but kiln's `{}` takes {}",
+            n.name,
+            weight_names.len(),
+            l.name,
+            out.len()
+        ));
+    }
+    Ok(out)
 }

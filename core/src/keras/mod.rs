@@ -70,10 +70,7 @@ pub fn read(bytes: Vec<u8>, layers: &[LayerRecord<'_>], limit: u64) -> Result<Ve
         Format::Keras => {
             let a = archive::read(&bytes, limit)?;
             let file = config::layers(&a.config)?;
-            let names: Vec<&str> = config::pair(layers, &file)?
-                .into_iter()
-                .map(|c| c.name.as_str())
-                .collect();
+            let names = config::pair(layers, &file)?;
             let h5 = hdf5::H5::parse(a.weights)
                 .map_err(|e| alloc::format!("`model.weights.h5` is not readable HDF5: {e}"))?;
             v3::tensors(&h5, layers, &names, max)
@@ -84,8 +81,7 @@ pub fn read(bytes: Vec<u8>, layers: &[LayerRecord<'_>], limit: u64) -> Result<Ve
             if legacy::is_legacy(&h5) {
                 legacy::tensors(&h5, layers, max)
             } else {
-                let names: Vec<&str> = layers.iter().map(|l| l.name).collect();
-                v3::tensors(&h5, layers, &names, max)
+                v3::tensors(&h5, layers, &config::Names::own(layers), max)
             }
         }
         Format::Safetensors => Err("not a Keras file (neither HDF5 nor zip)".into()),
@@ -104,16 +100,19 @@ fn layer_tensors(
     paths
         .into_iter()
         .zip(l.params)
-        .map(|(at, p)| {
-            let t = h5
-                .floats(&at, max)
-                .map_err(|e| alloc::format!("dataset `{at}` {e}"))?;
-            Ok(Found {
-                name: alloc::format!("{}/{p}", l.name),
-                at,
-                shape: t.shape,
-                data: t.data,
-            })
-        })
+        .map(|(at, p)| tensor(h5, alloc::format!("{}/{p}", l.name), at, max))
         .collect()
+}
+
+/// The dataset at `at`, of at most `max` values, as kiln's parameter `name`.
+fn tensor(h5: &hdf5::H5, name: String, at: String, max: usize) -> Result<Found, String> {
+    let t = h5
+        .floats(&at, max)
+        .map_err(|e| alloc::format!("dataset `{at}` {e}"))?;
+    Ok(Found {
+        name,
+        at,
+        shape: t.shape,
+        data: t.data,
+    })
 }

@@ -1,13 +1,15 @@
 //! Keras 3's weights layout (`.weights.h5`, and `model.weights.h5` inside a `.keras` archive):
 //! each layer's variables are datasets `layers/<path>/vars/0`, `vars/1`, … (a recurrent
 //! layer's under `layers/<path>/cell/vars`), trainable first; `<path>` is Keras's automatic
-//! name for the class, numbered within the model, and `vars` carries the layer's own name.
+//! name for the class, numbered within the model, and `vars` carries the layer's own name. A
+//! nested model's group holds its own `layers/…` the same way (`layers/sequential/layers/dense`).
 
+use super::config::Names;
 use super::hdf5::H5;
 use super::Found;
 use crate::model::LayerRecord;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// The `vars` group holding a layer's variables, under its group `g`: its own, or its cell's.
@@ -23,11 +25,12 @@ fn vars_group(h5: &H5, g: &str) -> Result<String, String> {
     Err(format!("`{g}` has no `vars` group"))
 }
 
-/// Each layer group of the file with the layer name its `vars` records.
-fn index(h5: &H5) -> Result<Vec<(String, String)>, String> {
+/// Each layer group under `base` (`""` for the model, a nested model's group otherwise) with
+/// the layer name its `vars` records.
+fn index(h5: &H5, base: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for g in h5.groups("layers")? {
-        let path = format!("layers/{g}");
+    for g in h5.groups(&under(base, "layers"))? {
+        let path = under(base, &format!("layers/{g}"));
         let name = h5
             .strings(&format!("{path}/vars"), "name")?
             .and_then(|n| n.into_iter().next())
@@ -37,23 +40,57 @@ fn index(h5: &H5) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
+/// `path` under the group `base` (the file's root when empty).
+fn under(base: &str, path: &str) -> String {
+    if base.is_empty() {
+        path.to_string()
+    } else {
+        format!("{base}/{path}")
+    }
+}
+
+/// Whether a layer has parameters, its own or (a nested model) its layers'.
+fn has_params(l: &LayerRecord<'_>) -> bool {
+    !l.params.is_empty() || l.nested.is_some_and(|n| n.layers.iter().any(has_params))
+}
+
 /// The tensors of kiln's `layers` from a Keras 3 weights file, each layer found by its name
 /// (`names[i]`: the name the file's model gives kiln's layer `i`), or failing that by the path
-/// Keras itself would give it (a Sequential model's layers in order). Every variable of the file
-/// must go to a parameter.
+/// Keras itself would give it (a Sequential model's layers in order); a nested model's layers
+/// the same way inside its group. Every variable of the file must go to a parameter.
 pub fn tensors(
     h5: &H5,
     layers: &[LayerRecord<'_>],
-    names: &[&str],
+    names: &[Names],
     max: usize,
 ) -> Result<Vec<Found>, String> {
     if !h5.is_group("layers") {
         return Err("an HDF5 file without a `layers` group is not a Keras 3 weights file".into());
     }
-    let groups = index(h5)?;
+    in_group(h5, "", layers, names, max, 0)
+}
+
+/// How deep models may nest in a file kiln reads: a guard against a cycle of group links.
+const MAX_DEPTH: usize = 16;
+
+/// [`tensors`] for the model whose layers are under `base`.
+fn in_group(
+    h5: &H5,
+    base: &str,
+    layers: &[LayerRecord<'_>],
+    names: &[Names],
+    max: usize,
+    depth: usize,
+) -> Result<Vec<Found>, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("`{base}` nests models more than {MAX_DEPTH} deep"));
+    }
+    let groups = index(h5, base)?;
     let mut used = Vec::new();
     let mut found = Vec::new();
-    for (l, &name) in layers.iter().zip(names) {
+    for (l, names) in layers.iter().zip(names) {
+        let name = names.name.as_str();
+        let keras_path = under(base, l.keras_path);
         // The path Keras itself reads from (its layers' class order), if the layer there is
         // this one or no group is named for it; else the group named for it.
         let named = groups
@@ -62,35 +99,40 @@ pub fn tensors(
             .map(|(g, _)| g.clone());
         let at_path = groups
             .iter()
-            .find(|(g, _)| g == l.keras_path)
+            .find(|(g, _)| *g == keras_path)
             .filter(|(_, n)| n == name || named.is_none())
             .map(|(g, _)| g.clone());
         let group = at_path.or(named);
         let Some(group) = group else {
-            if l.params.is_empty() {
+            if !has_params(l) {
                 continue;
             }
             return Err(format!(
                 "no layer `{name}` in the file (looked for a group whose `vars` is named so, and \
-                 for `{}`)",
-                l.keras_path
+                 for `{keras_path}`)"
             ));
         };
-        if l.nested
-            && h5
-                .groups(&group)
-                .is_ok_and(|g| g.iter().any(|c| c == "layers"))
-        {
-            return Err(format!(
-                "layer `{}` is a nested model; kiln does not read nested models from Keras files yet",
-                l.name
-            ));
-        }
         if used.contains(&group) {
             return Err(format!(
                 "two of kiln's layers would read `{group}`; the second is `{}` ({})",
                 l.name, l.class
             ));
+        }
+        used.push(group.clone());
+        if let Some(n) = l.nested {
+            if !h5.is_group(&format!("{group}/layers")) {
+                return Err(format!(
+                    "`{group}` is not a model's group (it has no `layers`), but kiln's `{}` is a \
+                     nested model ({})",
+                    l.name, n.ty
+                ));
+            }
+            let inner = in_group(h5, &group, n.layers, &names.inner, max, depth + 1)?;
+            found.extend(inner.into_iter().map(|f| Found {
+                name: format!("{}/{}", l.name, f.name),
+                ..f
+            }));
+            continue;
         }
         let vars = vars_group(h5, &group)?;
         let count = h5.datasets(&vars)?.len();
@@ -105,14 +147,15 @@ pub fn tensors(
         }
         let paths = (0..l.params.len()).map(|i| format!("{vars}/{i}"));
         found.extend(super::layer_tensors(h5, l, paths, max)?);
-        used.push(group);
     }
     for (g, name) in &groups {
         if used.contains(g) {
             continue;
         }
         let vars = vars_group(h5, g).unwrap_or_default();
-        if !vars.is_empty() && !h5.datasets(&vars)?.is_empty() {
+        let nested_weights = h5.is_group(&format!("{g}/layers"))
+            && in_group(h5, g, &[], &[], max, depth + 1).is_err();
+        if nested_weights || (!vars.is_empty() && !h5.datasets(&vars)?.is_empty()) {
             return Err(format!(
                 "the file's layer `{name}` (`{g}`) has weights, but kiln's model has no such layer"
             ));

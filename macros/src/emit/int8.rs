@@ -527,6 +527,7 @@ fn generate(
             outputs: &[],
             params,
             scalar: "i8",
+            keras_class: "Sequential",
         }),
         &snake,
     );

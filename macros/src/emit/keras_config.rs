@@ -3,6 +3,8 @@
 //! A Sequential model is Keras's `Sequential`; a functional one is Keras's `Functional`, its
 //! layers in Keras's `model.layers` order (`graph::keras_order`), each with the nodes that
 //! apply it (`inbound_nodes`) naming the values they read as Keras does: `[layer, node, 0]`.
+//! A nested model's entry holds a mark (`kiln_core::NESTED_MARK`) where its config goes:
+//! that is the nested model's own `KERAS_CONFIG`, which `save_keras` puts in at run time.
 
 use crate::graph::keras_order::{order, Op};
 use crate::graph::Graph;
@@ -49,6 +51,10 @@ pub fn config(
         config.insert("trainable".into(), json!(true));
         config.insert("dtype".into(), json!("float32"));
         config.extend(own);
+        let class = match &l.nested {
+            Some((_, keras_class)) => keras_class,
+            None => l.class.as_str(),
+        };
         let s = &steps[j];
         let input_shape = match s.inputs.len() {
             1 => batch(&s.inputs[0]),
@@ -56,7 +62,7 @@ pub fn config(
         };
         Ok(json!({
             "module": "keras.layers",
-            "class_name": l.class,
+            "class_name": class,
             "config": config,
             "registered_name": null,
             "build_config": { "input_shape": input_shape },

@@ -171,8 +171,18 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
     let plot = plot_nodes(graph, steps);
     let records = crate::graph::keras_order::records(graph, steps, def.functional.is_some());
     let records = records.iter().map(|r| {
-        let (lname, class, params, nested, keras_path) =
-            (&r.name, &r.class, &r.params, r.nested, &r.keras_path);
+        let (lname, class, params, keras_path) = (&r.name, &r.class, &r.params, &r.keras_path);
+        let nested = match &r.nested {
+            Some(path) => {
+                let ty = crate::graph::head::last_segment(path);
+                quote!(::core::option::Option::Some(::kiln::core::NestedRecord {
+                    ty: #ty,
+                    layers: <#path as ::kiln::Model>::LAYERS,
+                    keras_config: <#path as ::kiln::Model>::KERAS_CONFIG,
+                }))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         quote! {
             ::kiln::core::LayerRecord {
                 name: #lname,
@@ -296,6 +306,11 @@ pub fn emit(def: &ModelDef, graph: &Graph, steps: &[Step]) -> TokenStream {
         outputs: &named_outputs,
         params,
         scalar: &scalar,
+        keras_class: if def.functional.is_some() {
+            "Functional"
+        } else {
+            "Sequential"
+        },
     };
     let answerer = nested::answerer(name, Some(shapes), &snake);
     let keras_config = match keras_config::config(graph, steps, def.functional.is_some(), &snake) {

@@ -121,7 +121,8 @@ fn read_float(
             name: &r.name,
             class: &r.class,
             params: &r.params,
-            nested: r.nested,
+            // A nested model's weights are not embedded (`embedded_type`): this is never read.
+            nested: None,
             keras_path: &r.keras_path,
         })
         .collect();

@@ -58,7 +58,7 @@ fn spelled(call: &LayerCall) -> String {
     path_key(&call.path)
 }
 
-fn last_segment(path: &Path) -> String {
+pub fn last_segment(path: &Path) -> String {
     path.segments
         .last()
         .expect("a path has a segment")

@@ -138,9 +138,11 @@ pub fn paths(graph: &Graph, functional: bool) -> HashMap<usize, String> {
 /// parameters, whether it is a nested model, its group in Keras 3's weight files.
 pub struct Record {
     pub name: String,
+    /// Keras's class: `Dense`, or `Sequential`/`Functional` for a nested model.
     pub class: String,
     pub params: Vec<&'static str>,
-    pub nested: bool,
+    /// A nested model's path.
+    pub nested: Option<syn::Path>,
     pub keras_path: String,
 }
 
@@ -158,7 +160,10 @@ pub fn records(graph: &Graph, steps: &[crate::shapes::Step], functional: bool) -
                 .expect("an owner is applied");
             Record {
                 name: l.name.clone(),
-                class: l.class.clone(),
+                class: match &l.nested {
+                    Some((_, keras_class)) => keras_class.to_string(),
+                    None => l.class.clone(),
+                },
                 params: l
                     .kind
                     .weights(s)
@@ -166,7 +171,7 @@ pub fn records(graph: &Graph, steps: &[crate::shapes::Step], functional: bool) -
                     .filter(|w| w.stored)
                     .map(|w| w.name)
                     .collect(),
-                nested: l.nested,
+                nested: l.nested.as_ref().map(|(path, _)| path.clone()),
                 keras_path: paths.get(&first).cloned().unwrap_or_default(),
             }
         })

@@ -31,8 +31,9 @@ pub struct Layer {
     pub tokens: TokenStream,
     /// 1-based position in the layer list.
     pub pos: usize,
-    /// Whether it is a model made with `model!`, used as a layer.
-    pub nested: bool,
+    /// A model made with `model!`, used as a layer: its path and Keras's class for it
+    /// (`Sequential` or `Functional`).
+    pub nested: Option<(syn::Path, &'static str)>,
     /// Keras's automatic name for its class (`dense`), the stem of its group in Keras 3's
     /// weight files; `None` for a nested model and for hidden nodes.
     pub auto: Option<&'static str>,
@@ -200,6 +201,10 @@ pub fn build(head: &Head, known: &[nested::KnownModel], errs: &mut Errors) -> Op
         }
         What::Nested(found) => {
             let found = found.expect("nested models are resolved before building");
+            let (keras_class, stem) = match known[found].keras_class.as_str() {
+                "Functional" => ("Functional", "functional"),
+                _ => ("Sequential", "sequential"),
+            };
             return Some(Layer {
                 kind: Box::new(Nested {
                     path: head.call.path.clone(),
@@ -211,8 +216,8 @@ pub fn build(head: &Head, known: &[nested::KnownModel], errs: &mut Errors) -> Op
                 name: head.name.clone(),
                 tokens: head.call.tokens.clone(),
                 pos: head.pos,
-                nested: true,
-                auto: None,
+                nested: Some((head.call.path.clone(), keras_class)),
+                auto: Some(stem),
             });
         }
     };
@@ -232,7 +237,7 @@ pub fn build(head: &Head, known: &[nested::KnownModel], errs: &mut Errors) -> Op
         name: head.name.clone(),
         tokens: call.tokens.clone(),
         pos: head.pos,
-        nested: false,
+        nested: None,
         auto: Some(info.auto_name),
     })
 }

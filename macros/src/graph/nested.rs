@@ -30,6 +30,8 @@ pub struct KnownModel {
     pub scalar: String,
     /// Whether the nested model has errors of its own (its shapes are then unknown).
     pub broken: bool,
+    /// Keras's class for it: `Sequential` or `Functional`.
+    pub keras_class: String,
 }
 
 /// A nested model's shapes, as its callback reports them.
@@ -42,6 +44,8 @@ pub struct Shapes<'a> {
     pub outputs: &'a [(String, Vec<usize>)],
     pub params: usize,
     pub scalar: &'a str,
+    /// Keras's class for the model: `Sequential` or `Functional`.
+    pub keras_class: &'a str,
 }
 
 /// The key a path is matched by.
@@ -111,6 +115,7 @@ impl Parse for KnownModel {
                 name,
                 scalar: String::new(),
                 broken: true,
+                keras_class: String::new(),
             });
         }
         key(&body, "input")?;
@@ -133,6 +138,9 @@ impl Parse for KnownModel {
         body.parse::<Token![,]>()?;
         key(&body, "scalar")?;
         let scalar = body.parse::<LitStr>()?.value();
+        body.parse::<Token![,]>()?;
+        key(&body, "keras_class")?;
+        let keras_class = body.parse::<LitStr>()?.value();
         Ok(KnownModel {
             path,
             input: input_dims,
@@ -143,6 +151,7 @@ impl Parse for KnownModel {
             name,
             scalar,
             broken: false,
+            keras_class,
         })
     }
 }
@@ -164,6 +173,7 @@ pub fn answerer(name: &Ident, shapes: Option<Shapes>, snake: &str) -> TokenStrea
             outputs,
             params,
             scalar,
+            keras_class,
         }) => {
             let named = |list: &[(String, Vec<usize>)]| {
                 let each = list.iter().map(|(n, s)| {
@@ -180,7 +190,8 @@ pub fn answerer(name: &Ident, shapes: Option<Shapes>, snake: &str) -> TokenStrea
             outputs = #outputs,
             params = #params,
             name = #snake,
-            scalar = #scalar
+            scalar = #scalar,
+            keras_class = #keras_class
             }
         }
         None => quote!(broken),

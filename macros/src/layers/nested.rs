@@ -1,12 +1,14 @@
 //! A model made with `model!`, used as a layer: its shapes come from its callback
 //! (`graph::nested`), and every way of running calls the nested model's own impls.
 
-use super::{Fusion, KerasConfig, LayerKind, Mode, QuantRole, Weight};
+use super::{keras_config, Fusion, KerasConfig, LayerKind, Mode, QuantRole, Weight};
 use crate::emit::{batch, forward, infer, int8, train};
 use crate::graph::nested::KnownModel;
 use crate::shapes::{describe, fmt_named, fmt_shape, ShapeCx, Step};
+use kiln_core::NESTED_MARK;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use serde_json::json;
 use syn::Path;
 
 pub struct Nested {
@@ -360,6 +362,14 @@ impl LayerKind for Nested {
     }
 
     fn keras_config(&self) -> KerasConfig {
-        Err("a nested model: kiln does not write nested models into Keras's config yet")
+        // Its config is the nested model's own `KERAS_CONFIG`, which this macro cannot see:
+        // `kiln::keras::save_keras` puts it in place of this mark at run time.
+        if self.packed {
+            return Err(
+                "a nested model with several outputs, which kiln does not write into \
+                        Keras's config yet",
+            );
+        }
+        keras_config(json!({ NESTED_MARK: true }))
     }
 }

@@ -86,7 +86,7 @@ pub(super) fn take_apart(
             name: format!("{owner}__{out}"),
             tokens: tokens.clone(),
             pos,
-            nested: false,
+            nested: None,
             auto: None,
         }));
         w.wires.push(Wire {
