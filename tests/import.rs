@@ -107,9 +107,17 @@ fn imported_models_compile_and_reproduce_keras() {
     }
     // The special graphs (tests/fixtures/keras/special): Keras's order is not the order the
     // layers were made in; inputs used in another order than declared; a shared layer's first
-    // call is an output; a layer named like a shared layer's call. Their own reference files
-    // hold Keras's outputs; each is imported with `--test`, once loaded and once compiled in.
-    for (special, embed) in [("order", false), ("tricky", false), ("tricky", true)] {
+    // call is an output; a layer named like a shared layer's call; models nested both ways,
+    // each imported as a model of its own. Their own reference files hold Keras's outputs;
+    // each is imported with `--test`, `tricky` once loaded and once compiled in.
+    let specials = [
+        ("order", false),
+        ("tricky", false),
+        ("tricky", true),
+        ("nested", false),
+        ("nested_seq", false),
+    ];
+    for (special, embed) in specials {
         let path = root.join(format!("tests/fixtures/keras/special/{special}.keras"));
         let io = root.join(format!(
             "tests/fixtures/keras/special/{special}.io.safetensors"
@@ -157,7 +165,7 @@ fn imported_models_compile_and_reproduce_keras() {
         out.status.success(),
         "the imported crate failed:\n{stdout}\n{stderr}"
     );
-    assert_eq!(with_test, WITH_TEST.len() + 3);
+    assert_eq!(with_test, WITH_TEST.len() + specials.len());
     let passed = format!("{} passed", cases.len() + with_test);
     assert!(stdout.contains(&passed), "expected `{passed}`:\n{stdout}");
 }

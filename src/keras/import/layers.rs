@@ -354,7 +354,7 @@ pub(super) fn layer_call(
         }
         c if MERGES.contains(&c) => c,
         "Sequential" | "Functional" | "Model" => {
-            a.bad("a nested model; `kiln import` does not import nested models yet".into());
+            a.bad("a nested model whose config lists no layers".into());
             "?"
         }
         other => {

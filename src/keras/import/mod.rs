@@ -1,6 +1,7 @@
 //! `kiln import`: a Keras model file (`.keras`, legacy `.h5`) to the Rust source of the same
 //! model in `kiln::model!`, Sequential or functional, with Keras's layer names kept so the
-//! file's own weights load into it. Every layer or option kiln lacks is reported, all at once,
+//! file's own weights load into it. A nested model becomes a `model!` of its own, written
+//! before the model that uses it. Every layer or option kiln lacks is reported, all at once,
 //! with its class, name and position; nothing is dropped silently.
 
 mod layers;
@@ -25,6 +26,141 @@ struct Layer<'a> {
 /// Problems found so far, each naming its layer.
 #[derive(Default)]
 struct Problems(Vec<String>);
+
+/// The nested models met so far: each one's `kiln::model!` source, written before the model
+/// that uses it, and the Rust type names taken.
+#[derive(Default)]
+struct Nested {
+    models: Vec<String>,
+    types: Vec<String>,
+}
+
+/// The classes of Keras's models, which kiln imports as models of their own, nested.
+const MODELS: &[&str] = &["Sequential", "Functional", "Model"];
+
+/// How deep `kiln import` follows models inside models.
+const MAX_DEPTH: usize = 8;
+
+/// The body of `model!` for a model config (`: [28, 28, 1] => < … >` or `{ … }`), its nested
+/// models' sources added to `nested`.
+fn body(
+    class: &str,
+    config: &Map<String, Value>,
+    problems: &mut Problems,
+    nested: &mut Nested,
+    depth: usize,
+) -> String {
+    let layers = layers_of(config);
+    match class {
+        "Sequential" => sequential(&layers, problems, nested, depth),
+        "Functional" | "Model" => functional(config, &layers, problems, nested, depth),
+        other => {
+            problems.0.push(format!(
+                "the file's model is a {other}; kiln imports Sequential and functional models"
+            ));
+            String::new()
+        }
+    }
+}
+
+/// A nested model `l` (at `pos` of its model): its own `model!`, added to `nested`, and the
+/// type name that calls it; `None` (with the problems reported) if kiln cannot build it. In a
+/// functional model it is paired with the file's by name, which kiln derives from the type
+/// (`Block` is `block`), so the name must survive that.
+fn nested_model(
+    l: &Layer,
+    pos: usize,
+    functional: bool,
+    problems: &mut Problems,
+    nested: &mut Nested,
+    depth: usize,
+) -> Option<String> {
+    let ty = camel(l.name);
+    if functional && snake_case(&ty) != l.name {
+        problems.at(
+            pos,
+            l,
+            format!(
+                "a nested model is named after its Rust type (`{ty}` is `{}`), and a functional \
+                 model's layers pair with the file's by name; rename it in Keras, e.g. `{}`",
+                snake_case(&ty),
+                snake_case(&ty)
+            ),
+        );
+        return None;
+    }
+    if nested.types.contains(&ty) {
+        problems.at(
+            pos,
+            l,
+            format!("a second model would be the Rust type `{ty}`; rename one in Keras"),
+        );
+        return None;
+    }
+    if l.calls.len() > 1 {
+        problems.at(
+            pos,
+            l,
+            "a nested model applied more than once; kiln shares layers, not nested models".into(),
+        );
+        return None;
+    }
+    if l.config
+        .get("output_layers")
+        .and_then(Value::as_array)
+        .is_some_and(|o| o.len() > 1 && o.iter().all(Value::is_array))
+    {
+        problems.at(
+            pos,
+            l,
+            "a nested model with several outputs; `kiln import` does not write \
+             `let (a, b) = Model(x);` yet"
+                .into(),
+        );
+        return None;
+    }
+    if depth >= MAX_DEPTH {
+        problems.at(pos, l, format!("models nest more than {MAX_DEPTH} deep"));
+        return None;
+    }
+    nested.types.push(ty.clone());
+    let before = problems.0.len();
+    let mut inner = Problems::default();
+    let body = body(l.class, l.config, &mut inner, nested, depth + 1);
+    for p in inner.0 {
+        problems
+            .0
+            .push(format!("in the nested model `{}`: {p}", l.name));
+    }
+    if problems.0.len() > before {
+        return None;
+    }
+    nested.models.push(format!(
+        "kiln::model! {{\n    /// Keras's `{}` ({}), nested below.\n    pub struct {ty}{body}\n}}",
+        l.name, l.class
+    ));
+    Some(ty)
+}
+
+/// `MnistCnn` → `mnist_cnn`: the name kiln (as Keras) gives a model of that type.
+fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 impl Problems {
     fn at(&mut self, pos: usize, l: &Layer, what: String) {
@@ -89,18 +225,19 @@ pub fn import(
         .and_then(Value::as_str)
         .unwrap_or("model");
     let name = name.map_or_else(|| camel(keras_name), str::to_string);
-    let layers = layers_of(config);
     let mut problems = Problems::default();
-    let body = match class {
-        "Sequential" => sequential(&layers, &mut problems),
-        "Functional" | "Model" => functional(config, &layers, &mut problems),
-        other => {
-            problems.0.push(format!(
-                "the file's model is a {other}; kiln imports Sequential and functional models"
-            ));
-            String::new()
-        }
+    let mut nested = Nested {
+        types: vec![name.clone()],
+        ..Nested::default()
     };
+    let body = body(class, config, &mut problems, &mut nested, 0);
+    if embed && !nested.models.is_empty() {
+        problems.0.push(
+            "`--embed`: kiln does not compile a nested model's weights in yet; import without it \
+             and load the file with `load_weights`"
+                .into(),
+        );
+    }
     if !problems.0.is_empty() {
         return Err(Error::InvalidArgument(format!(
             "kiln import {shown}: {} problem{}; kiln cannot build this model yet:\n  {}",
@@ -130,8 +267,14 @@ pub fn import(
         out,
         "//! `{name}`: the Keras model `{keras_name}` of `{file}`, imported by `kiln import`.\n\
          //! {how}\n\n\
-         use kiln::prelude::*;\n\n\
-         kiln::model! {{\n    /// Keras's `{keras_name}` ({class}), from `{file}`.\n    pub struct {name}{body}{weights}\n}}"
+         use kiln::prelude::*;\n"
+    );
+    for model in &nested.models {
+        let _ = writeln!(out, "{model}\n");
+    }
+    let _ = writeln!(
+        out,
+        "kiln::model! {{\n    /// Keras's `{keras_name}` ({class}), from `{file}`.\n    pub struct {name}{body}{weights}\n}}"
     );
     if let Some(io) = test {
         let io = io.display().to_string().replace('\\', "/");
@@ -399,7 +542,12 @@ fn dims(d: &[usize]) -> String {
     format!("[{}]", v.join(", "))
 }
 
-fn sequential(layers: &[Layer], problems: &mut Problems) -> String {
+fn sequential(
+    layers: &[Layer],
+    problems: &mut Problems,
+    nested: &mut Nested,
+    depth: usize,
+) -> String {
     let mut input = None;
     let mut calls = Vec::new();
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -410,6 +558,12 @@ fn sequential(layers: &[Layer], problems: &mut Problems) -> String {
             continue;
         }
         pos += 1;
+        if MODELS.contains(&l.class) && l.config.contains_key("layers") {
+            if let Some(ty) = nested_model(l, pos, false, problems, nested, depth) {
+                calls.push(ty);
+            }
+            continue;
+        }
         // kiln's automatic name for this layer: the stem, numbered per model as Keras's are.
         let auto = stem(l.class).map(|s| {
             let k = counts.entry(s).or_insert(0);
@@ -451,7 +605,13 @@ fn sequential(layers: &[Layer], problems: &mut Problems) -> String {
     )
 }
 
-fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Problems) -> String {
+fn functional(
+    config: &Map<String, Value>,
+    layers: &[Layer],
+    problems: &mut Problems,
+    nested: &mut Nested,
+    depth: usize,
+) -> String {
     // `input_layers` / `output_layers`: one `[name, node, tensor]`, or a list of them.
     let refs = |key: &str| -> Vec<(String, usize)> {
         let v = &config[key];
@@ -475,6 +635,8 @@ fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Prob
     let mut pending: Vec<(usize, usize)> = Vec::new();
     let mut pos = 0;
     let mut positions = HashMap::new();
+    // The nested models' Rust types, by layer.
+    let mut types: HashMap<usize, String> = HashMap::new();
     // The inputs first, in the model's order (the order of kiln's input struct).
     for (name, _) in &inputs {
         let Some(l) = layers.iter().find(|l| l.name == name) else {
@@ -495,7 +657,20 @@ fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Prob
         }
         pos += 1;
         positions.insert(i, pos);
-        if l.calls.len() > 1 {
+        if MODELS.contains(&l.class) && l.config.contains_key("layers") {
+            match nested_model(l, pos, true, problems, nested, depth) {
+                Some(ty) => {
+                    types.insert(i, ty);
+                }
+                None => {
+                    // Reported; its values stand in so the layers reading them are checked.
+                    for n in 0..l.calls.len() {
+                        values.insert((l.name.to_string(), n), "_".into());
+                    }
+                    continue;
+                }
+            }
+        } else if l.calls.len() > 1 {
             if let Some(call) = layer_call(l, pos, true, problems) {
                 let binding = idents.fresh(&format!("{}_layer", ident(l.name)));
                 lines.push(format!("let {binding} = {call};"));
@@ -547,6 +722,8 @@ fn functional(config: &Map<String, Value>, layers: &[Layer], problems: &mut Prob
             values
                 .get(&(l.name.to_string(), usize::MAX))
                 .map(|binding| format!("{binding}({})", args.join(", ")))
+        } else if let Some(ty) = types.get(&i) {
+            Some(format!("{ty}({})", args.join(", ")))
         } else {
             layer_call(l, positions[&i], true, problems)
                 .map(|call| format!("{call}({})", args.join(", ")))
