@@ -8,7 +8,7 @@
 //! 98.42%, beside Keras's 98.38% / 98.34%). Flags: `--epochs N`, `--weights PATH` (load f32
 //! weights instead of training), `--calibration N` (calibration images, default 1000),
 //! `--out-f32 PATH`, `--out PATH` (defaults `firmware/models/mcu_cnn.safetensors` and
-//! `…/mcu_cnn.int8.safetensors`).
+//! `…/mcu_cnn.int8.safetensors`; the float model also as Keras's archive, `….keras` beside it).
 
 use kiln::datasets::{images_to_f32, mnist, to_categorical};
 use kiln::prelude::*;
@@ -166,10 +166,14 @@ fn run(args: &Args) -> Result<(), kiln::Error> {
         }
     }
     net.save_weights(&args.out_f32)?;
+    // The same float model as Keras's archive, which the f32 firmware compiles in.
+    let archive = args.out_f32.with_extension("keras");
+    net.save_keras(&archive)?;
     q.save(&args.out)?;
     println!(
-        "wrote {} and {}",
+        "wrote {}, {} and {}",
         args.out_f32.display(),
+        archive.display(),
         args.out.display()
     );
     Ok(())

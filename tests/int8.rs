@@ -37,6 +37,27 @@ model! {
 }
 
 model! {
+    /// The same weights from Keras's archive beside them, which the f32 firmware compiles in.
+    struct McuCnnKeras: [28, 28, 1] => <
+        Conv2D(16, 3, relu), AvgPool(2), Conv2D(32, 3, relu), AvgPool(2), Flatten, Dense(10, softmax),
+    >,
+    weights = "firmware/models/mcu_cnn.keras",
+}
+
+#[test]
+fn the_firmware_keras_archive_holds_the_float_weights() {
+    use kiln::core::params::Params;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    McuCnn::weights().visit_params(None, &mut |p| a.extend_from_slice(p.data));
+    McuCnnKeras::weights().visit_params(None, &mut |p| b.extend_from_slice(p.data));
+    assert_eq!(a.len(), 12_810);
+    assert!(
+        a == b,
+        "firmware/models/mcu_cnn.keras is not mcu_cnn.safetensors's weights"
+    );
+}
+
+model! {
     struct McuCnnQ<i8>: [28, 28, 1] => <
         Conv2D(16, 3, relu), AvgPool(2), Conv2D(32, 3, relu), AvgPool(2), Flatten, Dense(10, softmax),
     >,

@@ -16,11 +16,12 @@ kiln::model! {
 
 #[cfg(feature = "f32")]
 kiln::model! {
-    /// The MNIST CNN, f32: the weights `kiln::quantize` started from.
+    /// The MNIST CNN, f32: the weights `kiln::quantize` started from, compiled in from Keras's
+    /// `.keras` archive (which Keras's `load_model` reads too).
     pub struct McuCnnF32: [28, 28, 1] => <
         Conv2D(16, 3, relu), AvgPool(2), Conv2D(32, 3, relu), AvgPool(2), Flatten, Dense(10, softmax),
     >,
-    weights = "models/mcu_cnn.safetensors",
+    weights = "models/mcu_cnn.keras",
 }
 
 /// The model this build runs.
