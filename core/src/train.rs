@@ -3,7 +3,9 @@
 //! buffers the caller owns, so a training step allocates nothing.
 
 use crate::init::Rng;
-use crate::layers::{Conv1D, Conv2D, Dense, Embedding, Gru, LayerNormalization, Lstm, SimpleRnn};
+use crate::layers::{
+    Conv1D, Conv2D, Dense, DepthwiseConv2D, Embedding, Gru, LayerNormalization, Lstm, SimpleRnn,
+};
 use crate::losses::Fused;
 use crate::model::Model;
 use crate::scalar::Scalar;
@@ -183,9 +185,26 @@ unsafe impl<
         const CI: usize,
         const CO: usize,
         const S: usize,
+        const D: usize,
         const PT: usize,
         const B: bool,
-    > Flat<T> for Conv1D<T, K, CI, CO, S, PT, B>
+    > Flat<T> for Conv1D<T, K, CI, CO, S, D, PT, B>
+{
+}
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<
+        T: Scalar,
+        const KH: usize,
+        const KW: usize,
+        const C: usize,
+        const M: usize,
+        const CO: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const B: bool,
+    > Flat<T> for DepthwiseConv2D<T, KH, KW, C, M, CO, SH, SW, PT, PL, B>
 {
 }
 // SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.

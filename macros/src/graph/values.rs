@@ -60,6 +60,7 @@ fn about(param: &str) -> (&'static str, &'static str) {
         "kernel_size" => ("the window's height and width", "3"),
         "pool_size" => ("the window's height and width", "2"),
         "strides" => ("the step between windows", "2"),
+        "depth_multiplier" => ("the number of filters per input channel", "2"),
         _ => ("a size", "1"),
     }
 }
@@ -283,13 +284,14 @@ pub fn padding(e: &Expr, causal: bool, label: &str, errs: &mut Errors) -> Option
     }
 }
 
-/// A 1-D size (`kernel_size`, `pool_size`, `strides` of Conv1D and the 1-D pools): an integer
+/// A 1-D size (`kernel_size`, `pool_size`, `strides`, `dilation_rate` of Conv1D and the 1-D
+/// pools): an integer
 /// or Keras's one-element tuple, `3` or `(3,)`.
 pub fn size1(e: &Expr, what: &str, label: &str, errs: &mut Errors) -> Option<usize> {
-    let meaning = if what == "strides" {
-        "the step between windows"
-    } else {
-        "the window's length in steps"
+    let meaning = match what {
+        "strides" => "the step between windows",
+        "dilation_rate" => "the steps between the kernel's taps",
+        _ => "the window's length in steps",
     };
     let one = match e {
         Expr::Tuple(t) if t.elems.len() == 1 => &t.elems[0],

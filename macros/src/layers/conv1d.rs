@@ -1,6 +1,7 @@
 //! `Conv1D(filters, kernel_size[, activation])`: a 1-D convolution along a sequence's steps,
-//! Keras's `Conv1D` (`valid`, `same` or `causal` padding, strides, bias). It runs on the
-//! Conv2D kernels, as a `kernel_size × 1` window over a one-column image.
+//! Keras's `Conv1D` (`valid`, `same` or `causal` padding, strides or `dilation_rate`, bias).
+//! Undilated, it runs on the Conv2D kernels, as a `kernel_size × 1` window over a one-column
+//! image.
 
 use super::{
     keras_config, p, Act, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, QuantRole,
@@ -40,25 +41,27 @@ pub struct Conv1D {
     pub filters: usize,
     pub kernel: usize,
     pub strides: usize,
+    /// Steps between the kernel's taps (Keras's `dilation_rate`); 1 with strides above 1.
+    pub dilation: usize,
     pub padding: super::Padding,
     pub act: Act,
     pub bias: bool,
 }
 
 fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
-    if let Some(e) = args.get("dilation_rate") {
-        if let Some(d) = values::size1(e, "dilation_rate", &args.label, errs) {
-            if d != 1 {
-                errs.at(
-                    e,
-                    format!(
-                        "{}: `dilation_rate = {d}` is not supported yet; kiln's Conv1D is undilated \
-                         (`dilation_rate = 1`). A stack of undilated layers or a longer kernel widens the view instead",
-                        args.label
-                    ),
-                );
-            }
-        }
+    let strides = args.size1("strides", 1, errs);
+    let dilation = args.size1("dilation_rate", 1, errs);
+    if dilation > 1 && strides > 1 {
+        let at = args.get("dilation_rate").expect("given, as it is not 1");
+        errs.at(
+            at,
+            format!(
+                "{}: `strides = {strides}` with `dilation_rate = {dilation}`: a dilated kernel moves \
+                 one step at a time (Keras refuses both above 1 too); drop `strides`, or follow \
+                 the layer with `MaxPooling1D({strides})` to shorten the sequence",
+                args.label
+            ),
+        );
     }
     Box::new(Conv1D {
         filters: args.count("filters", errs).unwrap_or(1),
@@ -66,7 +69,8 @@ fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
             .get("kernel_size")
             .and_then(|e| values::size1(e, "kernel_size", &args.label, errs))
             .unwrap_or(1),
-        strides: args.size1("strides", 1, errs),
+        strides,
+        dilation,
         padding: args.padding(true, errs),
         act: args.activation(errs, true),
         bias: args.use_bias(errs),
@@ -76,10 +80,17 @@ fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
 impl Conv1D {
     /// The `kiln_core` layer type, every size a literal.
     fn ty(&self, t: &TokenStream, s: &Step) -> TokenStream {
-        let [k, ci, co, st, pt] =
-            [self.kernel, s.input[1], self.filters, self.strides, s.pad.0].map(lit);
+        let [k, ci, co, st, d, pt] = [
+            self.kernel,
+            s.input[1],
+            self.filters,
+            self.strides,
+            self.dilation,
+            s.pad.0,
+        ]
+        .map(lit);
         let bias = self.bias;
-        quote!(::kiln::core::layers::Conv1D<#t, #k, #ci, #co, #st, #pt, #bias>)
+        quote!(::kiln::core::layers::Conv1D<#t, #k, #ci, #co, #st, #d, #pt, #bias>)
     }
 }
 
@@ -92,11 +103,23 @@ impl LayerKind for Conv1D {
             };
             return Err(cx.need_sequence(input, &fix));
         };
-        let k = self.kernel;
-        let Some((ol, pt)) = window(l, k, self.strides, self.padding) else {
+        let (k, d) = (self.kernel, self.dilation);
+        // The steps the kernel spans, its taps `d` apart.
+        let span = (k - 1) * d + 1;
+        let Some((ol, pt)) = window(l, span, self.strides, self.padding) else {
+            let kernel = if d > 1 {
+                format!("its kernel of {k} taps dilated by {d} spans {span} steps, which is")
+            } else {
+                format!("its kernel of {k} steps is")
+            };
+            let fix = if d > 1 {
+                format!("a kernel and dilation that span at most {l} steps")
+            } else {
+                format!("a kernel of at most {l}")
+            };
             return Err(format!(
-                "{}: its kernel of {k} steps is longer than the {l} steps of {} it receives from {} \
-                 with `padding = valid`; use a kernel of at most {l}, or `padding = same` or `causal`{}",
+                "{}: {kernel} longer than the {l} steps of {} it receives from {} with \
+                 `padding = valid`; use {fix}, or `padding = same` or `causal`{}",
                 cx.label,
                 fmt_shape(input),
                 cx.from,
@@ -213,7 +236,7 @@ impl LayerKind for Conv1D {
             "strides": [self.strides],
             "padding": self.padding.keras(),
             "data_format": "channels_last",
-            "dilation_rate": [1],
+            "dilation_rate": [self.dilation],
             "groups": 1,
             "activation": self.act.name,
             "use_bias": self.bias,
