@@ -11,6 +11,7 @@ pub mod activation;
 pub mod conv1d;
 pub mod conv2d;
 pub mod dense;
+pub mod depthwise_conv2d;
 pub mod dropout;
 pub mod embedding;
 pub mod global_pool;
@@ -36,6 +37,7 @@ pub const LAYERS: &[LayerInfo] = &[
     dense::INFO,
     conv2d::INFO,
     conv1d::INFO,
+    depthwise_conv2d::INFO,
     pool::MAX_INFO,
     pool::AVG_INFO,
     pool::MAX_1D_INFO,
