@@ -147,6 +147,15 @@ def layer_norm():
     ]
 
 
+def depthwise():
+    return [
+        layers.DepthwiseConv2D(3, depth_multiplier=2, activation="relu"),
+        layers.DepthwiseConv2D((2, 3), strides=2, padding="same", use_bias=False),
+        layers.Flatten(),
+        layers.Dense(3),
+    ]
+
+
 def lstm():
     return [
         layers.LSTM(4, return_sequences=True),
@@ -423,6 +432,12 @@ MODELS = [
                   "layer_normalization/beta", "dense/kernel", "dense/bias",
                   "layer_normalization_1/gamma", "layer_normalization_1/beta",
                   "dense_1/kernel", "dense_1/bias"]),
+    dict(name="depthwise", seed=118, input=(7, 6, 3), layers=depthwise, train=True, scale=0.3,
+         kiln="[7, 6, 3] => DepthwiseConv2D(3, relu, depth_multiplier = 2), "
+              "DepthwiseConv2D((2, 3), strides = 2, padding = same, use_bias = false), "
+              "Flatten, Dense(3)",
+         weights=["depthwise_conv2d/kernel", "depthwise_conv2d/bias",
+                  "depthwise_conv2d_1/kernel", "dense/kernel", "dense/bias"]),
     dict(name="lstm", seed=112, input=(6, 3), layers=lstm, train=True,
          kiln="[6, 3] => LSTM(4, return_sequences = true), "
               "LSTM(3, go_backwards = true, return_sequences = true), Flatten, Dense(2)",

@@ -363,6 +363,26 @@ fn layer_norm() {
 }
 
 kiln::model! {
+    /// Depthwise convolutions: two filters per channel, then `same` padding with strides and
+    /// no bias.
+    struct Depthwise: [7, 6, 3] => <
+        DepthwiseConv2D(3, relu, depth_multiplier = 2),
+        DepthwiseConv2D((2, 3), strides = 2, padding = same, use_bias = false),
+        Flatten,
+        Dense(3),
+    >
+}
+
+#[test]
+fn depthwise() {
+    // Also `predict` and arena `infer`, bit for bit as `forward`.
+    check_graph::<Depthwise>(fixture!("depthwise"));
+    // Keras's count_params(): kernel [3, 3, 3, 2] and bias [6], kernel [2, 3, 6, 1], then the
+    // Dense on 3 x 2 x 6.
+    assert_eq!(<Depthwise as Model>::PARAMS, (54 + 6) + 36 + (36 * 3 + 3));
+}
+
+kiln::model! {
     /// Two LSTMs: every step returned, then read backwards.
     struct Lstm: [6, 3] => <
         LSTM(4, return_sequences = true),
@@ -513,6 +533,11 @@ fn training_steps_match_keras_for_the_normalization_recurrent_and_embedding_laye
     check_training::<Gru, 2>(fixture!("gru"));
     check_training::<SimpleRnn, 2>(fixture!("simple_rnn"));
     check_training::<Tokens, 2>(fixture!("embedding"));
+}
+
+#[test]
+fn training_steps_match_keras_for_depthwise_convolutions() {
+    check_training::<Depthwise, 3>(fixture!("depthwise"));
 }
 
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked

@@ -21,6 +21,7 @@ pub(super) fn stem(class: &str) -> Option<&'static str> {
         "Dense" => "dense",
         "Conv2D" => "conv2d",
         "Conv1D" => "conv1d",
+        "DepthwiseConv2D" => "depthwise_conv2d",
         "MaxPooling2D" => "max_pooling2d",
         "AveragePooling2D" => "average_pooling2d",
         "MaxPooling1D" => "max_pooling1d",
@@ -175,9 +176,11 @@ impl Args<'_, '_> {
             "bias_regularizer",
             "activity_regularizer",
             "recurrent_regularizer",
+            "depthwise_regularizer",
             "kernel_constraint",
             "bias_constraint",
             "recurrent_constraint",
+            "depthwise_constraint",
         ] {
             if self.get(key).is_some() {
                 self.bad(format!(
@@ -234,6 +237,20 @@ pub(super) fn layer_call(
             a.only("groups", Value::from(1));
             a.flag("use_bias", true);
             l.class
+        }
+        "DepthwiseConv2D" => {
+            a.sizes("kernel_size", false, None);
+            a.activation("activation", "linear", true);
+            a.sizes("strides", true, Some(&[1, 1]));
+            a.padding(&["same"]);
+            match a.get("depth_multiplier").map(Value::as_u64) {
+                None | Some(Some(1)) => {}
+                Some(Some(m)) => a.out.push(format!("depth_multiplier = {m}")),
+                Some(None) => a.bad("`depth_multiplier` is not a whole number".into()),
+            }
+            a.only("dilation_rate", Value::from(vec![1, 1]));
+            a.flag("use_bias", true);
+            "DepthwiseConv2D"
         }
         "MaxPooling2D" | "AveragePooling2D" | "MaxPooling1D" | "AveragePooling1D" => {
             let pool = a.get("pool_size").cloned();
