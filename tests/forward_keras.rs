@@ -362,6 +362,15 @@ fn layer_norm() {
     assert_eq!(<LayerNorm as Model>::PARAMS, 36 + 2 * 4 + 150 + 2 * 6 + 21);
 }
 
+/// Every parameter of `m` as bits, in visiting order.
+fn param_bits<M: Model<Scalar = f32>>(m: &M) -> Vec<u32> {
+    let mut all = Vec::new();
+    m.visit_params(None, &mut |p| {
+        all.extend(p.data.iter().map(|v| v.to_bits()))
+    });
+    all
+}
+
 kiln::model! {
     /// Depthwise convolutions: two filters per channel, then `same` padding with strides and
     /// no bias.
@@ -373,10 +382,28 @@ kiln::model! {
     >
 }
 
+kiln::model! {
+    /// The same with Keras's archive compiled in: its tensors written as literals of the
+    /// layers' fields.
+    struct DepthwiseEmbedded: [7, 6, 3] => <
+        DepthwiseConv2D(3, relu, depth_multiplier = 2),
+        DepthwiseConv2D((2, 3), strides = 2, padding = same, use_bias = false),
+        Flatten,
+        Dense(3),
+    >,
+    weights = "tests/fixtures/keras/depthwise.keras",
+}
+
 #[test]
 fn depthwise() {
     // Also `predict` and arena `infer`, bit for bit as `forward`.
     check_graph::<Depthwise>(fixture!("depthwise"));
+    let mut loaded = Depthwise::init(0);
+    loaded.load_weights(fixture!("depthwise")).unwrap();
+    assert!(
+        param_bits(&*loaded) == param_bits(DepthwiseEmbedded::weights()),
+        "the compiled-in weights are the fixture's"
+    );
     // Keras's count_params(): kernel [3, 3, 3, 2] and bias [6], kernel [2, 3, 6, 1], then the
     // Dense on 3 x 2 x 6.
     assert_eq!(<Depthwise as Model>::PARAMS, (54 + 6) + 36 + (36 * 3 + 3));

@@ -238,6 +238,16 @@ fn a_layer_without_an_int8_kernel_is_refused_naming_the_layer() {
 }
 
 #[test]
+fn a_depthwise_convolution_is_refused_naming_the_layer() {
+    model! { struct Depthwise: [4, 4, 2] => < DepthwiseConv2D(3, relu), Flatten, Dense(2) > }
+    let msg = error_of(&*Depthwise::init(1), &[[[[0.5; 2]; 4]; 4]]);
+    assert!(
+        msg.starts_with("quantize: layer 1 `depthwise_conv2d` (DepthwiseConv2D) is not supported;"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn global_average_pooling_keeps_its_input_quantization() {
     model! { struct Gap: [4, 4, 1] => < Conv2D(2, 3, relu), GlobalAvgPool, Dense(2) > }
     let calibration = [[[[0.5]; 4]; 4], [[[-1.0]; 4]; 4]];
