@@ -125,6 +125,16 @@ def conv1d():
     ]
 
 
+def conv1d_dilated():
+    return [
+        layers.Conv1D(4, 3, dilation_rate=2, activation="tanh"),
+        layers.Conv1D(3, 2, dilation_rate=4, padding="causal"),
+        layers.Conv1D(2, 3, dilation_rate=3, padding="same", activation="relu"),
+        layers.Flatten(),
+        layers.Dense(3),
+    ]
+
+
 def upsampling():
     return [
         layers.Conv2D(3, 2, activation="tanh"),
@@ -418,6 +428,12 @@ MODELS = [
          kiln="[16, 3] => Conv1D(4, 3, relu), Conv1D(5, 2, tanh, strides = 2, padding = same), "
               "MaxPooling1D(2), Conv1D(3, 3, padding = causal), "
               "AveragePooling1D(2, strides = 1, padding = same), Flatten, Dense(3)",
+         weights=["conv1d/kernel", "conv1d/bias", "conv1d_1/kernel", "conv1d_1/bias",
+                  "conv1d_2/kernel", "conv1d_2/bias", "dense/kernel", "dense/bias"]),
+    dict(name="conv1d_dilated", seed=119, input=(12, 3), layers=conv1d_dilated, train=True,
+         kiln="[12, 3] => Conv1D(4, 3, tanh, dilation_rate = 2), "
+              "Conv1D(3, 2, padding = causal, dilation_rate = 4), "
+              "Conv1D(2, 3, relu, padding = same, dilation_rate = 3), Flatten, Dense(3)",
          weights=["conv1d/kernel", "conv1d/bias", "conv1d_1/kernel", "conv1d_1/bias",
                   "conv1d_2/kernel", "conv1d_2/bias", "dense/kernel", "dense/bias"]),
     dict(name="upsampling", seed=110, input=(3, 4, 2), layers=upsampling,
@@ -879,11 +895,17 @@ def main():
         " `kiln::keras::load_weights` and checks that every parameter equals the safetensors"
         " fixture's, bit for bit.",
         "",
-        "`keras/from_kiln/<name>.weights.h5` go the other way: kiln's `save_weights` of each"
-        " fixture's model (`KILN_WRITE_KERAS=1 cargo test --release --test forward_keras`)."
-        " `python scripts/check_kiln_weights.py` loads each into the Keras model with Keras's own"
-        " `model.load_weights` and checks Keras's outputs against the fixture's; with keras 3.15.1"
-        " all 37 load and the outputs are equal (max abs diff 0).",
+        "`keras/from_kiln/<name>.weights.h5` and `keras/from_kiln/<name>.keras` go the other way:"
+        " kiln's `save_weights` and `save_keras` of each fixture's model (`KILN_WRITE_KERAS=1"
+        " cargo test --release --test forward_keras`; `nested.keras` and `nested_seq.keras`, of"
+        " the `special/` models, by `tests/keras_files.rs`). `python scripts/check_kiln_weights.py`"
+        " loads each weights file into the Keras model with Keras's own `model.load_weights`,"
+        " rebuilds each model from kiln's archive alone with `keras.saving.load_model` (its layers'"
+        " names, classes and parameter counts must be the fixture model's), and checks Keras's"
+        f" outputs from both against the fixture's; with keras 3.15.1 all {len(MODELS + GRAPHS)} of"
+        " each (and the 2 nested archives) load and the outputs are equal (max abs diff 0)."
+        " `tests/forward_keras.rs` checks that `save_keras` still writes the `config.json` of the"
+        " committed archive, the one Keras rebuilt the model from.",
         "",
         "## int8 files (not from Keras)",
         "",

@@ -336,6 +336,20 @@ fn conv1d() {
 }
 
 kiln::model! {
+    /// Dilated 1-D convolutions in each padding (`same` with a span that overhangs both ends).
+    struct Conv1dDilated: [12, 3] => <
+        Conv1D(4, 3, tanh, dilation_rate = 2),
+        Conv1D(3, 2, padding = causal, dilation_rate = 4),
+        Conv1D(2, 3, relu, padding = same, dilation_rate = 3), Flatten, Dense(3),
+    >
+}
+
+#[test]
+fn conv1d_dilated() {
+    check_graph::<Conv1dDilated>(fixture!("conv1d_dilated"));
+}
+
+kiln::model! {
     /// Nearest-neighbour upsampling, by a pair and by Keras's default 2.
     struct Upsampling: [3, 4, 2] => <
         Conv2D(3, 2, tanh), UpSampling2D((2, 3)), Conv2D(2, 3), UpSampling2D, Flatten, Dense(3),
@@ -565,6 +579,7 @@ fn training_steps_match_keras_for_the_normalization_recurrent_and_embedding_laye
 #[test]
 fn training_steps_match_keras_for_depthwise_convolutions() {
     check_training::<Depthwise, 3>(fixture!("depthwise"));
+    check_training::<Conv1dDilated, 3>(fixture!("conv1d_dilated"));
 }
 
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked

@@ -78,6 +78,14 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// Dilated Conv1D first and later, in each padding (`same` overhanging both ends).
+    struct Dilated1d<f64>: [10, 2] => <
+        Conv1D(3, 3, tanh, dilation_rate = 2), Conv1D(2, 2, sigmoid, padding = causal, dilation_rate = 3),
+        Conv1D(2, 3, padding = same, dilation_rate = 4), Flatten, Dense(2, softmax),
+    >
+}
+
+kiln::model! {
     /// Upsampling between convolutions, so its backward feeds one.
     struct Upsample<f64>: [3, 3, 2] => <
         Conv2D(2, 2, tanh), UpSampling2D((2, 3)), Conv2D(2, 3, sigmoid), Flatten, Dense(2, softmax),
@@ -386,6 +394,11 @@ fn zero_padding_and_cropping() {
 #[test]
 fn conv1d_and_the_1d_window_pools() {
     check::<Sequence1d>(14, Target::Class(0), Loss::SparseCategoricalCrossentropy);
+}
+
+#[test]
+fn dilated_conv1d() {
+    check::<Dilated1d>(30, Target::Class(1), Loss::SparseCategoricalCrossentropy);
 }
 
 #[test]

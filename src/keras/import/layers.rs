@@ -230,10 +230,11 @@ pub(super) fn layer_call(
             } else {
                 &["same"]
             });
-            a.only(
-                "dilation_rate",
-                Value::from(vec![1; if l.class == "Conv1D" { 1 } else { 2 }]),
-            );
+            if l.class == "Conv1D" {
+                a.sizes("dilation_rate", true, Some(&[1]));
+            } else {
+                a.only("dilation_rate", Value::from(vec![1, 1]));
+            }
             a.only("groups", Value::from(1));
             a.flag("use_bias", true);
             l.class
