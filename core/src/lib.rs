@@ -23,6 +23,8 @@ pub mod layers;
 pub mod losses;
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "alloc")]
+pub mod naming;
 pub mod observe;
 #[cfg(feature = "alloc")]
 pub mod optimizers;

@@ -8,6 +8,7 @@ mod layers;
 
 use crate::Error;
 use kiln_core::keras::{hdf5, read_config, Format};
+use kiln_core::naming::snake_case;
 use layers::{layer_call, stem};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -140,26 +141,6 @@ fn nested_model(
         l.name, l.class
     ));
     Some(ty)
-}
-
-/// `MnistCnn` → `mnist_cnn`: the name kiln (as Keras) gives a model of that type.
-fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 impl Problems {
