@@ -220,8 +220,12 @@ fn mutated_files_load_or_fail_in_words() {
         "small_cnn.weights.h5",
         "small_cnn.h5",
         "lstm.h5",
+        "special/nested.keras",
+        "special/nested.weights.h5",
+        "special/nested.h5",
     ] {
         let bytes = std::fs::read(file(name)).unwrap();
+        let name = name.trim_start_matches("special/");
         for _ in 0..100 {
             let mut b = bytes.clone();
             for _ in 0..1 + next() % 8 {
@@ -233,6 +237,9 @@ fn mutated_files_load_or_fail_in_words() {
             let result = if name.starts_with("lstm") {
                 kiln::model! { struct Lstm: [6, 3] => < LSTM(4, return_sequences = true), LSTM(3, go_backwards = true, return_sequences = true), Flatten, Dense(2) > }
                 load_weights(&mut *Lstm::init(1), &path)
+            } else if name.starts_with("nested") {
+                // A nested model: the readers' recursion into its config and groups.
+                load_weights(&mut *Nested::init(1), &path)
             } else {
                 load_weights(&mut *SmallCnn::init(1), &path)
             };
