@@ -106,6 +106,19 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// SeparableConv2D first (no input gradient) with two filters per channel, `same` padding
+    /// and stride 2; then later ones (with one) without a bias, and `valid` with three filters
+    /// per channel.
+    struct Separable<f64>: [7, 6, 2] => <
+        SeparableConv2D(3, 3, tanh, strides = 2, padding = same, depth_multiplier = 2),
+        SeparableConv2D(4, (2, 3), elu, padding = same, use_bias = false),
+        SeparableConv2D(2, 2, depth_multiplier = 3),
+        Flatten,
+        Dense(3, softmax),
+    >
+}
+
+kiln::model! {
     /// LayerNormalization first, over a sequence's features, and after a Dense at another epsilon.
     struct LayerNorms<f64>: [3, 4] => <
         LayerNormalization, Dense(5, tanh), LayerNormalization(epsilon = 1e-2), Flatten, Dense(2, softmax),
@@ -410,6 +423,12 @@ fn upsampling_between_convolutions() {
 fn depthwise_convolutions_first_and_later() {
     check::<Depthwise>(26, Target::Class(2), Loss::SparseCategoricalCrossentropy);
     check::<Depthwise>(27, Target::Dense(&[0.2, 0.5, 0.3]), Loss::MeanSquaredError);
+}
+
+#[test]
+fn separable_convolutions_first_and_later() {
+    check::<Separable>(31, Target::Class(2), Loss::SparseCategoricalCrossentropy);
+    check::<Separable>(32, Target::Dense(&[0.2, 0.5, 0.3]), Loss::MeanSquaredError);
 }
 
 #[test]

@@ -248,6 +248,16 @@ fn a_depthwise_convolution_is_refused_naming_the_layer() {
 }
 
 #[test]
+fn a_separable_convolution_is_refused_naming_the_layer() {
+    model! { struct Separable: [4, 4, 2] => < SeparableConv2D(3, 3, relu), Flatten, Dense(2) > }
+    let msg = error_of(&*Separable::init(1), &[[[[0.5; 2]; 4]; 4]]);
+    assert!(
+        msg.starts_with("quantize: layer 1 `separable_conv2d` (SeparableConv2D) is not supported;"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn global_average_pooling_keeps_its_input_quantization() {
     model! { struct Gap: [4, 4, 1] => < Conv2D(2, 3, relu), GlobalAvgPool, Dense(2) > }
     let calibration = [[[[0.5]; 4]; 4], [[[-1.0]; 4]; 4]];

@@ -4,7 +4,8 @@
 
 use crate::init::Rng;
 use crate::layers::{
-    Conv1D, Conv2D, Dense, DepthwiseConv2D, Embedding, Gru, LayerNormalization, Lstm, SimpleRnn,
+    Conv1D, Conv2D, Dense, DepthwiseConv2D, Embedding, Gru, LayerNormalization, Lstm,
+    SeparableConv2D, SimpleRnn,
 };
 use crate::losses::Fused;
 use crate::model::Model;
@@ -205,6 +206,23 @@ unsafe impl<
         const PL: usize,
         const B: bool,
     > Flat<T> for DepthwiseConv2D<T, KH, KW, C, M, CO, SH, SW, PT, PL, B>
+{
+}
+// SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.
+unsafe impl<
+        T: Scalar,
+        const KH: usize,
+        const KW: usize,
+        const C: usize,
+        const M: usize,
+        const CM: usize,
+        const F: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const B: bool,
+    > Flat<T> for SeparableConv2D<T, KH, KW, C, M, CM, F, SH, SW, PT, PL, B>
 {
 }
 // SAFETY: `#[repr(C)]` structs of `[T; _]` arrays only.

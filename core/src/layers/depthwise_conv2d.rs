@@ -110,10 +110,21 @@ impl<
         x: &[[[T; C]; W]; H],
         y: &mut [[[T; CO]; OW]; OH],
     ) {
+        Self::forward_with(&self.kernel, BIAS.then_some(&self.bias), x, y);
+    }
+
+    /// [`DepthwiseConv2D::forward`] with a kernel and bias held elsewhere (`SeparableConv2D`'s
+    /// depthwise step, which has no bias of its own).
+    pub(crate) fn forward_with<const H: usize, const W: usize, const OH: usize, const OW: usize>(
+        kernel: &[[[[T; M]; C]; KW]; KH],
+        bias: Option<&[T; CO]>,
+        x: &[[[T; C]; W]; H],
+        y: &mut [[[T; CO]; OW]; OH],
+    ) {
         const { Self::check::<H, W, OH, OW>() }
         for (oy, row) in y.iter_mut().enumerate() {
             for (ox, out) in row.iter_mut().enumerate() {
-                *out = if BIAS { self.bias } else { [T::zero(); CO] };
+                *out = bias.copied().unwrap_or([T::zero(); CO]);
                 for ky in 0..KH {
                     let Some(iy) = tap(oy, SH, ky, PT, H) else {
                         continue;
@@ -122,7 +133,7 @@ impl<
                         let Some(ix) = tap(ox, SW, kx, PL, W) else {
                             continue;
                         };
-                        let k = Self::taps(&self.kernel, ky, kx);
+                        let k = Self::taps(kernel, ky, kx);
                         for (c, &v) in x[iy][ix].iter().enumerate() {
                             let span = c * M..c * M + M;
                             for (o, &w) in out[span.clone()].iter_mut().zip(&k[span]) {
@@ -146,8 +157,18 @@ impl<
         dx: &mut [[[T; C]; W]; H],
         grad: &mut Self,
     ) {
-        const { Self::check::<H, W, OH, OW>() }
         Self::backward_params(x, dy, grad);
+        Self::input_grad(&self.kernel, dy, dx);
+    }
+
+    /// Overwrites `dx` with the input gradient of [`DepthwiseConv2D::forward_with`] for
+    /// `kernel`, given `dy`.
+    pub(crate) fn input_grad<const H: usize, const W: usize, const OH: usize, const OW: usize>(
+        kernel: &[[[[T; M]; C]; KW]; KH],
+        dy: &[[[T; CO]; OW]; OH],
+        dx: &mut [[[T; C]; W]; H],
+    ) {
+        const { Self::check::<H, W, OH, OW>() }
         *dx = [[[T::zero(); C]; W]; H];
         for (oy, row) in dy.iter().enumerate() {
             for (ox, g) in row.iter().enumerate() {
@@ -159,7 +180,7 @@ impl<
                         let Some(ix) = tap(ox, SW, kx, PL, W) else {
                             continue;
                         };
-                        let k = Self::taps(&self.kernel, ky, kx);
+                        let k = Self::taps(kernel, ky, kx);
                         for (c, d) in dx[iy][ix].iter_mut().enumerate() {
                             let span = c * M..c * M + M;
                             let s = g[span.clone()]
@@ -182,14 +203,26 @@ impl<
         dy: &[[[T; CO]; OW]; OH],
         grad: &mut Self,
     ) {
+        if BIAS {
+            for g in dy.iter().flatten() {
+                for (b, &g) in grad.bias.iter_mut().zip(g) {
+                    *b = *b + g;
+                }
+            }
+        }
+        Self::kernel_grad(x, dy, &mut grad.kernel);
+    }
+
+    /// Adds the kernel gradient of [`DepthwiseConv2D::forward_with`] into `dk`:
+    /// `dk[ky][kx][c][m] += Σ x[iy][ix][c] · dy[oy][ox][c·M + m]` over the forward's taps.
+    pub(crate) fn kernel_grad<const H: usize, const W: usize, const OH: usize, const OW: usize>(
+        x: &[[[T; C]; W]; H],
+        dy: &[[[T; CO]; OW]; OH],
+        dk: &mut [[[[T; M]; C]; KW]; KH],
+    ) {
         const { Self::check::<H, W, OH, OW>() }
         for (oy, row) in dy.iter().enumerate() {
             for (ox, g) in row.iter().enumerate() {
-                if BIAS {
-                    for (b, &g) in grad.bias.iter_mut().zip(g) {
-                        *b = *b + g;
-                    }
-                }
                 for ky in 0..KH {
                     let Some(iy) = tap(oy, SH, ky, PT, H) else {
                         continue;
@@ -198,7 +231,7 @@ impl<
                         let Some(ix) = tap(ox, SW, kx, PL, W) else {
                             continue;
                         };
-                        let k: &mut [T] = flat_mut(&mut grad.kernel[ky][kx]);
+                        let k: &mut [T] = flat_mut(&mut dk[ky][kx]);
                         for (c, &v) in x[iy][ix].iter().enumerate() {
                             let span = c * M..c * M + M;
                             for (dk, &g) in k[span.clone()].iter_mut().zip(&g[span]) {

@@ -30,6 +30,7 @@ pub mod merge;
 pub mod pad_crop2d;
 pub mod pool1d;
 pub mod recurrent;
+pub mod separable_conv2d;
 pub mod simple_rnn;
 pub mod upsampling2d;
 
@@ -49,6 +50,7 @@ pub use max_pool2d::MaxPool2D;
 pub use merge::Merge;
 pub use pad_crop2d::{Cropping2D, ZeroPadding2D};
 pub use pool1d::{AvgPool1D, MaxPool1D};
+pub use separable_conv2d::SeparableConv2D;
 pub use simple_rnn::SimpleRnn;
 pub use upsampling2d::UpSampling2D;
 

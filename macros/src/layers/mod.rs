@@ -23,6 +23,7 @@ pub mod pick;
 pub mod pool;
 pub mod recurrent;
 pub mod reshape;
+pub mod separable_conv2d;
 pub mod unary;
 pub mod upsampling;
 
@@ -38,6 +39,7 @@ pub const LAYERS: &[LayerInfo] = &[
     conv2d::INFO,
     conv1d::INFO,
     depthwise_conv2d::INFO,
+    separable_conv2d::INFO,
     pool::MAX_INFO,
     pool::AVG_INFO,
     pool::MAX_1D_INFO,

@@ -1,0 +1,227 @@
+//! `SeparableConv2D(filters, kernel_size[, activation])`: Keras's `SeparableConv2D`, a depthwise
+//! convolution (`depth_multiplier` filters per channel, no bias) then a pointwise 1×1
+//! convolution to `filters` channels (`valid` or `same` padding, strides, bias; no dilation).
+
+use super::{
+    keras_config, p, Act, Arity, Fusion, KerasConfig, LayerInfo, LayerKind, Mode, Padding,
+    QuantRole, Weight, NAME,
+};
+use crate::diagnostics::Errors;
+use crate::emit::types::lit;
+use crate::emit::{batch, forward, infer, int8, train};
+use crate::graph::args::Args;
+use crate::shapes::{fmt_shape, window, ShapeCx, Step};
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::json;
+
+pub const INFO: LayerInfo = LayerInfo {
+    spellings: &["SeparableConv2D"],
+    keras_class: "SeparableConv2D",
+    auto_name: "separable_conv2d",
+    params: &[
+        p("filters", true, true),
+        p("kernel_size", true, true),
+        p("activation", true, false),
+        p("strides", false, false),
+        p("padding", false, false),
+        p("depth_multiplier", false, false),
+        p("use_bias", false, false),
+        NAME,
+    ],
+    variadic: false,
+    arity: Arity::One,
+    usage: "SeparableConv2D(filters, kernel_size[, activation]), e.g. \
+            `SeparableConv2D(32, 3, relu, depth_multiplier = 2)`",
+    build,
+};
+
+pub struct SeparableConv2D {
+    /// Output channels, after the pointwise step.
+    pub filters: usize,
+    pub kernel: (usize, usize),
+    pub strides: (usize, usize),
+    pub padding: Padding,
+    /// Filters per input channel: the depthwise step has `channels · depth_multiplier` channels.
+    pub multiplier: usize,
+    pub act: Act,
+    pub bias: bool,
+}
+
+fn build(args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
+    Box::new(SeparableConv2D {
+        filters: args.count("filters", errs).unwrap_or(1),
+        kernel: args.size2("kernel_size", errs).unwrap_or((1, 1)),
+        strides: args.pair("strides", (1, 1), errs),
+        padding: args.padding(false, errs),
+        multiplier: args.count("depth_multiplier", errs).unwrap_or(1),
+        // Keras's second positional argument is the strides, kiln's the activation: say so.
+        act: args.activation(errs, true),
+        bias: args.use_bias(errs),
+    })
+}
+
+impl SeparableConv2D {
+    /// The const generics of `kiln_core::layers::SeparableConv2D` after the scalar.
+    fn generics(&self, s: &Step) -> TokenStream {
+        let [kh, kw, c, m, cm, f, sh, sw, pt, pl] = [
+            self.kernel.0,
+            self.kernel.1,
+            s.input[2],
+            self.multiplier,
+            s.input[2] * self.multiplier,
+            self.filters,
+            self.strides.0,
+            self.strides.1,
+            s.pad.0,
+            s.pad.1,
+        ]
+        .map(lit);
+        let bias = self.bias;
+        quote!(#kh, #kw, #c, #m, #cm, #f, #sh, #sw, #pt, #pl, #bias)
+    }
+}
+
+impl LayerKind for SeparableConv2D {
+    fn infer(&self, input: &[usize], cx: &ShapeCx) -> Result<Step, String> {
+        let &[h, w, c] = input else {
+            return Err(cx.need_image(input, ""));
+        };
+        let (kh, kw) = self.kernel;
+        let rows = window(h, kh, self.strides.0, self.padding);
+        let cols = window(w, kw, self.strides.1, self.padding);
+        let (Some((oh, pt)), Some((ow, pl))) = (rows, cols) else {
+            return Err(format!(
+                "{}: its {kh}x{kw} kernel does not fit in the {h}x{w} image {} it receives from {} \
+                 with `padding = valid`; use a kernel of at most {h}x{w}, or `padding = same`{}",
+                cx.label,
+                fmt_shape(input),
+                cx.from,
+                cx.or_less()
+            ));
+        };
+        let (cm, f) = (c * self.multiplier, self.filters);
+        let params = kh * kw * cm + cm * f + if self.bias { f } else { 0 };
+        Ok(cx.step(input, vec![oh, ow, f], params, (pt, pl)))
+    }
+
+    fn output_alone(&self, _: &ShapeCx) -> Option<Vec<usize>> {
+        None
+    }
+
+    fn is_broken(&self, _: &ShapeCx) -> bool {
+        false
+    }
+
+    fn field_type(&self, t: &TokenStream, s: &Step) -> Option<TokenStream> {
+        let g = self.generics(s);
+        Some(quote!(::kiln::core::layers::SeparableConv2D<#t, #g>))
+    }
+
+    fn weights(&self, s: &Step) -> Vec<Weight> {
+        vec![
+            Weight {
+                name: "depthwise_kernel",
+                shape: vec![self.kernel.0, self.kernel.1, s.input[2], self.multiplier],
+                stored: true,
+            },
+            Weight {
+                name: "pointwise_kernel",
+                shape: vec![1, 1, s.input[2] * self.multiplier, self.filters],
+                stored: true,
+            },
+            Weight {
+                name: "bias",
+                shape: vec![s.output[2]],
+                stored: self.bias,
+            },
+        ]
+    }
+
+    fn embedded_type(&self) -> Result<Option<TokenStream>, &'static str> {
+        Ok(Some(quote!(SeparableConv2D)))
+    }
+
+    fn forward(&self, cx: &forward::Cx) -> forward::Parts {
+        let (f, x_in, b) = (&cx.field, &cx.x_in, &cx.b);
+        let zeroed = cx.zeroed();
+        let run = quote! {
+            #zeroed
+            self.#f.forward(#x_in, &mut #b);
+        };
+        cx.parts(run, cx.act_on(&self.act, cx.s.output[2]), self.act.name)
+    }
+
+    fn mode(&self) -> Mode {
+        Mode::Sample
+    }
+
+    fn train(&self, cx: &train::Cx) -> train::Parts {
+        let (f, input) = (&cx.field, &cx.input);
+        let mut p = cx.parts();
+        let target = cx.at(cx.target(&self.act));
+        p.forward = quote!(self.#f.forward(#input, &mut #target););
+        if self.act.name != "linear" {
+            cx.activated(&mut p, &self.act);
+        }
+        let dy = cx.at(&cx.g);
+        p.with_dx = quote!(self.#f.backward(#input, &#dy, d_prev, &mut grads.#f););
+        // Through the pointwise kernel, so on `self` (unlike the other layers' backward_params).
+        p.params_only = quote!(self.#f.backward_params(#input, &#dy, &mut grads.#f););
+        p
+    }
+
+    fn batch(&self, cx: &batch::Cx) -> batch::Parts {
+        assert!(cx.in_run, "per-sample layers are in runs");
+        let (f, x, x_out, ty_out) = (&cx.field, &cx.x, &cx.x_out, &cx.ty_out);
+        let (mut p, out) = cx.sample_output();
+        let act = cx.apply_act(&self.act, cx.s.output[2], cx.one(&out));
+        p.code = quote! {
+            self.#f.forward(#x, &mut #out);
+            #act
+            let #x_out: &#ty_out = &#out;
+        };
+        p
+    }
+
+    fn in_place(&self) -> bool {
+        false
+    }
+
+    fn arena(&self, cx: &infer::Cx) -> TokenStream {
+        let (f, io) = (&cx.field, &cx.io);
+        let act = cx.act_in_place(&self.act, cx.s.output[2]);
+        quote! {{ #io self.#f.forward(x, y); #act }}
+    }
+
+    fn fusion(&self) -> Fusion {
+        // Not a `Conv`: the fused convolution-and-pool paths run Conv2D's kernels.
+        Fusion::None
+    }
+
+    fn int8(&self, cx: &int8::Check) -> int8::Role {
+        int8::Role::Unsupported(cx.no_kernel())
+    }
+
+    fn int8_code(&self, _: &int8::Cx) -> int8::Code {
+        unreachable!("SeparableConv2D has no int8 kernel yet")
+    }
+
+    fn quant_role(&self) -> QuantRole {
+        QuantRole::Unsupported
+    }
+
+    fn keras_config(&self) -> KerasConfig {
+        keras_config(json!({
+            "filters": self.filters,
+            "kernel_size": [self.kernel.0, self.kernel.1],
+            "strides": [self.strides.0, self.strides.1],
+            "padding": self.padding.keras(),
+            "depth_multiplier": self.multiplier,
+            "data_format": "channels_last",
+            "dilation_rate": [1, 1],
+            "activation": self.act.name,
+            "use_bias": self.bias,
+        }))
+    }
+}
