@@ -166,6 +166,15 @@ def depthwise():
     ]
 
 
+def separable():
+    return [
+        layers.SeparableConv2D(4, 3, depth_multiplier=2, activation="relu"),
+        layers.SeparableConv2D(3, (2, 3), strides=2, padding="same", use_bias=False),
+        layers.Flatten(),
+        layers.Dense(3),
+    ]
+
+
 def lstm():
     return [
         layers.LSTM(4, return_sequences=True),
@@ -454,6 +463,13 @@ MODELS = [
               "Flatten, Dense(3)",
          weights=["depthwise_conv2d/kernel", "depthwise_conv2d/bias",
                   "depthwise_conv2d_1/kernel", "dense/kernel", "dense/bias"]),
+    dict(name="separable", seed=120, input=(7, 6, 3), layers=separable, train=True, scale=0.3,
+         kiln="[7, 6, 3] => SeparableConv2D(4, 3, relu, depth_multiplier = 2), "
+              "SeparableConv2D(3, (2, 3), strides = 2, padding = same, use_bias = false), "
+              "Flatten, Dense(3)",
+         weights=["separable_conv2d/depthwise_kernel", "separable_conv2d/pointwise_kernel",
+                  "separable_conv2d/bias", "separable_conv2d_1/depthwise_kernel",
+                  "separable_conv2d_1/pointwise_kernel", "dense/kernel", "dense/bias"]),
     dict(name="lstm", seed=112, input=(6, 3), layers=lstm, train=True,
          kiln="[6, 3] => LSTM(4, return_sequences = true), "
               "LSTM(3, go_backwards = true, return_sequences = true), Flatten, Dense(2)",
@@ -561,7 +577,7 @@ def build(spec, write=True):
     for layer in model.layers:
         values = []
         for w in layer.weights:
-            if w.name in ("kernel", "embeddings"):
+            if w.name in ("kernel", "embeddings", "depthwise_kernel", "pointwise_kernel"):
                 v = rng.standard_normal(w.shape) * 0.5
             elif w.name in ("bias", "beta"):
                 v = rng.standard_normal(w.shape) * 0.1

@@ -424,6 +424,46 @@ fn depthwise() {
 }
 
 kiln::model! {
+    /// Separable convolutions: two depthwise filters per channel with relu, then `same` padding
+    /// with strides and no bias.
+    struct Separable: [7, 6, 3] => <
+        SeparableConv2D(4, 3, relu, depth_multiplier = 2),
+        SeparableConv2D(3, (2, 3), strides = 2, padding = same, use_bias = false),
+        Flatten,
+        Dense(3),
+    >
+}
+
+kiln::model! {
+    /// The same with Keras's archive compiled in.
+    struct SeparableEmbedded: [7, 6, 3] => <
+        SeparableConv2D(4, 3, relu, depth_multiplier = 2),
+        SeparableConv2D(3, (2, 3), strides = 2, padding = same, use_bias = false),
+        Flatten,
+        Dense(3),
+    >,
+    weights = "tests/fixtures/keras/separable.keras",
+}
+
+#[test]
+fn separable() {
+    // Also `predict` and arena `infer`, bit for bit as `forward`.
+    check_graph::<Separable>(fixture!("separable"));
+    let mut loaded = Separable::init(0);
+    loaded.load_weights(fixture!("separable")).unwrap();
+    assert!(
+        param_bits(&*loaded) == param_bits(SeparableEmbedded::weights()),
+        "the compiled-in weights are the fixture's"
+    );
+    // Keras's count_params(): depthwise [3, 3, 3, 2], pointwise [1, 1, 6, 4], bias [4]; then
+    // depthwise [2, 3, 4, 1], pointwise [1, 1, 4, 3]; then the Dense on 3 x 2 x 3.
+    assert_eq!(
+        <Separable as Model>::PARAMS,
+        (54 + 24 + 4) + (24 + 12) + (18 * 3 + 3)
+    );
+}
+
+kiln::model! {
     /// Two LSTMs: every step returned, then read backwards.
     struct Lstm: [6, 3] => <
         LSTM(4, return_sequences = true),
@@ -580,6 +620,11 @@ fn training_steps_match_keras_for_the_normalization_recurrent_and_embedding_laye
 fn training_steps_match_keras_for_depthwise_convolutions() {
     check_training::<Depthwise, 3>(fixture!("depthwise"));
     check_training::<Conv1dDilated, 3>(fixture!("conv1d_dilated"));
+}
+
+#[test]
+fn training_steps_match_keras_for_separable_convolutions() {
+    check_training::<Separable, 3>(fixture!("separable"));
 }
 
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked

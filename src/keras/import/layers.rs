@@ -22,6 +22,7 @@ pub(super) fn stem(class: &str) -> Option<&'static str> {
         "Conv2D" => "conv2d",
         "Conv1D" => "conv1d",
         "DepthwiseConv2D" => "depthwise_conv2d",
+        "SeparableConv2D" => "separable_conv2d",
         "MaxPooling2D" => "max_pooling2d",
         "AveragePooling2D" => "average_pooling2d",
         "MaxPooling1D" => "max_pooling1d",
@@ -177,10 +178,12 @@ impl Args<'_, '_> {
             "activity_regularizer",
             "recurrent_regularizer",
             "depthwise_regularizer",
+            "pointwise_regularizer",
             "kernel_constraint",
             "bias_constraint",
             "recurrent_constraint",
             "depthwise_constraint",
+            "pointwise_constraint",
         ] {
             if self.get(key).is_some() {
                 self.bad(format!(
@@ -252,6 +255,21 @@ pub(super) fn layer_call(
             a.only("dilation_rate", Value::from(vec![1, 1]));
             a.flag("use_bias", true);
             "DepthwiseConv2D"
+        }
+        "SeparableConv2D" => {
+            a.int("filters");
+            a.sizes("kernel_size", false, None);
+            a.activation("activation", "linear", true);
+            a.sizes("strides", true, Some(&[1, 1]));
+            a.padding(&["same"]);
+            match a.get("depth_multiplier").map(Value::as_u64) {
+                None | Some(Some(1)) => {}
+                Some(Some(m)) => a.out.push(format!("depth_multiplier = {m}")),
+                Some(None) => a.bad("`depth_multiplier` is not a whole number".into()),
+            }
+            a.only("dilation_rate", Value::from(vec![1, 1]));
+            a.flag("use_bias", true);
+            "SeparableConv2D"
         }
         "MaxPooling2D" | "AveragePooling2D" | "MaxPooling1D" | "AveragePooling1D" => {
             let pool = a.get("pool_size").cloned();
