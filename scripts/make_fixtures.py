@@ -775,6 +775,25 @@ def special_graphs():
     save(keras.Sequential([keras.Input((3,)), layers.Dense(5), pair, layers.Dense(2)]),
          "nested_seq", rng.standard_normal((3, 3)).astype("float32"))
 
+    # `nested_chain`: a Sequential model in a Sequential one (the legacy file names its weights
+    # `outer/block/dense/kernel`). `nested_func`: a functional model in a functional one, whose
+    # call is the model's output (Keras counts that call from 1 in `output_layers`).
+    keras.backend.clear_session()
+    block = keras.Sequential([keras.Input((6,)), layers.Dense(4, activation="relu"),
+                              layers.Dense(5)], name="block")
+    save(keras.Sequential([keras.Input((6,)), block, layers.Dense(3, activation="softmax")],
+                          name="outer"),
+         "nested_chain", rng.standard_normal((3, 6)).astype("float32"))
+
+    keras.backend.clear_session()
+    u = keras.Input((5,), name="u")
+    enc = layers.Dense(4, activation="tanh", name="enc")(u)
+    gate = layers.Dense(4, activation="sigmoid", name="gate")(u)
+    pair = keras.Model(u, layers.Multiply()([enc, gate]), name="pair")
+    v = keras.Input((5,), name="v")
+    save(keras.Model(v, pair(layers.Dense(5)(v))), "nested_func",
+         rng.standard_normal((3, 5)).astype("float32"))
+
 
 def main():
     # Optional arguments: shell-style patterns (`graph_*`) naming the fixtures to write; every
@@ -913,13 +932,13 @@ def main():
         "",
         "`keras/from_kiln/<name>.weights.h5` and `keras/from_kiln/<name>.keras` go the other way:"
         " kiln's `save_weights` and `save_keras` of each fixture's model (`KILN_WRITE_KERAS=1"
-        " cargo test --release --test forward_keras`; `nested.keras` and `nested_seq.keras`, of"
-        " the `special/` models, by `tests/keras_files.rs`). `python scripts/check_kiln_weights.py`"
+        " cargo test --release --test forward_keras`; `nested*.keras`, of the 4 nested models of"
+        " `special/`, by `tests/keras_files.rs`). `python scripts/check_kiln_weights.py`"
         " loads each weights file into the Keras model with Keras's own `model.load_weights`,"
         " rebuilds each model from kiln's archive alone with `keras.saving.load_model` (its layers'"
         " names, classes and parameter counts must be the fixture model's), and checks Keras's"
         f" outputs from both against the fixture's; with keras 3.15.1 all {len(MODELS + GRAPHS)} of"
-        " each (and the 2 nested archives) load and the outputs are equal (max abs diff 0)."
+        " each (and the 4 nested archives) load and the outputs are equal (max abs diff 0)."
         " `tests/forward_keras.rs` checks that `save_keras` still writes the `config.json` of the"
         " committed archive, the one Keras rebuilt the model from.",
         "",

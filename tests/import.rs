@@ -116,6 +116,8 @@ fn imported_models_compile_and_reproduce_keras() {
         ("tricky", true),
         ("nested", false),
         ("nested_seq", false),
+        ("nested_chain", false),
+        ("nested_func", false),
     ];
     for (special, embed) in specials {
         let path = root.join(format!("tests/fixtures/keras/special/{special}.keras"));

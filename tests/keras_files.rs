@@ -54,6 +54,20 @@ kiln::model! {
 }
 
 kiln::model! {
+    /// `special/nested_chain`: `Block` in a Sequential model (Keras named the Dense `dense_2`).
+    struct Chain: [6] => < Block, Dense(3, softmax) >
+}
+
+kiln::model! {
+    /// `special/nested_func`: `Pair` in a functional model, its call the output.
+    struct NestedFunc {
+        input v: [5];
+        let x = Dense(5)(v);
+        output y = Pair(x);
+    }
+}
+
+kiln::model! {
     /// A model with two outputs, nested below.
     struct Heads {
         input x: [4];
@@ -341,43 +355,63 @@ fn a_model_saves_a_keras_archive_and_reads_it_back() {
     assert!(!dir.path().join("with_heads.keras").exists());
 }
 
-#[test]
-fn nested_models_read_from_every_keras_format_and_write_back() {
+/// A nested-model fixture `special/<name>.*`: every Keras format loads into `M` and gives
+/// Keras's outputs; what kiln writes (`.keras`, `.weights.h5`) it reads back into the same
+/// weights; and `save_keras` still writes the config Keras rebuilt the model from
+/// (`from_kiln/<name>.keras`, which `KILN_WRITE_KERAS=1` rewrites for
+/// `scripts/check_kiln_weights.py`).
+fn nested_case<M: Model<Scalar = f32>>(name: &str) {
     let special = |f: &str| format!("{DIR}/special/{f}");
     let dir = tempfile::tempdir().unwrap();
+    let reference =
+        kiln::keras::Reference::read(special(&format!("{name}.io.safetensors"))).unwrap();
+    for ext in ["keras", "weights.h5", "h5"] {
+        let f = special(&format!("{name}.{ext}"));
+        let mut net = M::init(0);
+        load_weights(&mut *net, &f).unwrap_or_else(|e| panic!("{f}: {e}"));
+        reference
+            .check(&*net, 1e-5)
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
+        for out in ["keras", "weights.h5"] {
+            let path = dir.path().join(format!("{name}.{out}"));
+            if out == "keras" {
+                kiln::keras::save_keras(&*net, &path).unwrap();
+            } else {
+                kiln::keras::save_weights(&*net, &path).unwrap();
+            }
+            let mut again = M::init(1);
+            load_weights(&mut *again, &path).unwrap_or_else(|e| panic!("{name}.{out}: {e}"));
+            assert!(params(&*again) == params(&*net), "{name}.{out}");
+        }
+    }
+    let written = dir.path().join(format!("{name}.keras"));
+    let accepted = format!("{DIR}/from_kiln/{name}.keras");
+    if std::env::var_os("KILN_WRITE_KERAS").is_some() {
+        std::fs::copy(&written, &accepted).unwrap();
+    }
+    assert!(
+        config_of(&written) == config_of(accepted.as_ref()),
+        "{name}: save_keras's config is no longer the one Keras read ({accepted}); rewrite it \
+         with KILN_WRITE_KERAS=1 and check it with scripts/check_kiln_weights.py"
+    );
+}
+
+#[test]
+fn nested_models_read_from_every_keras_format_and_write_back() {
     // A Sequential model in a functional one, whose layers Keras named `dense_2`, `dense_3`
     // (kiln's `Block` calls them `dense`, `dense_1`): paired by Keras's paths in the weights
     // file, by position in the Sequential model's config.
-    let reference = kiln::keras::Reference::read(special("nested.io.safetensors")).unwrap();
-    for f in ["nested.keras", "nested.weights.h5", "nested.h5"] {
-        let mut net = Nested::init(0);
-        load_weights(&mut *net, special(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
-        reference
-            .check(&*net, 1e-5)
-            .unwrap_or_else(|e| panic!("{f}: {e}"));
-        // What kiln writes, kiln reads back into the same weights.
-        for out in ["nested.keras", "nested.weights.h5"] {
-            let path = dir.path().join(out);
-            let mut again = Nested::init(1);
-            if out.ends_with(".keras") {
-                net.save_keras(&path).unwrap();
-            } else {
-                net.save_weights(&path).unwrap();
-            }
-            load_weights(&mut *again, &path).unwrap_or_else(|e| panic!("{out}: {e}"));
-            assert!(params(&*again) == params(&*net), "{out}");
-        }
-    }
+    nested_case::<Nested>("nested");
     // A functional model in a Sequential one, paired by its layers' names.
-    let reference = kiln::keras::Reference::read(special("nested_seq.io.safetensors")).unwrap();
-    for f in ["nested_seq.keras", "nested_seq.weights.h5", "nested_seq.h5"] {
-        let mut net = NestedSeq::init(0);
-        load_weights(&mut *net, special(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
-        reference
-            .check(&*net, 1e-5)
-            .unwrap_or_else(|e| panic!("{f}: {e}"));
-    }
+    nested_case::<NestedSeq>("nested_seq");
+    // A Sequential model in a Sequential one (legacy weight names of two shapes).
+    nested_case::<Chain>("nested_chain");
+    // A functional model in a functional one, its call the model's output (`output_layers`
+    // counts a nested functional model's calls from 1).
+    nested_case::<NestedFunc>("nested_func");
+    let special = |f: &str| format!("{DIR}/special/{f}");
     // The nested model's config is the one it writes alone, under the layer's name.
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested_seq.keras");
     NestedSeq::init(2).save_keras(&path).unwrap();
     let config = config_of(&path);
@@ -386,6 +420,13 @@ fn nested_models_read_from_every_keras_format_and_write_back() {
     assert_eq!(pair["config"]["name"], "pair");
     let alone: serde_json::Value = serde_json::from_str(Pair::KERAS_CONFIG.unwrap()).unwrap();
     assert_eq!(pair["config"]["layers"], alone["config"]["layers"]);
+    // Keras counts a nested functional model's calls from 1 where they are outputs.
+    let path = dir.path().join("nested_func.keras");
+    NestedFunc::init(3).save_keras(&path).unwrap();
+    assert_eq!(
+        config_of(&path)["config"]["output_layers"],
+        serde_json::json!(["pair", 1, 0])
+    );
     // `kiln import` writes a nested model as a model of its own (tests/import.rs builds it),
     // but cannot compile its weights in yet.
     let code = kiln::keras::import(special("nested.keras").as_ref(), None, false, None).unwrap();
@@ -403,30 +444,6 @@ fn nested_models_read_from_every_keras_format_and_write_back() {
         e.contains("the file's model has no layer `pair` (Functional)"),
         "{e}"
     );
-    // Keras rebuilds both from kiln's archives (`scripts/check_kiln_weights.py`, which reads
-    // them from `from_kiln/`, written with `KILN_WRITE_KERAS=1`), and they stay as Keras read them.
-    for name in ["nested", "nested_seq"] {
-        let written = dir.path().join(format!("{name}.keras"));
-        let file = special(&format!("{name}.keras"));
-        if name == "nested" {
-            let mut net = Nested::init(0);
-            load_weights(&mut *net, &file).unwrap();
-            net.save_keras(&written).unwrap();
-        } else {
-            let mut net = NestedSeq::init(0);
-            load_weights(&mut *net, &file).unwrap();
-            net.save_keras(&written).unwrap();
-        }
-        let accepted = format!("{DIR}/from_kiln/{name}.keras");
-        if std::env::var_os("KILN_WRITE_KERAS").is_some() {
-            std::fs::copy(&written, &accepted).unwrap();
-        }
-        assert!(
-            config_of(&written) == config_of(accepted.as_ref()),
-            "{name}: save_keras's config is no longer the one Keras read ({accepted}); rewrite \
-             it with KILN_WRITE_KERAS=1 and check it with scripts/check_kiln_weights.py"
-        );
-    }
 }
 
 /// The `config.json` of a `.keras` archive.

@@ -3,7 +3,7 @@
 //! same weights file), which `model.load_weights` and `keras.saving.load_model` read.
 
 use crate::{Error, Model};
-use kiln_core::keras::hdf5;
+use kiln_core::keras::{hdf5, MAX_DEPTH};
 use kiln_core::num_traits::ToPrimitive;
 use kiln_core::{LayerRecord, NESTED_MARK};
 use serde_json::Value;
@@ -63,7 +63,8 @@ pub fn save_keras<M: Model>(model: &M, path: impl AsRef<Path>) -> Result<(), Err
         .and_then(|c| full_config(c, M::LAYERS, 0))
         .map_err(|why| {
             Error::InvalidArgument(format!(
-                "{}: Keras's config cannot describe {why}",
+                "{}: Keras's config cannot describe {why}; `save_weights` to a `.weights.h5` \
+                 name still writes the weights, for the same model built in Keras",
                 path.display()
             ))
         })?
@@ -176,14 +177,16 @@ fn full_config(config: &str, layers: &[LayerRecord<'_>], depth: usize) -> Result
             .find(|l| l.name == name)
             .and_then(|l| l.nested)
             .ok_or_else(|| format!("nested layer `{name}`: kiln lost its record"))?;
-        let inner = n
-            .keras_config
-            .map_err(|why| format!("the nested model `{name}` ({}) holds {why}", n.ty))?;
+        let inside = |why: String| format!("{why}, inside the nested model `{name}` ({})", n.ty);
         // A model nests only models defined before it, so this ends; the bound is a guard.
-        if depth > 64 {
-            return Err(format!("the nested model `{name}` nests too deep"));
+        if depth >= MAX_DEPTH {
+            return Err(inside(format!("models nested more than {MAX_DEPTH} deep")));
         }
-        let mut inner = full_config(inner, n.layers, depth + 1)?;
+        let mut inner = n
+            .keras_config
+            .map_err(str::to_string)
+            .and_then(|inner| full_config(inner, n.layers, depth + 1))
+            .map_err(inside)?;
         inner["config"]["name"] = Value::from(name);
         for key in ["module", "class_name", "config", "registered_name"] {
             entry[key] = inner[key].take();

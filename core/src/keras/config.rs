@@ -1,6 +1,7 @@
 //! A Keras model's `config.json` (or a legacy `.h5` file's `model_config`): its layers' classes
 //! and names in Keras's order, which is what ties the file's weights to kiln's layers.
 
+use super::MAX_DEPTH;
 use crate::model::LayerRecord;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -45,9 +46,6 @@ pub fn layers(json: &str) -> Result<Config, String> {
         serde_json::from_str(json).map_err(|e| format!("the model config is not JSON: {e}"))?;
     model(&v, 0)
 }
-
-/// How deep models may nest in a file kiln reads (a guard against a hostile config).
-const MAX_DEPTH: usize = 16;
 
 /// A model's config (`{"class_name": …, "config": {"layers": …}}`), at nesting depth `depth`.
 fn model(v: &serde_json::Value, depth: usize) -> Result<Config, String> {

@@ -92,17 +92,24 @@ pub fn tensors(h5: &H5, layers: &[LayerRecord<'_>], max: usize) -> Result<Vec<Fo
 /// For kiln's nested model `l` (the file's `n.name`), kiln's name and the file's weight name of
 /// each of its parameters. The file lists all of them on the nested model's group, each as
 /// `<its layer>/<weight>`, after the nested model's name for a Sequential one
-/// (`block/dense_2/kernel`); each of kiln's layers takes those of the layer paired with it, in
-/// order.
+/// (`block/dense_2/kernel`), and after the outer model's too when that is Sequential
+/// (`outer/block/dense/kernel`); each of kiln's layers takes those of the layer paired with it,
+/// in order.
 fn nested(
     l: &LayerRecord<'_>,
     n: &Names,
     weight_names: &[String],
 ) -> Result<Vec<(String, String)>, String> {
     let inner = l.nested.expect("a nested model").layers;
+    // The layer a weight name belongs to: the part after the nested model's own name, else the
+    // first (a functional model's weights are named `<layer>/<weight>` alone).
     let owner = |w: &str| -> String {
-        let w = w.strip_prefix(&format!("{}/", n.name)).unwrap_or(w);
-        w.split('/').next().unwrap_or_default().to_string()
+        let parts: Vec<&str> = w.split('/').collect();
+        let after = parts[..parts.len().saturating_sub(2)]
+            .iter()
+            .position(|p| *p == n.name)
+            .map_or(0, |i| i + 1);
+        parts.get(after).copied().unwrap_or_default().to_string()
     };
     let mut out = Vec::new();
     for (il, iname) in inner.iter().zip(&n.inner) {
@@ -119,8 +126,8 @@ fn nested(
             .collect();
         if own.len() != il.params.len() {
             return Err(format!(
-                "the file lists {} weights {own:?} for `{}` in the nested model `{}`, but kiln's \
-                 layer `{}` ({}) has {}: {:?}",
+                "the file lists {} weights {own:?} for `{}` in the nested model `{}` (of all its \
+                 weights {weight_names:?}), but kiln's layer `{}` ({}) has {}: {:?}",
                 own.len(),
                 iname.name,
                 n.name,

@@ -16,6 +16,11 @@ use crate::model::LayerRecord;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// How deep models may nest in a Keras file kiln reads or writes (models in models): a bound
+/// against hostile files (a cycle of group links, a config nested without end), far above
+/// what real models use.
+pub const MAX_DEPTH: usize = 16;
+
 /// One tensor read from a Keras file: kiln's name for it, where it is in the file, its shape
 /// and its values (widened to `f64`, which holds Keras's `float32` exactly).
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,7 @@
 
 use super::config::Names;
 use super::hdf5::H5;
-use super::Found;
+use super::{Found, MAX_DEPTH};
 use crate::model::LayerRecord;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -69,9 +69,6 @@ pub fn tensors(
     }
     in_group(h5, "", layers, names, max, 0)
 }
-
-/// How deep models may nest in a file kiln reads: a guard against a cycle of group links.
-const MAX_DEPTH: usize = 16;
 
 /// [`tensors`] for the model whose layers are under `base`.
 fn in_group(
@@ -152,14 +149,41 @@ fn in_group(
         if used.contains(g) {
             continue;
         }
-        let vars = vars_group(h5, g).unwrap_or_default();
-        let nested_weights = h5.is_group(&format!("{g}/layers"))
-            && in_group(h5, g, &[], &[], max, depth + 1).is_err();
-        if nested_weights || (!vars.is_empty() && !h5.datasets(&vars)?.is_empty()) {
+        let mut visits = VISITS;
+        if has_weights(h5, g, depth + 1, &mut visits)? {
             return Err(format!(
                 "the file's layer `{name}` (`{g}`) has weights, but kiln's model has no such layer"
             ));
         }
     }
     Ok(found)
+}
+
+/// How many groups [`has_weights`] looks into for one layer kiln does not have: with the depth
+/// bound, this keeps a file whose groups link to each other many times over (each a few bytes)
+/// from costing time exponential in its depth.
+const VISITS: usize = 10_000;
+
+/// Whether the file's layer group `g` holds any variable: its own, or (a nested model) its
+/// layers', at most [`MAX_DEPTH`] models deep and `visits` groups in all.
+fn has_weights(h5: &H5, g: &str, depth: usize, visits: &mut usize) -> Result<bool, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("`{g}` nests models more than {MAX_DEPTH} deep"));
+    }
+    *visits = visits
+        .checked_sub(1)
+        .ok_or_else(|| format!("`{g}`: the file's groups nest past what any model holds"))?;
+    let vars = vars_group(h5, g).unwrap_or_default();
+    if !vars.is_empty() && !h5.datasets(&vars)?.is_empty() {
+        return Ok(true);
+    }
+    if !h5.is_group(&format!("{g}/layers")) {
+        return Ok(false);
+    }
+    for (inner, _) in index(h5, g)? {
+        if has_weights(h5, &inner, depth + 1, visits)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

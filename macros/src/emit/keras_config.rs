@@ -89,7 +89,10 @@ pub fn config(
     } else {
         // How Keras names value `v`: the layer that made it, which of that layer's
         // applications, and the tensor (always its first).
-        let history = |v: usize| match graph.producer(v) {
+        // In `output_layers` Keras counts a nested functional model's calls from 1 (its own
+        // node is its 0th: `Functional.get_config`, `functional_from_config`'s `get_tensor`);
+        // `inbound_nodes` count calls from 0 for every layer.
+        let reference = |v: usize, ending: bool| match graph.producer(v) {
             None => json!([graph.value_names[v], 0, 0]),
             Some(j) => {
                 let l = &graph.nodes[j].layer;
@@ -97,9 +100,11 @@ pub fn config(
                     .iter()
                     .filter(|n| Rc::ptr_eq(&n.layer, l))
                     .count();
-                json!([l.name, call, 0])
+                let own = matches!(&l.nested, Some((_, "Functional"))) && ending;
+                json!([l.name, call + usize::from(own), 0])
             }
         };
+        let history = |v: usize| reference(v, false);
         let tensor = |v: usize| {
             json!({
                 "class_name": "__keras_tensor__",
@@ -145,7 +150,7 @@ pub fn config(
             _ => Value::Array(values),
         };
         let inputs = ends((0..graph.n_inputs()).map(history).collect());
-        let outputs = ends(graph.outputs.iter().map(|&v| history(v)).collect());
+        let outputs = ends(graph.outputs.iter().map(|&v| reference(v, true)).collect());
         json!({
             "module": "keras.src.models.functional",
             "class_name": "Functional",

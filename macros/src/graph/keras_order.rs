@@ -135,7 +135,8 @@ pub fn paths(graph: &Graph, functional: bool) -> HashMap<usize, String> {
 }
 
 /// Each layer once as Keras's files know it (what `Model::LAYERS` holds): name, class, stored
-/// parameters, whether it is a nested model, its group in Keras 3's weight files.
+/// parameters, a nested model's path (its records and config are its type's own), its group in
+/// Keras 3's weight files.
 pub struct Record {
     pub name: String,
     /// Keras's class: `Dense`, or `Sequential`/`Functional` for a nested model.

@@ -34,8 +34,8 @@ pub struct Layer {
     /// A model made with `model!`, used as a layer: its path and Keras's class for it
     /// (`Sequential` or `Functional`).
     pub nested: Option<(syn::Path, &'static str)>,
-    /// Keras's automatic name for its class (`dense`), the stem of its group in Keras 3's
-    /// weight files; `None` for a nested model and for hidden nodes.
+    /// Keras's automatic name for its class (`dense`; `sequential` or `functional` for a nested
+    /// model), the stem of its group in Keras 3's weight files; `None` for hidden nodes.
     pub auto: Option<&'static str>,
 }
 

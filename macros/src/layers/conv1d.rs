@@ -105,7 +105,7 @@ impl LayerKind for Conv1D {
         };
         let (k, d) = (self.kernel, self.dilation);
         // The steps the kernel spans, its taps `d` apart.
-        let span = (k - 1) * d + 1;
+        let span = (k - 1).saturating_mul(d).saturating_add(1);
         let Some((ol, pt)) = window(l, span, self.strides, self.padding) else {
             let kernel = if d > 1 {
                 format!("its kernel of {k} taps dilated by {d} spans {span} steps, which is")

@@ -7,7 +7,7 @@
 mod layers;
 
 use crate::Error;
-use kiln_core::keras::{hdf5, read_config, Format};
+use kiln_core::keras::{hdf5, read_config, Format, MAX_DEPTH};
 use kiln_core::naming::snake_case;
 use layers::{layer_call, stem};
 use serde_json::{Map, Value};
@@ -39,8 +39,10 @@ struct Nested {
 /// The classes of Keras's models, which kiln imports as models of their own, nested.
 const MODELS: &[&str] = &["Sequential", "Functional", "Model"];
 
-/// How deep `kiln import` follows models inside models.
-const MAX_DEPTH: usize = 8;
+/// Whether `l` is a model nested in the file's model (a model class with its own layers).
+fn is_model(l: &Layer) -> bool {
+    MODELS.contains(&l.class) && l.config.contains_key("layers")
+}
 
 /// The body of `model!` for a model config (`: [28, 28, 1] => < … >` or `{ … }`), its nested
 /// models' sources added to `nested`.
@@ -76,7 +78,7 @@ fn nested_model(
     nested: &mut Nested,
     depth: usize,
 ) -> Option<String> {
-    let ty = camel(l.name);
+    let ty = type_name(l.name);
     if functional && snake_case(&ty) != l.name {
         problems.at(
             pos,
@@ -136,8 +138,14 @@ fn nested_model(
     if problems.0.len() > before {
         return None;
     }
+    // `Sequential_1`: the underscore keeps Keras's name, which Rust's naming lint dislikes.
+    let allow = if ty.contains('_') {
+        "\n    #[allow(non_camel_case_types)]"
+    } else {
+        ""
+    };
     nested.models.push(format!(
-        "kiln::model! {{\n    /// Keras's `{}` ({}), nested below.\n    pub struct {ty}{body}\n}}",
+        "kiln::model! {{\n    /// Keras's `{}` ({}), nested below.{allow}\n    pub struct {ty}{body}\n}}",
         l.name, l.class
     ));
     Some(ty)
@@ -416,6 +424,35 @@ fn history(node: &Value) -> Vec<(String, usize)> {
     out
 }
 
+/// A nested model's Rust type, from which kiln names its layer (`snake_case`): `Block` for
+/// `block`, and for a name UpperCamelCase would lose (`sequential_1` → `Sequential1` →
+/// `sequential1`), the words capitalized with an underscore kept before a number
+/// (`Sequential_1`).
+fn type_name(name: &str) -> String {
+    let ty = camel(name);
+    if snake_case(&ty) == name {
+        return ty;
+    }
+    let mut out = String::new();
+    for w in name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let mut c = w.chars();
+        let first = c.next().expect("not empty");
+        if first.is_ascii_digit() && !out.is_empty() {
+            out.push('_');
+        }
+        out.push(first.to_ascii_uppercase());
+        out.push_str(c.as_str());
+    }
+    if snake_case(&out) == name {
+        out
+    } else {
+        ty
+    }
+}
+
 /// `MnistCnn` from `mnist_cnn`: a Rust type name from a Keras model name.
 fn camel(name: &str) -> String {
     let out: String = name
@@ -539,7 +576,7 @@ fn sequential(
             continue;
         }
         pos += 1;
-        if MODELS.contains(&l.class) && l.config.contains_key("layers") {
+        if is_model(l) {
             if let Some(ty) = nested_model(l, pos, false, problems, nested, depth) {
                 calls.push(ty);
             }
@@ -603,8 +640,17 @@ fn functional(
         };
         list.iter()
             .filter_map(|r| {
-                let node = r[1].as_u64().unwrap_or(0) as usize;
-                r[0].as_str().map(|n| (n.to_string(), node))
+                let name = r[0].as_str()?;
+                let mut node = r[1].as_u64().unwrap_or(0) as usize;
+                // Keras counts a nested functional model's calls from 1 here (its own node is
+                // its 0th), and from 0 in `inbound_nodes`.
+                if layers
+                    .iter()
+                    .any(|l| l.name == name && l.class != "Sequential" && is_model(l))
+                {
+                    node = node.saturating_sub(1);
+                }
+                Some((name.to_string(), node))
             })
             .collect()
     };
@@ -638,7 +684,7 @@ fn functional(
         }
         pos += 1;
         positions.insert(i, pos);
-        if MODELS.contains(&l.class) && l.config.contains_key("layers") {
+        if is_model(l) {
             match nested_model(l, pos, true, problems, nested, depth) {
                 Some(ty) => {
                     types.insert(i, ty);
