@@ -6,9 +6,10 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures="$here/../tests/fixtures/keras"
-for target in keras keras_lstm; do mkdir -p "$here/corpus/$target"; done
+for target in keras keras_lstm keras_nested; do mkdir -p "$here/corpus/$target"; done
 for ext in keras weights.h5 h5; do
     cp "$fixtures/small_cnn.$ext" "$here/corpus/keras/fixture_small_cnn.$ext"
     cp "$fixtures/lstm.$ext" "$here/corpus/keras_lstm/fixture_lstm.$ext"
+    cp "$fixtures/special/nested.$ext" "$here/corpus/keras_nested/fixture_nested.$ext"
 done
-echo "copied Keras fixtures into $here/corpus/keras and $here/corpus/keras_lstm"
+echo "copied Keras fixtures into $here/corpus/keras, keras_lstm and keras_nested"
