@@ -619,6 +619,10 @@ fn training_steps_match_keras_for_the_normalization_recurrent_and_embedding_laye
 #[test]
 fn training_steps_match_keras_for_depthwise_convolutions() {
     check_training::<Depthwise, 3>(fixture!("depthwise"));
+}
+
+#[test]
+fn training_steps_match_keras_for_dilated_conv1d() {
     check_training::<Conv1dDilated, 3>(fixture!("conv1d_dilated"));
 }
 
