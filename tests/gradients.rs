@@ -466,6 +466,35 @@ fn simple_rnn_through_time() {
 }
 
 kiln::model! {
+    /// Bidirectional LSTMs and GRUs, through time both ways: first (no input gradient) with
+    /// every step concatenated, then after a Dense (the two copies' input gradients summed)
+    /// their last steps summed.
+    struct Both<f64>: [5, 3] => <
+        Bidirectional(LSTM(3, return_sequences = true)),
+        Dense(3, tanh),
+        Bidirectional(GRU(2, use_bias = false, activation = elu), merge_mode = sum),
+        Dense(2, softmax),
+    >
+}
+
+kiln::model! {
+    /// Every step of two Bidirectional layers after a Dense: multiplied, then averaged.
+    struct BothSteps<f64>: [4, 2] => <
+        Dense(3, tanh),
+        Bidirectional(SimpleRNN(3, return_sequences = true), merge_mode = mul),
+        Bidirectional(LSTM(2, return_sequences = true), merge_mode = "ave"),
+        Flatten,
+        Dense(2, sigmoid),
+    >
+}
+
+#[test]
+fn bidirectional_through_time() {
+    check::<Both>(27, Target::Class(1), Loss::SparseCategoricalCrossentropy);
+    check::<BothSteps>(28, Target::Dense(&[1.0, 0.0]), Loss::BinaryCrossentropy);
+}
+
+kiln::model! {
     /// An embedding table into a GRU: the table's rows get the gradients of the steps that read
     /// them (the ids, random in [-1.5, 1.5), truncate and clamp to rows 0 and 1).
     struct Embedded<f64>: [6] => < Embedding(3, 4), GRU(3), Dense(2, softmax) >

@@ -4,8 +4,8 @@
 
 use crate::init::Rng;
 use crate::layers::{
-    Conv1D, Conv2D, Dense, DepthwiseConv2D, Embedding, Gru, LayerNormalization, Lstm,
-    SeparableConv2D, SimpleRnn,
+    Bidirectional, Conv1D, Conv2D, Dense, DepthwiseConv2D, Embedding, Gru, LayerNormalization,
+    Lstm, SeparableConv2D, SimpleRnn,
 };
 use crate::losses::Fused;
 use crate::model::Model;
@@ -244,6 +244,8 @@ unsafe impl<T: Scalar, const F: usize, const U: usize, const G: usize, const B: 
     for SimpleRnn<T, F, U, G, B>
 {
 }
+// SAFETY: `#[repr(C)]`, two values of one `Flat` type: arrays of `T` with no padding.
+unsafe impl<T: Scalar, L: Flat<T>> Flat<T> for Bidirectional<L> {}
 
 /// Where each parameter tensor (`conv2d/kernel`, …) lies in [`Flat::flat`], in visiting order:
 /// the per-variable boundaries Keras's `clipnorm` works on.

@@ -14,6 +14,7 @@
 //! element type's [`Kernels`](crate::kernels::Kernels) methods.
 
 pub mod avg_pool2d;
+pub mod bidirectional;
 pub mod conv1d;
 pub mod conv2d;
 pub mod dense;
@@ -35,6 +36,7 @@ pub mod simple_rnn;
 pub mod upsampling2d;
 
 pub use avg_pool2d::AvgPool2D;
+pub use bidirectional::Bidirectional;
 pub use conv1d::Conv1D;
 pub use conv2d::Conv2D;
 pub use dense::Dense;

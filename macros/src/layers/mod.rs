@@ -8,6 +8,7 @@
 //! in `core/src/layers/`, and one line in [`LAYERS`].
 
 pub mod activation;
+pub mod bidirectional;
 pub mod conv1d;
 pub mod conv2d;
 pub mod dense;
@@ -55,6 +56,7 @@ pub const LAYERS: &[LayerInfo] = &[
     recurrent::LSTM_INFO,
     recurrent::GRU_INFO,
     recurrent::SIMPLE_INFO,
+    bidirectional::INFO,
     embedding::INFO,
     reshape::FLATTEN_INFO,
     reshape::INFO,

@@ -79,7 +79,7 @@ pub const SIMPLE_INFO: LayerInfo = LayerInfo {
 
 /// Which recurrent cell.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Cell {
+pub(super) enum Cell {
     Lstm,
     Gru,
     /// `SimpleRNN`: one gate, its recurrent activation unused.
@@ -88,7 +88,7 @@ enum Cell {
 
 impl Cell {
     /// Gates side by side in the kernels.
-    fn gates(self) -> usize {
+    pub(super) fn gates(self) -> usize {
         match self {
             Cell::Lstm => 4,
             Cell::Gru => 3,
@@ -97,7 +97,7 @@ impl Cell {
     }
 
     /// The `kiln_core::layers` type.
-    fn core(self) -> TokenStream {
+    pub(super) fn core(self) -> TokenStream {
         match self {
             Cell::Lstm => quote!(Lstm),
             Cell::Gru => quote!(Gru),
@@ -107,7 +107,7 @@ impl Cell {
 
     /// The width of the second cache tensor per step: the LSTM's cell state, the GRU's
     /// recurrent projection, the SimpleRNN's scratch.
-    fn second(self, units: usize) -> usize {
+    pub(super) fn second(self, units: usize) -> usize {
         match self {
             Cell::Lstm | Cell::Simple => units,
             Cell::Gru => 3 * units,
@@ -131,12 +131,12 @@ const BATCH_ROWS: usize = 8;
 const BATCH_STACK: usize = 256 * 1024;
 
 pub struct Recurrent {
-    cell: Cell,
-    units: usize,
+    pub(super) cell: Cell,
+    pub(super) units: usize,
     act: Act,
     recurrent: Act,
     bias: bool,
-    sequences: bool,
+    pub(super) sequences: bool,
     backwards: bool,
 }
 
@@ -163,8 +163,24 @@ fn gate_activation(args: &Args, key: &str, default: Act, errs: &mut Errors) -> A
 }
 
 fn build(cell: Cell, args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
+    Box::new(build_cell(cell, args, errs))
+}
+
+/// The cell of a recurrent layer's Keras class, for `Bidirectional`, which wraps one: `None`
+/// for a class that is not recurrent.
+pub(super) fn cell_of(class: &str) -> Option<Cell> {
+    match class {
+        "LSTM" => Some(Cell::Lstm),
+        "GRU" => Some(Cell::Gru),
+        "SimpleRNN" => Some(Cell::Simple),
+        _ => None,
+    }
+}
+
+/// The layer itself from its bound arguments, for `Bidirectional`.
+pub(super) fn build_cell(cell: Cell, args: &Args, errs: &mut Errors) -> Recurrent {
     args.fixed_flag("reset_after", true, " (Keras 2's GRU)", errs);
-    Box::new(Recurrent {
+    Recurrent {
         cell,
         units: args.count("units", errs).unwrap_or(1),
         act: gate_activation(args, "activation", TANH, errs),
@@ -172,7 +188,7 @@ fn build(cell: Cell, args: &Args, errs: &mut Errors) -> Box<dyn LayerKind> {
         bias: args.use_bias(errs),
         sequences: args.flag("return_sequences", false, errs),
         backwards: args.flag("go_backwards", false, errs),
-    })
+    }
 }
 
 impl Recurrent {
@@ -181,7 +197,7 @@ impl Recurrent {
         (s.input[0], s.input[1])
     }
 
-    fn ty(&self, t: &TokenStream, s: &Step) -> TokenStream {
+    pub(super) fn ty(&self, t: &TokenStream, s: &Step) -> TokenStream {
         let (_, f) = Self::input(s);
         let (f, u, b) = (lit(f), lit(self.units), self.bias);
         let (g, core) = (lit(self.cell.gates() * self.units), self.cell.core());
@@ -190,7 +206,7 @@ impl Recurrent {
 
     /// `A, R, S`: the activation types and the sequence length, the generics every method
     /// starts with.
-    fn generics(&self, s: &Step) -> TokenStream {
+    pub(super) fn generics(&self, s: &Step) -> TokenStream {
         let ty = |a: &Act| {
             let ty = format_ident!("{}", a.ty);
             quote!(::kiln::core::activations::#ty)
