@@ -184,6 +184,14 @@ def lstm():
     ]
 
 
+def bidirectional():
+    return [
+        layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+        layers.Bidirectional(layers.GRU(3)),
+        layers.Dense(2),
+    ]
+
+
 def lstm_options():
     return [
         layers.LSTM(3, activation="elu", recurrent_activation="hard_sigmoid", use_bias=False),
@@ -476,6 +484,14 @@ MODELS = [
          weights=["lstm/kernel", "lstm/recurrent_kernel", "lstm/bias",
                   "lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias",
                   "dense/kernel", "dense/bias"]),
+    dict(name="bidirectional", seed=121, input=(6, 3), layers=bidirectional, train=True,
+         kiln="[6, 3] => Bidirectional(LSTM(4, return_sequences = true)), "
+              "Bidirectional(GRU(3)), Dense(2)",
+         weights=[f"{b}/{d}_{c}/{w}"
+                  for b, c in (("bidirectional", "lstm"), ("bidirectional_1", "gru"))
+                  for d in ("forward", "backward")
+                  for w in ("kernel", "recurrent_kernel", "bias")]
+                 + ["dense/kernel", "dense/bias"]),
     dict(name="lstm_options", seed=113, input=(5, 4), layers=lstm_options, scale=2.0,
          kiln="[5, 4] => LSTM(3, elu, hard_sigmoid, use_bias = false)",
          weights=["lstm/kernel", "lstm/recurrent_kernel"]),
@@ -562,6 +578,15 @@ def graph_nodes(model):
     return order
 
 
+def kiln_name(layer, w):
+    """kiln's name of a layer's weight: `<layer>/<param>`; a Bidirectional's copies' as
+    `bidirectional/forward_lstm/kernel` (Keras's path `…/forward_lstm/lstm_cell/kernel` without
+    the model and the cell)."""
+    if isinstance(layer, layers.Bidirectional):
+        return f"{layer.name}/{w.path.split('/')[-3]}/{w.name}"
+    return f"{layer.name}/{w.name}"
+
+
 def build(spec, write=True):
     keras.backend.clear_session()
     if "inputs" in spec:
@@ -589,7 +614,7 @@ def build(spec, write=True):
                 raise RuntimeError(f"unexpected weight {w.path}")
             v = v.astype("float32")
             values.append(v)
-            tensors[f"{layer.name}/{w.name}"] = v
+            tensors[kiln_name(layer, w)] = v
         if values:
             layer.set_weights(values)
     got = list(tensors)
@@ -685,7 +710,7 @@ def build(spec, write=True):
         tensors["__train_losses__"] = np.array(losses, dtype="float32")
         for layer in model.layers:
             for w in layer.weights:
-                tensors[f"__trained__/{layer.name}/{w.name}"] = np.asarray(w).astype("float32")
+                tensors[f"__trained__/{kiln_name(layer, w)}"] = np.asarray(w).astype("float32")
     if "inputs" in spec:
         x = np.concatenate([v.reshape(SAMPLES, -1) for v in x], axis=1)
     tensors["__input__"] = np.ascontiguousarray(x)

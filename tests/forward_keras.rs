@@ -464,6 +464,40 @@ fn separable() {
 }
 
 kiln::model! {
+    /// Bidirectional LSTM with every step (the backward copy's reversed back in time,
+    /// concatenated), then a Bidirectional GRU's two last outputs.
+    struct Bidi: [6, 3] => <
+        Bidirectional(LSTM(4, return_sequences = true)),
+        Bidirectional(GRU(3)),
+        Dense(2),
+    >
+}
+
+#[test]
+fn bidirectional() {
+    // Also `predict` and arena `infer`, bit for bit as `forward`.
+    check_graph::<Bidi>(fixture!("bidirectional"));
+    // Keras's count_params(): two LSTM(4) copies on 3 features, two GRU(3) copies on 8, the
+    // Dense on 6.
+    assert_eq!(
+        <Bidi as Model>::PARAMS,
+        2 * (3 * 16 + 4 * 16 + 16) + 2 * (8 * 9 + 3 * 9 + 2 * 9) + (6 * 2 + 2)
+    );
+    // summary()'s rows as Keras 3.15.1's `model.summary(line_length=80)` prints them (kiln's
+    // columns are narrower: compared word by word).
+    let summary = <Bidi as Model>::summary();
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let rows: Vec<String> = summary.lines().map(words).collect();
+    for row in [
+        "│ bidirectional (Bidirectional)     │ (None, 6, 8)             │           256 │",
+        "│ bidirectional_1 (Bidirectional)   │ (None, 6)                │           234 │",
+        " Total params: 504 (1.97 KB)",
+    ] {
+        assert!(rows.contains(&words(row)), "no row {row:?} in\n{summary}");
+    }
+}
+
+kiln::model! {
     /// Two LSTMs: every step returned, then read backwards.
     struct Lstm: [6, 3] => <
         LSTM(4, return_sequences = true),
@@ -629,6 +663,11 @@ fn training_steps_match_keras_for_dilated_conv1d() {
 #[test]
 fn training_steps_match_keras_for_separable_convolutions() {
     check_training::<Separable, 3>(fixture!("separable"));
+}
+
+#[test]
+fn training_steps_match_keras_for_bidirectional_layers() {
+    check_training::<Bidi, 2>(fixture!("bidirectional"));
 }
 
 /// One `Dense(5, <activation>)` model on a `[2, 3, 5]` input per activation, each checked

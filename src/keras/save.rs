@@ -140,14 +140,27 @@ fn add_layers(
         } else {
             format!("{}/vars", l.keras_path)
         };
-        let vars = group.at(&vars);
-        vars.name = Some(l.name.to_string());
-        for (i, p) in l.params.iter().enumerate() {
+        group.at(&vars).name = Some(l.name.to_string());
+        for p in l.params {
             let full = format!("{prefix}{}/{p}", l.name);
             let (_, shape, data) = values
                 .iter()
                 .find(|(n, _, _)| *n == full)
                 .expect("every parameter is visited");
+            // A wrapper's copy (`Bidirectional`'s `forward_lstm/kernel`) keeps its variables
+            // in its cell, in `forward_layer/cell/vars` (named `lstm_cell`, as Keras's).
+            let (vars, name) = match kiln_core::keras::wrapped(p) {
+                Some((sub, copy, _)) => {
+                    let own = format!("{}/{sub}", l.keras_path);
+                    group.at(&format!("{own}/vars")).name = Some(copy.to_string());
+                    let cell = copy.split_once('_').map_or(copy, |(_, c)| c);
+                    (format!("{own}/cell/vars"), format!("{cell}_cell"))
+                }
+                None => (vars.clone(), l.name.to_string()),
+            };
+            let vars = group.at(&vars);
+            vars.name = Some(name);
+            let i = vars.datasets.len();
             vars.datasets
                 .push((i.to_string(), shape.clone(), data.clone()));
         }

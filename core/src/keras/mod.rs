@@ -35,6 +35,22 @@ pub struct Found {
     pub data: Vec<f64>,
 }
 
+/// Where a wrapper's parameter sits in Keras 3's weights files: `Bidirectional`'s
+/// `forward_lstm/kernel` is the variable `kernel` of the copy `forward_lstm`, kept under the
+/// wrapper's group in `forward_layer` (`backward_layer` for `backward_…`), whose `vars` is named
+/// after the copy. `None` for a parameter of the layer's own (`kernel`).
+pub fn wrapped(param: &str) -> Option<(&'static str, &str, &str)> {
+    let (copy, var) = param.split_once('/')?;
+    let sub = if copy.starts_with("forward_") {
+        "forward_layer"
+    } else if copy.starts_with("backward_") {
+        "backward_layer"
+    } else {
+        return None;
+    };
+    Some((sub, copy, var))
+}
+
 /// The formats kiln reads weights from, by their first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -1,6 +1,7 @@
 //! Keras 3's weights layout (`.weights.h5`, and `model.weights.h5` inside a `.keras` archive):
 //! each layer's variables are datasets `layers/<path>/vars/0`, `vars/1`, … (a recurrent
-//! layer's under `layers/<path>/cell/vars`), trainable first; `<path>` is Keras's automatic
+//! layer's under `layers/<path>/cell/vars`, a `Bidirectional`'s copies' under
+//! `layers/<path>/forward_layer/cell/vars` and `backward_layer/…`), trainable first; `<path>` is Keras's automatic
 //! name for the class, numbered within the model, and `vars` carries the layer's own name. A
 //! nested model's group holds its own `layers/…` the same way (`layers/sequential/layers/dense`).
 
@@ -23,6 +24,59 @@ fn vars_group(h5: &H5, g: &str) -> Result<String, String> {
         return Ok(own);
     }
     Err(format!("`{g}` has no `vars` group"))
+}
+
+/// The datasets of `l`'s parameters under its group `group`, in order: its own `vars`, or for
+/// a wrapper's (`forward_lstm/kernel`, [`super::wrapped`]) its copy's, in `forward_layer` or
+/// `backward_layer`. Each `vars` group must hold exactly the parameters kiln reads from it.
+fn param_paths(h5: &H5, group: &str, l: &LayerRecord<'_>) -> Result<Vec<String>, String> {
+    let sub = |p: &str| super::wrapped(p).map(|(s, _, _)| s);
+    let mut out = Vec::new();
+    // A layer without parameters still has an empty `vars`.
+    let mut own = l.params.is_empty();
+    if own {
+        let vars = vars_group(h5, group)?;
+        let count = h5.datasets(&vars)?.len();
+        if count != 0 {
+            return Err(format!(
+                "`{vars}` holds {count} variables, but kiln's layer `{}` ({}) has none",
+                l.name, l.class
+            ));
+        }
+    }
+    let mut i = 0;
+    while i < l.params.len() {
+        let at = l.params.get(i).and_then(|p| sub(p));
+        let run = l.params[i..].iter().take_while(|p| sub(p) == at).count();
+        own |= at.is_none();
+        let g = match at {
+            Some(s) => format!("{group}/{s}"),
+            None => group.to_string(),
+        };
+        let vars = vars_group(h5, &g)?;
+        let count = h5.datasets(&vars)?.len();
+        if count != run {
+            let params: Vec<&&str> = l.params[i..i + run].iter().collect();
+            return Err(format!(
+                "`{vars}` holds {count} variables, but kiln's layer `{}` ({}) has {run} there: \
+                 {params:?}",
+                l.name, l.class,
+            ));
+        }
+        out.extend((0..run).map(|k| format!("{vars}/{k}")));
+        i += run;
+    }
+    if !own {
+        // A wrapper's own `vars` holds nothing.
+        let vars = format!("{group}/vars");
+        if h5.is_group(&vars) && !h5.datasets(&vars)?.is_empty() {
+            return Err(format!(
+                "`{vars}` holds variables, but kiln's layer `{}` ({}) has none of its own",
+                l.name, l.class
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Each layer group under `base` (`""` for the model, a nested model's group otherwise) with
@@ -131,18 +185,7 @@ fn in_group(
             }));
             continue;
         }
-        let vars = vars_group(h5, &group)?;
-        let count = h5.datasets(&vars)?.len();
-        if count != l.params.len() {
-            return Err(format!(
-                "`{vars}` holds {count} variables, but kiln's layer `{}` ({}) has {}: {:?}",
-                l.name,
-                l.class,
-                l.params.len(),
-                l.params
-            ));
-        }
-        let paths = (0..l.params.len()).map(|i| format!("{vars}/{i}"));
+        let paths = param_paths(h5, &group, l)?;
         found.extend(super::layer_tensors(h5, l, paths, max)?);
     }
     for (g, name) in &groups {
@@ -173,9 +216,15 @@ fn has_weights(h5: &H5, g: &str, depth: usize, visits: &mut usize) -> Result<boo
     *visits = visits
         .checked_sub(1)
         .ok_or_else(|| format!("`{g}`: the file's groups nest past what any model holds"))?;
-    let vars = vars_group(h5, g).unwrap_or_default();
-    if !vars.is_empty() && !h5.datasets(&vars)?.is_empty() {
-        return Ok(true);
+    for g in [
+        g.to_string(),
+        format!("{g}/forward_layer"),
+        format!("{g}/backward_layer"),
+    ] {
+        let vars = vars_group(h5, &g).unwrap_or_default();
+        if !vars.is_empty() && !h5.datasets(&vars)?.is_empty() {
+            return Ok(true);
+        }
     }
     if !h5.is_group(&format!("{g}/layers")) {
         return Ok(false);

@@ -42,6 +42,7 @@ pub(super) fn stem(class: &str) -> Option<&'static str> {
         "LSTM" => "lstm",
         "GRU" => "gru",
         "SimpleRNN" => "simple_rnn",
+        "Bidirectional" => "bidirectional",
         "Embedding" => "embedding",
         "Add" => "add",
         "Subtract" => "subtract",
@@ -191,6 +192,21 @@ impl Args<'_, '_> {
                 ));
             }
         }
+    }
+}
+
+/// `v` without the `shared_object_id`s Keras writes in each initializer's config, which
+/// differ between a `Bidirectional`'s two copies.
+fn without_ids(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| k != "shared_object_id")
+                .map(|(k, v)| (k, without_ids(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_ids).collect()),
+        other => other,
     }
 }
 
@@ -373,6 +389,64 @@ pub(super) fn layer_call(
                 a.only("unit_forget_bias", Value::from(true));
             }
             l.class
+        }
+        "Bidirectional" => {
+            // The wrapped layer, as kiln's call (its problems reported under its own name);
+            // the backward copy must be the same layer going backwards.
+            let own = |key: &str| {
+                let v = l.config.get(key)?.as_object()?;
+                Some((
+                    v.get("class_name")?.as_str()?,
+                    v.get("config")?.as_object()?,
+                ))
+            };
+            match own("layer") {
+                Some((class @ ("LSTM" | "GRU" | "SimpleRNN"), config)) => {
+                    let name = config.get("name").and_then(Value::as_str).unwrap_or(class);
+                    let inner = Layer {
+                        class,
+                        name,
+                        config,
+                        calls: Vec::new(),
+                    };
+                    if config.get("go_backwards") == Some(&Value::Bool(true)) {
+                        a.bad(format!(
+                            "its `{name}` has `go_backwards = true`; kiln's Bidirectional wraps \
+                             a layer going forwards"
+                        ));
+                    } else if let Some(call) = layer_call(&inner, pos, false, a.problems) {
+                        a.out.push(call);
+                    }
+                    let same = |c: &serde_json::Map<String, Value>| {
+                        let mut c = c.clone();
+                        c.remove("name");
+                        c.remove("go_backwards");
+                        without_ids(Value::Object(c))
+                    };
+                    match own("backward_layer") {
+                        Some((b, bc))
+                            if b == class
+                                && bc.get("go_backwards") == Some(&Value::Bool(true))
+                                && same(bc) == same(config) => {}
+                        None if l.config.get("backward_layer").is_none_or(Value::is_null) => {}
+                        _ => a.bad(
+                            "its `backward_layer` is not the wrapped layer's copy going \
+                             backwards, the only one kiln has"
+                                .into(),
+                        ),
+                    }
+                }
+                Some((class, _)) => a.bad(format!(
+                    "it wraps a {class}; kiln's Bidirectional wraps LSTM, GRU or SimpleRNN"
+                )),
+                None => a.bad("`layer` is missing or not a layer's config".into()),
+            }
+            match a.get("merge_mode").and_then(Value::as_str) {
+                None | Some("concat") => {}
+                Some(m @ ("sum" | "mul" | "ave")) => a.out.push(format!("merge_mode = {m}")),
+                Some(m) => a.bad(format!("`merge_mode = {m}` is not one kiln has")),
+            }
+            "Bidirectional"
         }
         "Embedding" => {
             a.int("input_dim");
