@@ -248,6 +248,16 @@ fn a_depthwise_convolution_is_refused_naming_the_layer() {
 }
 
 #[test]
+fn a_bidirectional_layer_is_refused_naming_the_layer() {
+    model! { struct Bidi: [4, 2] => < Bidirectional(GRU(3)), Dense(2) > }
+    let msg = error_of(&*Bidi::init(1), &[[[0.5; 2]; 4]]);
+    assert!(
+        msg.starts_with("quantize: layer 1 `bidirectional` (Bidirectional) is not supported;"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn a_separable_convolution_is_refused_naming_the_layer() {
     model! { struct Separable: [4, 4, 2] => < SeparableConv2D(3, 3, relu), Flatten, Dense(2) > }
     let msg = error_of(&*Separable::init(1), &[[[[0.5; 2]; 4]; 4]]);
