@@ -114,6 +114,21 @@ impl<'a> Cx<'a> {
         (p, out)
     }
 
+    /// In a run, a layer whose field's `forward(x, y)` computes one sample (a convolution),
+    /// then `act` on its `c` channels.
+    pub fn sample_forward(&self, act: &Act, c: usize) -> Parts {
+        assert!(self.in_run, "per-sample layers are in runs");
+        let (f, x, x_out, ty_out) = (&self.field, &self.x, &self.x_out, &self.ty_out);
+        let (mut p, out) = self.sample_output();
+        let act = self.apply_act(act, c, self.one(&out));
+        p.code = quote! {
+            self.#f.forward(#x, &mut #out);
+            #act
+            let #x_out: &#ty_out = &#out;
+        };
+        p
+    }
+
     /// `e` as a slice of one tensor.
     pub fn one(&self, e: &TokenStream) -> TokenStream {
         quote!(::core::slice::from_mut(&mut #e))

@@ -37,6 +37,14 @@ impl Cx<'_> {
     pub fn act_in_place(&self, act: &Act, c: usize) -> TokenStream {
         act_in_place(&self.t, act, c)
     }
+
+    /// A layer whose field's `forward(x, y)` computes the sample (a convolution), then `act`
+    /// in place on its `c` channels.
+    pub fn forward_then_act(&self, act: &Act, c: usize) -> TokenStream {
+        let (f, io) = (&self.field, &self.io);
+        let act = self.act_in_place(act, c);
+        quote! {{ #io self.#f.forward(x, y); #act }}
+    }
 }
 
 /// A convolution and the `valid` pooling layer after it, where the convolution has no top

@@ -151,16 +151,7 @@ impl LayerKind for Conv2D {
     }
 
     fn batch(&self, cx: &batch::Cx) -> batch::Parts {
-        assert!(cx.in_run, "per-sample layers are in runs");
-        let (f, x, x_out, ty_out) = (&cx.field, &cx.x, &cx.x_out, &cx.ty_out);
-        let (mut p, out) = cx.sample_output();
-        let act = cx.apply_act(&self.act, self.filters, cx.one(&out));
-        p.code = quote! {
-            self.#f.forward(#x, &mut #out);
-            #act
-            let #x_out: &#ty_out = &#out;
-        };
-        p
+        cx.sample_forward(&self.act, self.filters)
     }
 
     fn in_place(&self) -> bool {
@@ -168,9 +159,7 @@ impl LayerKind for Conv2D {
     }
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
-        let (f, io) = (&cx.field, &cx.io);
-        let act = cx.act_in_place(&self.act, self.filters);
-        quote! {{ #io self.#f.forward(x, y); #act }}
+        cx.forward_then_act(&self.act, self.filters)
     }
 
     fn fusion(&self) -> Fusion {

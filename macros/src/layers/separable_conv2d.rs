@@ -172,16 +172,7 @@ impl LayerKind for SeparableConv2D {
     }
 
     fn batch(&self, cx: &batch::Cx) -> batch::Parts {
-        assert!(cx.in_run, "per-sample layers are in runs");
-        let (f, x, x_out, ty_out) = (&cx.field, &cx.x, &cx.x_out, &cx.ty_out);
-        let (mut p, out) = cx.sample_output();
-        let act = cx.apply_act(&self.act, cx.s.output[2], cx.one(&out));
-        p.code = quote! {
-            self.#f.forward(#x, &mut #out);
-            #act
-            let #x_out: &#ty_out = &#out;
-        };
-        p
+        cx.sample_forward(&self.act, cx.s.output[2])
     }
 
     fn in_place(&self) -> bool {
@@ -189,9 +180,7 @@ impl LayerKind for SeparableConv2D {
     }
 
     fn arena(&self, cx: &infer::Cx) -> TokenStream {
-        let (f, io) = (&cx.field, &cx.io);
-        let act = cx.act_in_place(&self.act, cx.s.output[2]);
-        quote! {{ #io self.#f.forward(x, y); #act }}
+        cx.forward_then_act(&self.act, cx.s.output[2])
     }
 
     fn fusion(&self) -> Fusion {
