@@ -64,6 +64,18 @@ impl Cx<'_> {
         apply_act(t, act, c, rows)
     }
 
+    /// A layer whose field's `forward(x, y)` computes the sample into `b` (a convolution),
+    /// then `act` on its `c` channels.
+    pub fn field_forward(&self, act: &Act, c: usize) -> Parts {
+        let (f, x_in, b) = (&self.field, &self.x_in, &self.b);
+        let zeroed = self.zeroed();
+        let run = quote! {
+            #zeroed
+            self.#f.forward(#x_in, &mut #b);
+        };
+        self.parts(run, self.act_on(act, c), act.name)
+    }
+
     /// A layer that computes into `b`, its output then named `x_out`.
     pub fn parts(&self, run: TokenStream, act: TokenStream, act_name: &'static str) -> Parts {
         let (x_out, b) = (&self.x_out, &self.b);

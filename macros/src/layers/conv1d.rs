@@ -162,13 +162,7 @@ impl LayerKind for Conv1D {
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
-        let (f, x_in, b) = (&cx.field, &cx.x_in, &cx.b);
-        let zeroed = cx.zeroed();
-        let run = quote! {
-            #zeroed
-            self.#f.forward(#x_in, &mut #b);
-        };
-        cx.parts(run, cx.act_on(&self.act, self.filters), self.act.name)
+        cx.field_forward(&self.act, self.filters)
     }
 
     fn mode(&self) -> Mode {
@@ -177,12 +171,7 @@ impl LayerKind for Conv1D {
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
         let (f, input) = (&cx.field, &cx.input);
-        let mut p = cx.parts();
-        let target = cx.at(cx.target(&self.act));
-        p.forward = quote!(self.#f.forward(#input, &mut #target););
-        if self.act.name != "linear" {
-            cx.activated(&mut p, &self.act);
-        }
+        let mut p = cx.field_forward(&self.act);
         let field_ty = self.ty(&cx.t, cx.s);
         let dy = cx.at(&cx.g);
         p.with_dx = quote!(self.#f.backward(#input, &#dy, d_prev, &mut grads.#f););

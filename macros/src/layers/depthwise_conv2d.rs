@@ -133,13 +133,7 @@ impl LayerKind for DepthwiseConv2D {
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
-        let (f, x_in, b) = (&cx.field, &cx.x_in, &cx.b);
-        let zeroed = cx.zeroed();
-        let run = quote! {
-            #zeroed
-            self.#f.forward(#x_in, &mut #b);
-        };
-        cx.parts(run, cx.act_on(&self.act, cx.s.output[2]), self.act.name)
+        cx.field_forward(&self.act, cx.s.output[2])
     }
 
     fn mode(&self) -> Mode {
@@ -148,12 +142,7 @@ impl LayerKind for DepthwiseConv2D {
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
         let (f, input) = (&cx.field, &cx.input);
-        let mut p = cx.parts();
-        let target = cx.at(cx.target(&self.act));
-        p.forward = quote!(self.#f.forward(#input, &mut #target););
-        if self.act.name != "linear" {
-            cx.activated(&mut p, &self.act);
-        }
+        let mut p = cx.field_forward(&self.act);
         let field_ty = self
             .field_type(&cx.t, cx.s)
             .expect("DepthwiseConv2D has parameters");

@@ -143,13 +143,7 @@ impl LayerKind for SeparableConv2D {
     }
 
     fn forward(&self, cx: &forward::Cx) -> forward::Parts {
-        let (f, x_in, b) = (&cx.field, &cx.x_in, &cx.b);
-        let zeroed = cx.zeroed();
-        let run = quote! {
-            #zeroed
-            self.#f.forward(#x_in, &mut #b);
-        };
-        cx.parts(run, cx.act_on(&self.act, cx.s.output[2]), self.act.name)
+        cx.field_forward(&self.act, cx.s.output[2])
     }
 
     fn mode(&self) -> Mode {
@@ -158,12 +152,7 @@ impl LayerKind for SeparableConv2D {
 
     fn train(&self, cx: &train::Cx) -> train::Parts {
         let (f, input) = (&cx.field, &cx.input);
-        let mut p = cx.parts();
-        let target = cx.at(cx.target(&self.act));
-        p.forward = quote!(self.#f.forward(#input, &mut #target););
-        if self.act.name != "linear" {
-            cx.activated(&mut p, &self.act);
-        }
+        let mut p = cx.field_forward(&self.act);
         let dy = cx.at(&cx.g);
         p.with_dx = quote!(self.#f.backward(#input, &#dy, d_prev, &mut grads.#f););
         // Through the pointwise kernel, so on `self` (unlike the other layers' backward_params).

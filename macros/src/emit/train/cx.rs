@@ -146,6 +146,19 @@ impl Cx<'_> {
         }
     }
 
+    /// The parts of a layer whose field's `forward(x, y)` computes one sample (a
+    /// convolution), then `act`; the layer adds its backward.
+    pub fn field_forward(&self, act: &Act) -> Parts {
+        let (f, input) = (&self.field, &self.input);
+        let mut p = self.parts();
+        let target = self.at(self.target(act));
+        p.forward = quote!(self.#f.forward(#input, &mut #target););
+        if act.name != "linear" {
+            self.activated(&mut p, act);
+        }
+        p
+    }
+
     /// Adds a cache field `f` holding one output-shaped tensor per sample.
     pub fn field(&self, p: &mut Parts, f: &Ident) {
         let (out_ty, block) = (&self.out_ty, &self.block);
