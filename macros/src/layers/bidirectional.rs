@@ -41,8 +41,19 @@ pub const INFO: LayerInfo = LayerInfo {
 /// The layers `Bidirectional` may wrap.
 const WRAPPABLE: &str = "LSTM, GRU or SimpleRNN";
 
-/// Keras's `merge_mode`s.
-const MODES: &[&str] = &["concat", "sum", "mul", "ave"];
+/// Keras's `merge_mode`s, each with its `kiln_core::layers::bidirectional::MergeMode`.
+const MODES: &[(&str, &str)] = &[
+    ("concat", "Concat"),
+    ("sum", "Sum"),
+    ("mul", "Mul"),
+    ("ave", "Ave"),
+];
+
+/// The Keras names of [`MODES`], for messages.
+fn mode_names() -> String {
+    let names: Vec<&str> = MODES.iter().map(|(k, _)| *k).collect();
+    names.join(", ")
+}
 
 pub struct Bidirectional {
     /// `None` only after a mistake, when the layer is discarded.
@@ -144,15 +155,15 @@ fn merge_mode(e: &syn::Expr, label: &str, errs: &mut Errors) -> &'static str {
         _ => None,
     };
     match word {
-        Some(w) => match MODES.iter().find(|m| **m == w) {
-            Some(m) => m,
+        Some(w) => match MODES.iter().find(|(k, _)| *k == w) {
+            Some((k, _)) => k,
             None => {
                 errs.at(
                     e,
                     format!(
                         "{label}: unknown `merge_mode = {w}`{}\n  known: {}",
-                        did_you_mean(&w, MODES.iter().copied()),
-                        MODES.join(", ")
+                        did_you_mean(&w, MODES.iter().map(|(k, _)| *k)),
+                        mode_names()
                     ),
                 );
                 "concat"
@@ -163,7 +174,7 @@ fn merge_mode(e: &syn::Expr, label: &str, errs: &mut Errors) -> &'static str {
                 e,
                 format!(
                     "{label}: `merge_mode` is one of {}, e.g. `merge_mode = concat`; got `{}`",
-                    MODES.join(", "),
+                    mode_names(),
                     shown(e)
                 ),
             );
@@ -190,12 +201,11 @@ impl Bidirectional {
     }
 
     fn merge_mode(&self) -> TokenStream {
-        let m = match self.mode {
-            "sum" => quote!(Sum),
-            "mul" => quote!(Mul),
-            "ave" => quote!(Ave),
-            _ => quote!(Concat),
-        };
+        let (_, variant) = MODES
+            .iter()
+            .find(|(k, _)| *k == self.mode)
+            .expect("the mode is one of MODES");
+        let m = format_ident!("{variant}");
         quote!(::kiln::core::layers::bidirectional::MergeMode::#m)
     }
 
